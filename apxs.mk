@@ -1,0 +1,133 @@
+# mod_reqprof build, demo, tests and benchmark.   Use: make -f apxs.mk TARGET
+#
+#   deps     install what is missing (Debian/Ubuntu, apt-get; sudo when not root)
+#   all      build mod_reqprof.so with apxs, warnings as errors
+#   demo     deps + all, then a private httpd on 127.0.0.1 with a workload
+#   test     deps + all, then unit tests (ASan+UBSan) and integration tests
+#   bench    deps + all, then the ab benchmark (ratios against no module)
+#   soak     deps + all, then long ab runs against every fixture URL
+#   install  apxs -i, and the example config into /etc/apache2 (Debian)
+#   clean    remove build outputs
+
+APXS       ?= apxs
+PYTHON     ?= /usr/bin/python3
+SRC_DIR    := mod_reqprof
+FIX_DIR    := tests/fixture
+UNIT_DIR   := tests/unit
+BUILD      := build
+
+SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
+              $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_request.c \
+              $(SRC_DIR)/rp_handler.c $(SRC_DIR)/rp_query.c \
+              $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c
+HEADERS    := $(wildcard $(SRC_DIR)/*.h)
+MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so
+FIXTURE    := $(FIX_DIR)/.libs/mod_reqprof_fixture.so
+
+# httpd's CI warning set, plus -Wextra and -Wshadow; all of them errors.
+# (-Wextra's field-initializer warning would reject httpd's { NULL } idiom.)
+WARN       := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+              -Wmissing-declarations -Wpointer-arith -Wshadow \
+              -Wformat-security -Wno-unused-parameter \
+              -Wno-missing-field-initializers
+APXS_WARN  := $(foreach w,$(WARN),-Wc,$(w))
+LIBS       := -lpcre2-8
+# Only reqprof_module leaves the .so.
+EXPORTS    := -Wl,-Wl,--version-script=$(CURDIR)/$(SRC_DIR)/exports.map
+
+# What the build, the tests and the demo need from Debian.
+DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
+              libpcre2-dev libunwind-dev libdw-dev pkg-config check \
+              python3 python3-pytest python3-requests curl
+
+# Unit tests: the pure parts, built with sanitizers.
+UNIT_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
+              $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c
+UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
+              $(BUILD)/check_escape
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -I$(SRC_DIR) \
+              $(shell pkg-config --cflags apr-1 libpcre2-8 check 2>/dev/null)
+UNIT_LIBS   = $(shell pkg-config --libs apr-1 libpcre2-8 check 2>/dev/null) \
+              -lpthread
+
+# bash with pipefail: build output is filtered, failures must still fail.
+SHELL      := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+
+# apxs echoes every libtool command; show only what the compiler says.
+QUIET      := ^/usr/share/apr-1.0/build/libtool\|^libtool: \|^ *-\|^$$
+
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps demo test unit integration bench soak install clean fixture
+
+all: $(MODULE)
+
+$(MODULE): $(SOURCES) $(HEADERS) $(SRC_DIR)/exports.map apxs.mk
+	@cd $(SRC_DIR) && $(APXS) -c -o mod_reqprof.la $(APXS_WARN) $(EXPORTS) \
+	    $(notdir $(SOURCES)) $(LIBS) 2>&1 | { grep -v "$(QUIET)" || true; }
+	@nm -D --defined-only $@ | awk '$$2 ~ /^[TDBR]$$/ {print $$3}' \
+	    | grep -vx reqprof_module | grep . \
+	    && { echo "symbols other than reqprof_module exported" >&2; exit 1; } \
+	    || true
+	@echo "built $@"
+
+fixture: $(FIXTURE)
+
+$(FIXTURE): $(FIX_DIR)/mod_reqprof_fixture.c apxs.mk
+	@cd $(FIX_DIR) && $(APXS) -c -o mod_reqprof_fixture.la $(APXS_WARN) \
+	    -Wc,-fno-omit-frame-pointer -Wc,-fno-optimize-sibling-calls \
+	    mod_reqprof_fixture.c 2>&1 | { grep -v "$(QUIET)" || true; }
+	@echo "built $@"
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	fi
+
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(UNIT_SRCS) $(HEADERS) | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) $(UNIT_LIBS)
+
+unit: $(UNIT_TESTS)
+
+demo: deps all fixture
+	$(PYTHON) tests/demo.py
+
+test: deps all fixture unit
+	$(PYTHON) tests/run_tests.py $(UNIT_TESTS)
+
+integration: all fixture
+	$(PYTHON) -m pytest -q tests
+
+bench: deps all fixture
+	$(PYTHON) tests/bench.py
+
+soak: deps all fixture
+	$(PYTHON) tests/soak.py
+
+install: all
+	$(APXS) -i -n reqprof $(MODULE)
+	@if [ -d /etc/apache2/mods-available ]; then \
+	    echo "LoadModule reqprof_module $$($(APXS) -q LIBEXECDIR)/mod_reqprof.so" \
+	        > /etc/apache2/mods-available/reqprof.load; \
+	    cp conf.d/reqprof.conf /etc/apache2/mods-available/reqprof.conf; \
+	    echo "installed; enable with: a2enmod reqprof && apachectl graceful"; \
+	fi
+
+clean:
+	rm -rf $(BUILD) $(SRC_DIR)/.libs $(FIX_DIR)/.libs
+	rm -f $(SRC_DIR)/*.lo $(SRC_DIR)/*.slo $(SRC_DIR)/*.o $(SRC_DIR)/*.la
+	rm -f $(FIX_DIR)/*.lo $(FIX_DIR)/*.slo $(FIX_DIR)/*.o $(FIX_DIR)/*.la

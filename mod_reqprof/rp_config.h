@@ -1,0 +1,53 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_config: the module's configuration, its directives and their checks.
+ *
+ * All values are checked when the configuration is read, so that a bad one
+ * fails "apachectl -t" with the file, line, directive, value and reason, and
+ * request-time code never parses anything.  Settings that are process-wide
+ * (timer, frequency, depth, signal, memory, whether profiling starts on) are
+ * accepted in the main server only; the URI lists and the page defaults may
+ * differ per virtual host.  Nothing here is safe in signal context.
+ */
+
+#ifndef RP_CONFIG_H
+#define RP_CONFIG_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "rp_filter.h"
+
+typedef enum {
+    RP_TIMER_CPU = 0,       /* CLOCK_THREAD_CPUTIME_ID: on-CPU time */
+    RP_TIMER_REAL = 1       /* CLOCK_MONOTONIC: wall time, blocked too */
+} rp_timer_e;
+
+#define RP_UNSET            (-1)
+
+typedef struct {
+    int enabled;            /* ReqProf: profiling on at start */
+    rp_filter_t *filter;    /* ReqProfInclude / ReqProfExclude */
+    int timer;              /* ReqProfTimer: rp_timer_e */
+    int frequency;          /* ReqProfFrequency: samples per second asked */
+    int max_depth;          /* ReqProfMaxDepth: frames kept per sample */
+    int signo;              /* ReqProfSignal: resolved signal number */
+    const char *signame;    /* ... as the operator wrote it */
+    apr_int64_t memory;     /* ReqProfMemory: bytes of shm per child slot */
+    const char *sort;       /* ReqProfSort: page default sort key */
+    int strip_dirs;         /* ReqProfStripDirs: page default */
+    int limit;              /* ReqProfLimit: page default rows, 0 = all */
+} rp_server_conf_t;
+
+extern const command_rec rp_config_cmds[];
+
+void *rp_config_create_server(apr_pool_t *p, server_rec *s);
+void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+
+/* The effective configuration of S (after merging, defaults applied). */
+const rp_server_conf_t *rp_config_get(const server_rec *s);
+
+/* Names, for display. */
+const char *rp_config_timer_name(int timer);
+
+#endif /* RP_CONFIG_H */

@@ -1,0 +1,81 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_escape: escapers per output format (see rp_escape.h).
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "rp_escape.h"
+
+/* Length of the valid UTF-8 sequence at S (1..4), or 0 when S does not
+ * start one.  Overlong forms, surrogates and values past U+10FFFF are
+ * invalid, as in RFC 3629. */
+static int utf8_len(const unsigned char *s)
+{
+    unsigned int c = s[0];
+    int n, i;
+    unsigned long v;
+
+    if (c < 0x80) {
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+        v = c & 0x1F;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        v = c & 0x0F;
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        v = c & 0x07;
+    }
+    else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        v = (v << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF)))
+        || (n == 4 && (v < 0x10000 || v > 0x10FFFF))) {
+        return 0;
+    }
+    return n;
+}
+
+const char *rp_escape_text(apr_pool_t *p, const char *s)
+{
+    const unsigned char *in = (const unsigned char *)s;
+    char *out, *o;
+    int n;
+
+    /* Worst case: every byte becomes \xNN. */
+    o = out = apr_palloc(p, strlen(s) * 4 + 1);
+    while (*in) {
+        n = utf8_len(in);
+        if (n == 1 && *in >= 0x20 && *in < 0x7F && *in != '\\') {
+            *o++ = (char)*in++;
+        }
+        else if (n == 1 && *in == '\\') {
+            *o++ = '\\';
+            *o++ = '\\';
+            in++;
+        }
+        else if (n > 1) {
+            memcpy(o, in, n);
+            o += n;
+            in += n;
+        }
+        else {
+            o += apr_snprintf(o, 5, "\\x%02X", *in++);
+        }
+    }
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,20 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_escape: make request- or binary-controlled strings safe for an output.
+ *
+ * Every string that came from a request (URI, method, query) or from a
+ * binary (function and file names) passes through the escaper of the
+ * format it is written into.  APR only; not for signal context.
+ */
+
+#ifndef RP_ESCAPE_H
+#define RP_ESCAPE_H
+
+#include <apr_pools.h>
+
+/* Plain text: printable ASCII and valid UTF-8 pass; a backslash becomes
+ * "\\", control bytes and invalid UTF-8 bytes become "\xNN".  The result
+ * is valid UTF-8 on one line. */
+const char *rp_escape_text(apr_pool_t *p, const char *s);
+
+#endif /* RP_ESCAPE_H */
