@@ -49,6 +49,16 @@ static int utf8_len(const unsigned char *s)
     return n;
 }
 
+/* C1 controls (U+0080..U+009F) and the Unicode line and paragraph
+ * separators are valid UTF-8 but act as controls or line breaks in some
+ * terminals and viewers: escape their bytes too. */
+static int line_breaking(const unsigned char *s, int n)
+{
+    return (n == 2 && s[0] == 0xC2 && s[1] <= 0x9F)
+           || (n == 3 && s[0] == 0xE2 && s[1] == 0x80
+               && (s[2] == 0xA8 || s[2] == 0xA9));
+}
+
 const char *rp_escape_text(apr_pool_t *p, const char *s)
 {
     const unsigned char *in = (const unsigned char *)s;
@@ -67,13 +77,17 @@ const char *rp_escape_text(apr_pool_t *p, const char *s)
             *o++ = '\\';
             in++;
         }
-        else if (n > 1) {
+        else if (n > 1 && !line_breaking(in, n)) {
             memcpy(o, in, n);
             o += n;
             in += n;
         }
         else {
-            o += apr_snprintf(o, 5, "\\x%02X", *in++);
+            /* One byte at a time: a line-breaking sequence's bytes each. */
+            int k, m = n > 1 ? n : 1;
+            for (k = 0; k < m; k++) {
+                o += apr_snprintf(o, 5, "\\x%02X", *in++);
+            }
         }
     }
     *o = '\0';

@@ -13,8 +13,9 @@
 #include <apr_pools.h>
 
 /* Plain text: printable ASCII and valid UTF-8 pass; a backslash becomes
- * "\\", control bytes and invalid UTF-8 bytes become "\xNN".  The result
- * is valid UTF-8 on one line. */
+ * "\\"; control bytes, invalid UTF-8 bytes, and the bytes of C1 controls
+ * and U+2028/U+2029 become "\xNN".  The result is valid UTF-8 on one
+ * line. */
 const char *rp_escape_text(apr_pool_t *p, const char *s);
 
 #endif /* RP_ESCAPE_H */

@@ -155,11 +155,10 @@ const char *rp_filter_add(rp_filter_t *f, apr_pool_t *p, rp_rule_kind_e kind,
     PCRE2_UCHAR msg[256];
 
     /* NEVER_UTF: URIs are bytes; a (*UTF) pattern would make every path
-     * with invalid UTF-8 an error at match time.  NO_AUTO_CAPTURE: only
-     * match or no match matters. */
+     * with invalid UTF-8 an error at match time.  Groups still capture, so
+     * backreferences work; the one-pair match data ignores the captures. */
     code = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                         PCRE2_NEVER_UTF | PCRE2_NO_AUTO_CAPTURE,
-                         &err, &off, NULL);
+                         PCRE2_NEVER_UTF, &err, &off, NULL);
     if (!code) {
         pcre2_get_error_message(err, msg, sizeof(msg));
         return apr_psprintf(p, "%s at offset %" APR_SIZE_T_FMT,

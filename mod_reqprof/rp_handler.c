@@ -26,7 +26,7 @@
 #include "rp_handler.h"
 #include "rp_query.h"
 
-#define EXPLAIN_MAX 8192
+#define EXPLAIN_MAX 4096
 
 /* ------------------------------------------------------------------ */
 /* Query parameters */
@@ -208,7 +208,7 @@ int rp_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, RP_HANDLER) != 0) {
         return DECLINED;
     }
-    r->allowed = (AP_METHOD_BIT << M_GET);
+    ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }

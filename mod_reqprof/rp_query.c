@@ -170,8 +170,12 @@ const char *rp_query_parse(apr_pool_t *p, const char *args,
             value = pair + strlen(pair);
         }
         if (rp_query_unescape(pair) < 0) {
+            /* The name is half decoded now; show it as it was sent. */
             return apr_psprintf(p, "bad percent-encoding in a parameter "
-                                "name '%s'", shown(p, pair));
+                                "name '%s'",
+                                shown(p, apr_pstrndup(p, args + (pair - copy),
+                                                      strcspn(args + (pair - copy),
+                                                              "=&"))));
         }
         for (i = 0; table[i].name; i++) {
             if (strcmp(table[i].name, pair) == 0) {

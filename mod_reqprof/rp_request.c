@@ -22,8 +22,9 @@ int rp_request_translate(request_rec *r)
         return DECLINED;
     }
     if (rp_filter_match(conf->filter, r->uri, strlen(r->uri))) {
+        /* httpd escapes error-log messages itself. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
-                      "profiling %s", ap_escape_logitem(r->pool, r->uri));
+                      "profiling %s", r->uri);
     }
     return DECLINED;
 }

@@ -1,0 +1,402 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Unit tests of rp_escape_text, the plain-text escaper every request- or
+ * binary-controlled string passes through: printable ASCII and valid UTF-8
+ * pass unchanged, a backslash is doubled, control bytes and each byte of an
+ * invalid UTF-8 sequence (stray, truncated, overlong, surrogate, past
+ * U+10FFFF) become \xNN, and the result never holds a control byte and can
+ * be decoded back to the input.  Also the sort key table of rp_sort.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "rp_escape.h"
+#include "rp_sort.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    pool = NULL;
+}
+
+static void expect(const char *in, const char *out)
+{
+    const char *got = rp_escape_text(pool, in);
+
+    ck_assert_msg(strcmp(got, out) == 0, "escaped '%s' is '%s', not '%s'",
+                  in, got, out);
+}
+
+/* 1 when S is valid UTF-8 (RFC 3629), written independently of rp_escape. */
+static int valid_utf8(const unsigned char *s)
+{
+    while (*s) {
+        unsigned long v;
+        int n, i;
+
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        if ((*s & 0xE0) == 0xC0) {
+            n = 2;
+            v = *s & 0x1F;
+        }
+        else if ((*s & 0xF0) == 0xE0) {
+            n = 3;
+            v = *s & 0x0F;
+        }
+        else if ((*s & 0xF8) == 0xF0) {
+            n = 4;
+            v = *s & 0x07;
+        }
+        else {
+            return 0;
+        }
+        for (i = 1; i < n; i++) {
+            if ((s[i] & 0xC0) != 0x80) {
+                return 0;
+            }
+            v = (v << 6) | (s[i] & 0x3F);
+        }
+        if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800)
+            || (n == 4 && v < 0x10000) || v > 0x10FFFF
+            || (v >= 0xD800 && v <= 0xDFFF)) {
+            return 0;
+        }
+        s += n;
+    }
+    return 1;
+}
+
+static int hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;                  /* lower case is not produced */
+}
+
+/* Undo rp_escape_text; NULL when S is not something it produces. */
+static char *unescape(const char *s)
+{
+    char *out = apr_palloc(pool, strlen(s) + 1), *o = out;
+    int hi, lo;
+
+    while (*s) {
+        if (*s != '\\') {
+            *o++ = *s++;
+        }
+        else if (s[1] == '\\') {
+            *o++ = '\\';
+            s += 2;
+        }
+        else if (s[1] == 'x' && (hi = hex(s[2])) >= 0
+                 && (lo = hex(s[3])) >= 0) {
+            *o++ = (char)(hi * 16 + lo);
+            s += 4;
+        }
+        else {
+            return NULL;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* rp_escape_text */
+
+START_TEST(test_printable_ascii)
+{
+    char all[0x7F - 0x20 + 1];
+    char *expected;
+    int c, i = 0;
+
+    expect("", "");
+    expect("/index.html?a=b&c=d", "/index.html?a=b&c=d");
+    expect("GET", "GET");
+    expect(" ~!\"#$%&'()*+,-./:;<=>?@[]^_`{|}",
+           " ~!\"#$%&'()*+,-./:;<=>?@[]^_`{|}");
+
+    /* Every printable byte but the backslash passes. */
+    for (c = 0x20; c < 0x7F; c++) {
+        if (c != '\\') {
+            all[i++] = (char)c;
+        }
+    }
+    all[i] = '\0';
+    expected = apr_pstrdup(pool, all);
+    expect(all, expected);
+}
+END_TEST
+
+START_TEST(test_backslash_doubled)
+{
+    expect("\\", "\\\\");
+    expect("a\\b", "a\\\\b");
+    expect("\\\\", "\\\\\\\\");
+    /* A backslash that looks like an escape is still doubled. */
+    expect("\\x41", "\\\\x41");
+}
+END_TEST
+
+START_TEST(test_control_bytes)
+{
+    char s[2] = { 0, 0 };
+    const char *got;
+    int c;
+
+    expect("a\nb", "a\\x0Ab");
+    expect("\t", "\\x09");
+    expect("\r\n", "\\x0D\\x0A");
+    expect("\x1b[31mred", "\\x1B[31mred");
+    expect("\x7f", "\\x7F");
+    expect("\x01", "\\x01");
+    expect("\x1f", "\\x1F");
+
+    for (c = 1; c < 0x20; c++) {
+        s[0] = (char)c;
+        got = rp_escape_text(pool, s);
+        ck_assert_str_eq(got, apr_psprintf(pool, "\\x%02X", c));
+    }
+}
+END_TEST
+
+START_TEST(test_valid_utf8_unchanged)
+{
+    expect("\xc3\xa9", "\xc3\xa9");                     /* U+00E9 */
+    expect("\xe2\x82\xac", "\xe2\x82\xac");             /* U+20AC */
+    expect("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");     /* U+1F600 */
+    expect("caf\xc3\xa9 \xe2\x82\xac" "5 \xf0\x9f\x98\x80!",
+           "caf\xc3\xa9 \xe2\x82\xac" "5 \xf0\x9f\x98\x80!");
+    /* The boundaries of each length. */
+    expect("\xc2\xa0", "\xc2\xa0");                     /* U+00A0 */
+    expect("\xdf\xbf", "\xdf\xbf");                     /* U+07FF */
+    expect("\xe0\xa0\x80", "\xe0\xa0\x80");             /* U+0800 */
+    expect("\xed\x9f\xbf", "\xed\x9f\xbf");             /* U+D7FF */
+    expect("\xee\x80\x80", "\xee\x80\x80");             /* U+E000 */
+    expect("\xef\xbf\xbf", "\xef\xbf\xbf");             /* U+FFFF */
+    expect("\xf0\x90\x80\x80", "\xf0\x90\x80\x80");     /* U+10000 */
+    expect("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");     /* U+10FFFF */
+}
+END_TEST
+
+START_TEST(test_line_breaking_escaped)
+{
+    /* C1 controls act as controls in terminals (U+009B is CSI). */
+    expect("\xc2\x80", "\\xC2\\x80");                 /* U+0080 */
+    expect("\xc2\x85", "\\xC2\\x85");                 /* NEL */
+    expect("a\xc2\x9b" "31m", "a\\xC2\\x9B31m");       /* CSI */
+    /* Line and paragraph separators break lines in viewers. */
+    expect("\xe2\x80\xa8", "\\xE2\\x80\\xA8");         /* U+2028 */
+    expect("\xe2\x80\xa9", "\\xE2\\x80\\xA9");         /* U+2029 */
+    /* Their neighbours pass. */
+    expect("\xe2\x80\xa7", "\xe2\x80\xa7");             /* U+2027 */
+    expect("\xe2\x80\xaa", "\xe2\x80\xaa");             /* U+202A */
+}
+END_TEST
+
+START_TEST(test_invalid_utf8_escaped)
+{
+    /* Stray bytes. */
+    expect("\xff", "\\xFF");
+    expect("a\xff" "b", "a\\xFFb");
+    expect("\x80", "\\x80");
+    expect("\xfe\xff", "\\xFE\\xFF");
+    /* Truncated sequences, at the end and before ASCII. */
+    expect("\xe2\x82", "\\xE2\\x82");
+    expect("\xe2\x82" "a", "\\xE2\\x82a");
+    expect("\xf0\x9f\x98", "\\xF0\\x9F\\x98");
+    expect("\xc3", "\\xC3");
+    /* Overlong forms. */
+    expect("\xc0\xaf", "\\xC0\\xAF");
+    expect("\xc1\xbf", "\\xC1\\xBF");
+    expect("\xe0\x80\xaf", "\\xE0\\x80\\xAF");
+    expect("\xf0\x80\x80\xaf", "\\xF0\\x80\\x80\\xAF");
+    /* Surrogates. */
+    expect("\xed\xa0\x80", "\\xED\\xA0\\x80");
+    expect("\xed\xbf\xbf", "\\xED\\xBF\\xBF");
+    /* Past U+10FFFF, and lead bytes that never occur. */
+    expect("\xf4\x90\x80\x80", "\\xF4\\x90\\x80\\x80");
+    expect("\xf5\x80\x80\x80", "\\xF5\\x80\\x80\\x80");
+    expect("\xf8\x88\x80\x80\x80", "\\xF8\\x88\\x80\\x80\\x80");
+    /* A valid character right after an invalid byte survives. */
+    expect("\xff\xc3\xa9", "\\xFF\xc3\xa9");
+    expect("\xe2\x82\xe2\x82\xac", "\\xE2\\x82\xe2\x82\xac");
+}
+END_TEST
+
+START_TEST(test_no_control_bytes_in_output)
+{
+    char all[256];
+    const unsigned char *got;
+    const char *back;
+    int c;
+
+    for (c = 1; c < 256; c++) {
+        all[c - 1] = (char)c;
+    }
+    all[255] = '\0';
+    got = (const unsigned char *)rp_escape_text(pool, all);
+    for (c = 0; got[c]; c++) {
+        ck_assert_msg(got[c] >= 0x20 && got[c] != 0x7F,
+                      "byte 0x%02X at %d in the output", got[c], c);
+    }
+    ck_assert_msg(valid_utf8(got), "output is not valid UTF-8");
+    ck_assert_ptr_null(strchr((const char *)got, '\n'));
+
+    /* Reversible: the text says exactly which bytes there were. */
+    back = unescape((const char *)got);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(back, all);
+
+    back = unescape(rp_escape_text(pool, "\\x41\xff\\\n\xe2\x82\xac"));
+    ck_assert_ptr_nonnull(back);
+    ck_assert_str_eq(back, "\\x41\xff\\\n\xe2\x82\xac");
+}
+END_TEST
+
+START_TEST(test_worst_case_length)
+{
+    /* Every byte becomes four: the output buffer must hold that. */
+    char in[1025];
+    const char *got;
+
+    memset(in, '\x01', 1024);
+    in[1024] = '\0';
+    got = rp_escape_text(pool, in);
+    ck_assert_uint_eq(strlen(got), 4096);
+    ck_assert_int_eq(strncmp(got, "\\x01\\x01", 8), 0);
+
+    memset(in, '\xff', 1024);
+    got = rp_escape_text(pool, in);
+    ck_assert_uint_eq(strlen(got), 4096);
+    ck_assert_str_eq(got + 4092, "\\xFF");
+}
+END_TEST
+
+START_TEST(test_markup_unchanged)
+{
+    /* Text escaping only: markup is the HTML escaper's business. */
+    expect("<script>alert(1)</script>", "<script>alert(1)</script>");
+    expect("a & b \"c\" 'd'", "a & b \"c\" 'd'");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* rp_sort */
+
+START_TEST(test_sort_key_find)
+{
+    const rp_sort_key_t *k;
+
+    k = rp_sort_key_find("self");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(k->name, "self");
+    ck_assert_int_eq(k->descending, 1);
+    ck_assert_ptr_nonnull(k->title);
+
+    k = rp_sort_key_find("cumulative");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(k->name, "cumulative");
+    ck_assert_int_eq(k->descending, 1);
+
+    k = rp_sort_key_find("name");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(k->descending, 0);
+
+    ck_assert_ptr_nonnull(rp_sort_key_find("file"));
+    ck_assert_ptr_nonnull(rp_sort_key_find("tottime"));
+    ck_assert_ptr_nonnull(rp_sort_key_find("cumtime"));
+
+    ck_assert_ptr_null(rp_sort_key_find("bogus"));
+    ck_assert_ptr_null(rp_sort_key_find(""));
+    ck_assert_ptr_null(rp_sort_key_find("sel"));
+    ck_assert_ptr_null(rp_sort_key_find("selfx"));
+    ck_assert_ptr_null(rp_sort_key_find("self "));
+}
+END_TEST
+
+START_TEST(test_sort_key_names)
+{
+    const char *names = rp_sort_key_names(pool);
+    char *copy, *state, *name;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(names);
+    ck_assert_ptr_nonnull(strstr(names, "self"));
+    ck_assert_ptr_nonnull(strstr(names, "cumulative"));
+    ck_assert_int_eq(strncmp(names, "self, cumulative", 16), 0);
+
+    /* Every listed name is found. */
+    copy = apr_pstrdup(pool, names);
+    for (name = apr_strtok(copy, ", ", &state); name;
+         name = apr_strtok(NULL, ", ", &state)) {
+        ck_assert_msg(rp_sort_key_find(name) != NULL,
+                      "listed key '%s' not found", name);
+        n++;
+    }
+    ck_assert_int_ge(n, 2);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+
+static Suite *escape_suite(void)
+{
+    Suite *s = suite_create("rp_escape");
+    TCase *tc = tcase_create("text");
+    TCase *tc_sort = tcase_create("sort");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_printable_ascii);
+    tcase_add_test(tc, test_backslash_doubled);
+    tcase_add_test(tc, test_control_bytes);
+    tcase_add_test(tc, test_valid_utf8_unchanged);
+    tcase_add_test(tc, test_line_breaking_escaped);
+    tcase_add_test(tc, test_invalid_utf8_escaped);
+    tcase_add_test(tc, test_no_control_bytes_in_output);
+    tcase_add_test(tc, test_worst_case_length);
+    tcase_add_test(tc, test_markup_unchanged);
+    suite_add_tcase(s, tc);
+
+    tcase_add_checked_fixture(tc_sort, setup, teardown);
+    tcase_add_test(tc_sort, test_sort_key_find);
+    tcase_add_test(tc_sort, test_sort_key_names);
+    suite_add_tcase(s, tc_sort);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    if (apr_initialize() != APR_SUCCESS) {
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(escape_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
