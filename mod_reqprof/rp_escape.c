@@ -59,6 +59,18 @@ static int line_breaking(const unsigned char *s, int n)
                && (s[2] == 0xA8 || s[2] == 0xA9));
 }
 
+/* Whether the character at S is written as itself and cannot continue
+ * a preceding backslash into an escape ("\\" or "\x"). */
+static int passes(const unsigned char *s)
+{
+    int n = utf8_len(s);
+
+    if (n == 1) {
+        return *s >= 0x20 && *s < 0x7F && *s != '\\' && *s != 'x';
+    }
+    return n > 1 && !line_breaking(s, n);
+}
+
 const char *rp_escape_text(apr_pool_t *p, const char *s)
 {
     const unsigned char *in = (const unsigned char *)s;
@@ -73,8 +85,12 @@ const char *rp_escape_text(apr_pool_t *p, const char *s)
             *o++ = (char)*in++;
         }
         else if (n == 1 && *in == '\\') {
+            /* Doubled only where what follows in the output could make it
+             * read as an escape, so \.css$ reads as written. */
             *o++ = '\\';
-            *o++ = '\\';
+            if (in[1] && !passes(in + 1)) {
+                *o++ = '\\';
+            }
             in++;
         }
         else if (n > 1 && !line_breaking(in, n)) {

@@ -12,10 +12,13 @@
 
 #include <apr_pools.h>
 
-/* Plain text: printable ASCII and valid UTF-8 pass; a backslash becomes
- * "\\"; control bytes, invalid UTF-8 bytes, and the bytes of C1 controls
- * and U+2028/U+2029 become "\xNN".  The result is valid UTF-8 on one
- * line. */
+/* Plain text: printable ASCII and valid UTF-8 pass; control bytes,
+ * invalid UTF-8 bytes, and the bytes of C1 controls and U+2028/U+2029
+ * become "\xNN"; a backslash becomes "\\" where the next output could
+ * make it read as an escape (a backslash, an 'x', or an escaped byte
+ * follows), and stands as it is elsewhere, so \.css$ reads as written.
+ * The result is valid UTF-8 on one line, and reversible: read "\\" as
+ * one backslash, "\xNN" as that byte, and any other backslash as itself. */
 const char *rp_escape_text(apr_pool_t *p, const char *s);
 
 #endif /* RP_ESCAPE_H */

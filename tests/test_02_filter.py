@@ -86,7 +86,7 @@ def test_explain_names_the_deciding_rule(httpd, mpm):
     cases = {
         "/api/users": ("profiled", "ReqProfInclude #2 '^/api/'"),
         "/app/static/x.js": ("not profiled", "ReqProfExclude #1"),
-        "/api/logo.png": ("not profiled", "ReqProfExclude #2 '\\\\.png$'"),
+        "/api/logo.png": ("not profiled", "ReqProfExclude #2 '\\.png$'"),
         "/other": ("not profiled: none of the 2 include", None),
     }
     for path, (decision, rule) in cases.items():
@@ -148,3 +148,22 @@ def test_invalid_utf8_path_is_matched_not_rejected(httpd, mpm):
     srv.stop()
     # httpd's error log escapes the bytes.
     assert "profiling /x\\xff\\xfe\n" in srv.new_log()
+
+
+def test_hostile_pattern_is_bounded(httpd, mpm):
+    """A catastrophic pattern against a long path costs a bounded time,
+    counts as no match, and is counted; requests are served as usual."""
+    import time
+    srv = httpd(mpm=mpm, conf="ReqProf On\nReqProfInclude (a+)+$\n" + PAGE)
+    # Segments under NAME_MAX and a path under PATH_MAX, or httpd itself
+    # refuses it.
+    path = "/" + "/".join(["a" * 200] * 15) + "b"
+    t = time.time()
+    status, _, _ = srv.fetch(path)
+    assert status == 404
+    text = srv.get("/reqprof", params={"explain": path}).text
+    assert time.time() - t < 2.0
+    assert "decision         not profiled" in text
+    assert re.search(r"^limit hits +1 pattern", text, re.M), text
+    assert not re.search(r"^match-limit hits +0 ",
+                         srv.get("/reqprof").text, re.M)

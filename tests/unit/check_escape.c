@@ -94,7 +94,8 @@ static int hex(char c)
     return -1;                  /* lower case is not produced */
 }
 
-/* Undo rp_escape_text; NULL when S is not something it produces. */
+/* Undo rp_escape_text as its header says; NULL when S is not something
+ * it produces. */
 static char *unescape(const char *s)
 {
     char *out = apr_palloc(pool, strlen(s) + 1), *o = out;
@@ -113,8 +114,11 @@ static char *unescape(const char *s)
             *o++ = (char)(hi * 16 + lo);
             s += 4;
         }
+        else if (s[1] == 'x') {
+            return NULL;        /* "\x" not followed by hex: never made */
+        }
         else {
-            return NULL;
+            *o++ = *s++;        /* any other backslash stands for itself */
         }
     }
     *o = '\0';
@@ -150,11 +154,36 @@ END_TEST
 
 START_TEST(test_backslash_doubled)
 {
-    expect("\\", "\\\\");
-    expect("a\\b", "a\\\\b");
-    expect("\\\\", "\\\\\\\\");
-    /* A backslash that looks like an escape is still doubled. */
+    /* Doubled only before '\\' or 'x', where it could read as an escape. */
+    expect("\\", "\\");
+    expect("a\\b", "a\\b");
+    expect("\\.css$", "\\.css$");
+    expect("\\\\", "\\\\\\");
     expect("\\x41", "\\\\x41");
+    expect("\\\\x41", "\\\\\\\\x41");
+    ck_assert_str_eq(unescape(rp_escape_text(pool, "\\\\x41\\")),
+                     "\\\\x41\\");
+}
+END_TEST
+
+START_TEST(test_round_trip_random)
+{
+    /* Strings from the characters that interact: backslash, 'x', hex
+     * digits, a control byte, an invalid byte, the halves of a C1
+     * control and of a valid character. */
+    static const char alphabet[] = "\\xA0\n\xff\xc2\x85\xc3\xa9.";
+    char s[16];
+    unsigned int seed = 12345;
+    int i, k, len;
+
+    for (i = 0; i < 20000; i++) {
+        len = (int)(rand_r(&seed) % (sizeof(s) - 1));
+        for (k = 0; k < len; k++) {
+            s[k] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+        }
+        s[len] = '\0';
+        ck_assert_str_eq(unescape(rp_escape_text(pool, s)), s);
+    }
 }
 END_TEST
 
@@ -369,6 +398,7 @@ static Suite *escape_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_printable_ascii);
     tcase_add_test(tc, test_backslash_doubled);
+    tcase_add_test(tc, test_round_trip_random);
     tcase_add_test(tc, test_control_bytes);
     tcase_add_test(tc, test_valid_utf8_unchanged);
     tcase_add_test(tc, test_line_breaking_escaped);
