@@ -150,14 +150,16 @@ def main():
         print("A/A = two identical servers without the module, same rounds: "
               "the noise floor.")
         print()
-        hdr = ("%-22s %-22s %-24s %-24s %-24s %-10s %s"
+        hdr = ("%-22s %-22s %-24s %-24s %-24s %-24s %-10s %s"
                % ("workload", "variant", "cpu/req vs none",
-                  "A/A cpu/req", "req/s vs none", "ref µs/req", "failed"))
+                  "A/A cpu/req", "req/s vs none", "A/A req/s",
+                  "ref µs/req", "failed"))
         print(hdr)
         print("-" * len(hdr))
         for (w, v, vc, vr, ac, ar, ref_us, failed) in rows:
-            print("%-22s %-22s %-24s %-24s %-24s %-10.1f %d"
-                  % (w, v, fmt(vc), fmt(ac), fmt(vr), ref_us, failed))
+            print("%-22s %-22s %-24s %-24s %-24s %-24s %-10.1f %d"
+                  % (w, v, fmt(vc), fmt(ac), fmt(vr), fmt(ar), ref_us,
+                     failed))
         print()
         for name, what, _ in variants:
             print("  %-22s %s" % (name, what))
