@@ -16,10 +16,17 @@ FIX_DIR    := tests/fixture
 UNIT_DIR   := tests/unit
 BUILD      := build
 
+# The parts that need no httpd (unit tested on their own) ...
+PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
+              $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c \
+              $(SRC_DIR)/rp_store.c $(SRC_DIR)/rp_objects.c \
+              $(SRC_DIR)/rp_symbols.c $(SRC_DIR)/rp_timer.c \
+              $(SRC_DIR)/rp_sampler.c $(SRC_DIR)/rp_offcpu.c
+# ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
-              $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_request.c \
-              $(SRC_DIR)/rp_handler.c $(SRC_DIR)/rp_query.c \
-              $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c
+              $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
+              $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_model.c \
+              $(SRC_DIR)/rp_report.c $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so
 FIXTURE    := $(FIX_DIR)/.libs/mod_reqprof_fixture.so
@@ -31,26 +38,29 @@ WARN       := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat-security -Wno-unused-parameter \
               -Wno-missing-field-initializers
 APXS_WARN  := $(foreach w,$(WARN),-Wc,$(w))
-LIBS       := -lpcre2-8
+LIBS       := -lpcre2-8 -lunwind -lunwind-x86_64 -ldw -lelf
 # Only reqprof_module leaves the .so.
 EXPORTS    := -Wl,-Wl,--version-script=$(CURDIR)/$(SRC_DIR)/exports.map
 
 # What the build, the tests and the demo need from Debian.
 DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               libpcre2-dev libunwind-dev libdw-dev pkg-config check \
-              python3 python3-pytest python3-requests curl
+              python3 python3-pytest python3-requests curl binutils
 
 # Unit tests: the pure parts, built with sanitizers.
-UNIT_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
-              $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c
+UNIT_SRCS  := $(PURE_SRCS)
 UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
-              $(BUILD)/check_escape
+              $(BUILD)/check_escape $(BUILD)/check_store \
+              $(BUILD)/check_symbols $(BUILD)/check_offcpu \
+              $(BUILD)/check_sampler
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -I$(SRC_DIR) \
-              $(shell pkg-config --cflags apr-1 libpcre2-8 check 2>/dev/null)
-UNIT_LIBS   = $(shell pkg-config --libs apr-1 libpcre2-8 check 2>/dev/null) \
-              -lpthread
+              $(shell pkg-config --cflags apr-1 libpcre2-8 check libdw \
+                  2>/dev/null)
+UNIT_LIBS   = $(shell pkg-config --libs apr-1 libpcre2-8 check libdw \
+                  2>/dev/null) -lunwind -lunwind-x86_64 -lelf -lpthread -ldl \
+              -rdynamic
 
 # bash with pipefail: build output is filtered, failures must still fail.
 SHELL      := /bin/bash

@@ -7,7 +7,15 @@
  *
  *   rp_config   directives, per-server configuration
  *   rp_filter   PCRE2 include/exclude lists over request paths
- *   rp_request  the per-request decision (the only code every request runs)
+ *   rp_runtime  shared memory, per-child set-up
+ *   rp_request  the per-request decision, start and end of profiled requests
+ *   rp_timer    the profiling signal and per-thread CPU-clock timers
+ *   rp_sampler  the signal callback, thread buffers, off-CPU sampler
+ *   rp_offcpu   unwinding blocked threads without signalling them
+ *   rp_objects  PC -> loaded object and offset
+ *   rp_store    the shared-memory store (per-child regions)
+ *   rp_symbols  object offset -> function, source file and line (libdw)
+ *   rp_model    snapshot -> merged call tree and function table
  *   rp_handler  the "reqprof" page
  *   rp_query    query-string parsing against a parameter table
  *   rp_escape   escaping for each output format
@@ -18,32 +26,16 @@
 #include "rp_config.h"
 #include "rp_handler.h"
 #include "rp_request.h"
+#include "rp_runtime.h"
 
 #include <http_core.h>
 #include <http_request.h>
 
-static int rp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                          apr_pool_t *ptemp, server_rec *s)
-{
-    const rp_server_conf_t *conf = rp_config_get(s);
-
-    (void)pconf;
-    (void)plog;
-    (void)ptemp;
-    /* httpd reads its configuration twice at start; speak once. */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, RP_LOGNO(1201)
-                 "mod_reqprof %s loaded; profiling %s at start", RP_VERSION,
-                 conf->enabled ? "on" : "off");
-    return OK;
-}
-
 static void rp_register_hooks(apr_pool_t *p)
 {
-    (void)p;
-    ap_hook_post_config(rp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(rp_runtime_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(rp_runtime_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    rp_request_register(p);
     /* First, so the decision precedes other modules' work on the request;
      * it always declines, so it changes nothing of the translation. */
     ap_hook_translate_name(rp_request_translate, NULL, NULL,

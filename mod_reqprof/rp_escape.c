@@ -109,3 +109,24 @@ const char *rp_escape_text(apr_pool_t *p, const char *s)
     *o = '\0';
     return out;
 }
+
+const char *rp_escape_json(apr_pool_t *p, const char *s)
+{
+    const unsigned char *in = (const unsigned char *)rp_escape_text(p, s);
+    char *out = apr_palloc(p, strlen((const char *)in) * 6 + 1), *o = out;
+
+    for (; *in; in++) {
+        if (*in == '"' || *in == '\\') {
+            *o++ = '\\';
+            *o++ = (char)*in;
+        }
+        else if (*in < 0x20 || *in == '<' || *in == '>' || *in == '&') {
+            o += apr_snprintf(o, 7, "\\u%04x", *in);
+        }
+        else {
+            *o++ = (char)*in;
+        }
+    }
+    *o = '\0';
+    return out;
+}

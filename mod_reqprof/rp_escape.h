@@ -21,4 +21,9 @@
  * one backslash, "\xNN" as that byte, and any other backslash as itself. */
 const char *rp_escape_text(apr_pool_t *p, const char *s);
 
+/* A JSON string body (without the quotes) for S: first made text-safe as
+ * above, then '"', '\\' and control characters escaped, and '<', '>',
+ * '&' as \u003c etc. so the JSON is safe inside HTML too. */
+const char *rp_escape_json(apr_pool_t *p, const char *s);
+
 #endif /* RP_ESCAPE_H */

@@ -25,17 +25,22 @@
 #include "rp_filter.h"
 #include "rp_handler.h"
 #include "rp_query.h"
+#include "rp_report.h"
+#include "rp_runtime.h"
+#include "rp_sort.h"
 
 #define EXPLAIN_MAX 4096
 
 /* ------------------------------------------------------------------ */
 /* Query parameters */
 
-static const char *const format_names[] = { "text", NULL };
-
 typedef struct {
     const char *explain;    /* path to explain, or NULL */
-    int format;             /* index in format_names */
+    int format;             /* index in rp_report_format_names */
+    const char *sort;       /* a sort key */
+    int limit;              /* rows, 0 = all */
+    int strip;              /* strip directories */
+    const char *uri;        /* focus on this URI, or NULL */
 } rp_args_t;
 
 static const char *check_path(apr_pool_t *p, const char *v)
@@ -44,11 +49,27 @@ static const char *check_path(apr_pool_t *p, const char *v)
     return v[0] == '/' ? NULL : "a request path must start with '/'";
 }
 
+static const char *check_sort(apr_pool_t *p, const char *v)
+{
+    return rp_sort_key_find(v) ? NULL
+           : apr_pstrcat(p, "unknown sort key '",
+                         apr_pstrndup(p, v, 40), "'; one of: ",
+                         rp_sort_key_names(p), NULL);
+}
+
 static const rp_qparam_t params[] = {
     { "explain", RP_Q_STRING, APR_OFFSETOF(rp_args_t, explain),
       0, EXPLAIN_MAX, NULL, check_path },
     { "format", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, format),
-      0, 0, format_names, NULL },
+      0, 0, rp_report_format_names, NULL },
+    { "sort", RP_Q_STRING, APR_OFFSETOF(rp_args_t, sort),
+      0, 32, NULL, check_sort },
+    { "limit", RP_Q_INT, APR_OFFSETOF(rp_args_t, limit),
+      0, 1000000, NULL, NULL },
+    { "strip", RP_Q_FLAG, APR_OFFSETOF(rp_args_t, strip),
+      0, 0, NULL, NULL },
+    { "uri", RP_Q_STRING, APR_OFFSETOF(rp_args_t, uri),
+      0, EXPLAIN_MAX, NULL, check_path },
     { NULL }
 };
 
@@ -57,9 +78,9 @@ static const rp_qparam_t params[] = {
 
 /* Headers every answer carries (mod_status' page leaks as much as ours;
  * unlike it, we keep it out of caches and frames). */
-static void set_headers(request_rec *r)
+static void set_headers(request_rec *r, const char *content_type)
 {
-    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_set_content_type(r, content_type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
@@ -70,7 +91,7 @@ static void set_headers(request_rec *r)
 /* A one-line error answer with STATUS. */
 static int fail(request_rec *r, int status, const char *reason)
 {
-    set_headers(r);
+    set_headers(r, "text/plain; charset=utf-8");
     r->status = status;
     if (!r->header_only) {
         ap_rprintf(r, "%s\n", rp_escape_text(r->pool, reason));
@@ -124,6 +145,41 @@ static void show_status(request_rec *r, const rp_server_conf_t *conf)
                "match)\n", rp_filter_limit_hits());
     ap_rprintf(r, "\nexplain a path:  %s?explain=/some/path\n",
                esc(r, r->uri));
+    ap_rprintf(r, "this child       slot %d%s%s\n", rp_runtime_get()->slot,
+               rp_runtime_get()->sampler_off ? ", not sampling: " : "",
+               rp_runtime_get()->sampler_off
+               ? esc(r, rp_runtime_get()->sampler_off) : "");
+}
+
+/* Snapshot every child's region, build the model, render it. */
+static void show_profile(request_rec *r, const rp_args_t *args,
+                         const rp_format_t *fmt)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+    rp_view_opts_t opts;
+    rp_snapshot_t *snap;
+    rp_model_t *m;
+
+    if (!rt->store) {
+        ap_rputs("\nno profile: the shared memory could not be set up (see "
+                 "the error log)\n", r);
+        return;
+    }
+    if (!rt->symbols) {
+        apr_thread_mutex_lock(rt->lock);
+        if (!rt->symbols) {
+            rt->symbols = rp_symbols_create(rt->pool);
+        }
+        apr_thread_mutex_unlock(rt->lock);
+    }
+    opts.sort = args->sort;
+    opts.limit = args->limit;
+    opts.strip_dirs = args->strip;
+    /* Copy under the seqlocks, then render with no lock held. */
+    snap = rp_store_snapshot(rt->store, r->pool);
+    m = rp_model_build(r->pool, snap, rt->symbols, args->uri,
+                       args->strip);
+    fmt->render(r, m, &opts);
 }
 
 /* The path as the filters would see it: percent-decoded (a '/' encoded as
@@ -201,8 +257,9 @@ static void show_explain(request_rec *r, const rp_server_conf_t *conf,
 int rp_handler(request_rec *r)
 {
     const rp_server_conf_t *conf;
-    rp_args_t args = { NULL, 0 };
+    rp_args_t args;
     apr_uint32_t seen;
+    const rp_format_t *fmt;
     const char *err;
 
     if (!r->handler || strcmp(r->handler, RP_HANDLER) != 0) {
@@ -212,21 +269,34 @@ int rp_handler(request_rec *r)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    conf = rp_config_get(r->server);
+    memset(&args, 0, sizeof(args));
+    args.sort = conf->sort;
+    args.limit = conf->limit;
+    args.strip = conf->strip_dirs;
     if ((err = rp_query_parse(r->pool, r->args, params, &args, &seen))) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, RP_LOGNO(1101)
                       "bad query: %s", esc(r, err));
         return fail(r, HTTP_BAD_REQUEST, err);
     }
-    conf = rp_config_get(r->server);
-    set_headers(r);
+    fmt = rp_report_format(rp_report_format_names[args.format]);
+    if (args.explain && strcmp(fmt->name, "text") != 0) {
+        return fail(r, HTTP_BAD_REQUEST, "explain is answered in text only");
+    }
+    set_headers(r, args.explain ? "text/plain; charset=utf-8"
+                                : fmt->content_type);
     if (r->header_only) {
         return OK;
     }
     if (args.explain) {
         show_explain(r, conf, args.explain);
     }
-    else {
+    else if (strcmp(fmt->name, "text") == 0) {
         show_status(r, conf);
+        show_profile(r, &args, fmt);
+    }
+    else {
+        show_profile(r, &args, fmt);
     }
     return OK;
 }

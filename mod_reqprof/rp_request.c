@@ -1,30 +1,237 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * rp_request: the per-request decision (see rp_request.h).
+ * rp_request: the per-request decision, the start and the end of a
+ * profiled request (see rp_request.h).
  *
  * Only initial requests are considered: subrequests and internal redirects
  * run on the same thread inside the initial request, so its profile already
- * covers them.
+ * covers them.  A request that is not profiled costs one load of the live
+ * settings and, when profiling is on, one PCRE2 JIT match per pattern.
+ *
+ * A profiled request raises its thread's flag in translate_name and lowers
+ * it when the end of its output has passed the REQPROF_END filter on the
+ * same thread: under the event MPM the rest (write completion, logging)
+ * may run later on another thread, which must not be charged to it.  A
+ * request pool cleanup ends what the filter did not (an aborted request).
+ * The end drains the thread's samples into this child's region: PCs are
+ * placed in their loaded object (never symbolized here), under the
+ * child's lock, which only this child's threads take.
  */
 
 #include <string.h>
+#include <time.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_filter.h>
 
 #include "rp_private.h"
 #include "rp_config.h"
 #include "rp_filter.h"
 #include "rp_request.h"
+#include "rp_runtime.h"
+#include "rp_sampler.h"
+#include "rp_store.h"
+#include "rp_timer.h"
+
+#define END_FILTER "REQPROF_END"
+
+typedef struct {
+    request_rec *r;
+    rp_thread_t *t;
+    apr_time_t start;
+    apr_int64_t cpu_start_us;
+    int done;
+} rp_req_ctx_t;
+
+static ap_filter_rec_t *end_filter_handle;
+static int logged_no_thread;
+
+static apr_int64_t thread_cpu_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (apr_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The store's index of the object holding PC (REL set), or NONE. */
+static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
+                          apr_uint64_t *rel)
+{
+    const rp_loaded_t *obj = rp_objects_find(rt->objects, pc, rel);
+    apr_uintptr_t id;
+
+    if (!obj) {
+        /* A library loaded since the last look: look again, once. */
+        rp_objects_refresh(rt->objects);
+        if (!(obj = rp_objects_find(rt->objects, pc, rel))) {
+            *rel = pc;
+            return RP_STORE_NONE;
+        }
+    }
+    id = (apr_uintptr_t)apr_hash_get(rt->object_ids, &obj, sizeof(obj));
+    if (!id) {
+        /* Cached either way: a full object table is not asked again. */
+        const rp_loaded_t **key = apr_pmemdup(rt->pool, &obj, sizeof(obj));
+        id = (apr_uintptr_t)rp_store_object(rt->store, rt->slot, obj->path,
+                                            obj->build_id) + 1;
+        apr_hash_set(rt->object_ids, key, sizeof(obj), (void *)id);
+    }
+    if ((apr_uint32_t)(id - 1) == RP_STORE_NONE) {
+        *rel = pc;
+    }
+    return (apr_uint32_t)(id - 1);
+}
+
+static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
+                  apr_int64_t wall_us, apr_int64_t cpu_us)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+    request_rec *r = ctx->r;
+    rp_request_info_t info;
+    rp_drop_counts_t drops;
+    rp_sample_view_t *views;
+    rp_frame_t *frames;
+    rp_sample_t s;
+    apr_size_t pos = 0, nframes = 0;
+    int n = 0, i;
+
+    while (rp_sampler_next(ctx->t, &pos, &s)) {
+        n++;
+        nframes += (apr_size_t)s.depth;
+    }
+    views = apr_palloc(r->pool, sizeof(*views) * (n + 1));
+    frames = apr_palloc(r->pool, sizeof(*frames) * (nframes + 1));
+    info.time = ctx->start;
+    info.method = r->method;
+    info.uri = r->uri;
+    info.status = r->status;
+    info.wall_us = wall_us;
+    info.cpu_us = cpu_us;
+    memset(&drops, 0, sizeof(drops));
+    drops.ticks = c->ticks;
+    drops.buffer_full = c->buffer_full;
+    drops.unwind_failed = c->unwind_failed;
+
+    apr_thread_mutex_lock(rt->lock);
+    pos = 0;
+    n = 0;
+    nframes = 0;
+    while (rp_sampler_next(ctx->t, &pos, &s)) {
+        rp_frame_t *f = frames + nframes;
+        for (i = 0; i < s.depth; i++) {
+            /* Past the innermost frame the PCs are return addresses: the
+             * call is the instruction before. */
+            apr_uint64_t pc = s.pcs[i] - (i > 0 ? 1 : 0);
+            f[i].object = place(rt, pc, &f[i].rel);
+            f[i].kind = f[i].object == RP_STORE_NONE ? RP_FRAME_UNKNOWN
+                                                     : RP_FRAME_REAL;
+        }
+        views[n].frames = f;
+        views[n].depth = s.depth;
+        views[n].truncated = s.truncated;
+        views[n].weight_ns = s.weight_ns;
+        nframes += (apr_size_t)s.depth;
+        n++;
+    }
+    rp_store_add_request(rt->store, rt->slot, &info, views, n, &drops);
+    apr_thread_mutex_unlock(rt->lock);
+}
+
+/* End the profile of CTX's request; on its own thread only. */
+static void finish(rp_req_ctx_t *ctx)
+{
+    rp_sampler_counts_t counts;
+    apr_int64_t wall_us, cpu_us;
+
+    if (ctx->done) {
+        return;
+    }
+    ctx->done = 1;
+    if (rp_sampler_current() != ctx->t) {
+        /* Another thread runs this end (a cleanup after the request moved
+         * on): the flag belongs to that other thread, leave it.  The
+         * request's own thread lowers its flag at its next begin. */
+        return;
+    }
+    rp_sampler_end(ctx->t, &counts);
+    wall_us = (apr_int64_t)(apr_time_now() - ctx->start);
+    cpu_us = thread_cpu_us() - ctx->cpu_start_us;
+    drain(ctx, &counts, wall_us, cpu_us);
+}
+
+static apr_status_t end_cleanup(void *data)
+{
+    finish(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t end_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    rp_req_ctx_t *ctx = f->ctx;
+    int eos = !APR_BRIGADE_EMPTY(bb)
+              && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+    apr_status_t rv = ap_pass_brigade(f->next, bb);
+
+    if (eos) {
+        ap_remove_output_filter(f);
+        finish(ctx);
+    }
+    return rv;
+}
 
 int rp_request_translate(request_rec *r)
 {
-    const rp_server_conf_t *conf = rp_config_get(r->server);
+    rp_runtime_t *rt = rp_runtime_get();
+    const rp_server_conf_t *conf;
+    rp_settings_t live;
+    rp_req_ctx_t *ctx;
+    rp_thread_t *t;
 
-    if (!conf->enabled || r->main || r->prev || !r->uri) {
+    if (r->main || r->prev || !r->uri || !rt->store || rt->sampler_off) {
         return DECLINED;
     }
-    if (rp_filter_match(conf->filter, r->uri, strlen(r->uri))) {
-        /* httpd escapes error-log messages itself. */
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
-                      "profiling %s", r->uri);
+    rp_store_settings_get(rt->store, &live);
+    if (!live.enabled) {
+        return DECLINED;
     }
+    conf = rp_config_get(r->server);
+    if (!rp_filter_match(conf->filter, r->uri, strlen(r->uri))) {
+        return DECLINED;
+    }
+    /* httpd escapes error-log messages itself. */
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
+                  "profiling %s", r->uri);
+    t = rp_sampler_begin(rp_timer_period_ns(live.frequency));
+    if (!t) {
+        if (!logged_no_thread) {
+            logged_no_thread = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RP_LOGNO(1002)
+                          "cannot sample on this thread (timer or memory): "
+                          "its requests are not profiled");
+        }
+        return DECLINED;
+    }
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->r = r;
+    ctx->t = t;
+    ctx->start = apr_time_now();
+    ctx->cpu_start_us = thread_cpu_us();
+    ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);
+    apr_pool_cleanup_register(r->pool, ctx, end_cleanup,
+                              apr_pool_cleanup_null);
     return DECLINED;
+}
+
+void rp_request_register(apr_pool_t *p)
+{
+    (void)p;
+    /* After the content filters (deflate's work is the request's), before
+     * the connection's: a per-request protocol filter. */
+    end_filter_handle = ap_register_output_filter(END_FILTER, end_filter,
+                                                  NULL,
+                                                  AP_FTYPE_PROTOCOL + 4);
 }

@@ -154,7 +154,7 @@ class Httpd:
         fixture_routes = ""
         if self.fixture:
             fixture_routes = """
-<LocationMatch "^/(spin|sleep|recurse|upload|hello)$">
+<LocationMatch "^/([a-z0-9]+/)?(spin|sleep|recurse|upload|hello)$">
     SetHandler reqprof-fixture
 </LocationMatch>
 """

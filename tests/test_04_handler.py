@@ -15,7 +15,14 @@ ReqProfInclude ^/spin
 BAD_QUERIES = [
     ("bogus=1", "unknown parameter 'bogus'"),
     ("explain=/a&explain=/b", "parameter 'explain' given more than once"),
-    ("format=xml", "format 'xml' is not one of: text"),
+    ("format=xml", "format 'xml' is not one of: text, json"),
+    ("sort=bogus", "sort: unknown sort key 'bogus'; one of: self, cumulative, "
+                   "name, file, tottime, cumtime"),
+    ("limit=-1", "limit must be 0 to 1000000, not -1"),
+    ("limit=abc", "limit must be a whole number, not 'abc'"),
+    ("strip=maybe", "strip must be 1 or 0, not 'maybe'"),
+    ("uri=nope", "uri: a request path must start with '/'"),
+    ("explain=/x&format=json", "explain is answered in text only"),
     ("explain=relative", "explain: a request path must start with '/'"),
     ("explain=%zz", "bad percent-encoding in the value of 'explain'"),
     ("explain=/a%00b", "bad percent-encoding in the value of 'explain'"),

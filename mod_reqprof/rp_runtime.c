@@ -1,0 +1,216 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_runtime: shared segment and per-child set-up (see rp_runtime.h).
+ */
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <apr_hash.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <ap_mpm.h>
+#include <http_core.h>
+
+#include "rp_private.h"
+#include "rp_config.h"
+#include "rp_runtime.h"
+#include "rp_sampler.h"
+#include "rp_timer.h"
+
+#define SHM_KEY "reqprof-shm"
+
+/* Kept in the process pool's user data across restarts. */
+typedef struct {
+    apr_shm_t *shm;
+    rp_store_t *store;
+    int nslots;
+    apr_size_t region_size;
+    rp_settings_t applied;      /* configured settings of the last start */
+} rp_shm_state_t;
+
+static rp_runtime_t rt = { NULL, -1 };
+
+rp_runtime_t *rp_runtime_get(void)
+{
+    return &rt;
+}
+
+static int pid_alive(apr_int32_t pid)
+{
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+/* Slots: one per process the MPM may run at once (MaxRequestWorkers over
+ * ThreadsPerChild), twice over, because after a graceful restart the old
+ * generation's children finish their requests while the new generation
+ * starts.  Pages of unused slots are never touched, so they cost address
+ * space only. */
+static int slot_count(void)
+{
+    int limit = 0, hard = 0;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &limit) != APR_SUCCESS
+        || limit < 1) {
+        limit = 16;
+    }
+    if (ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &hard) == APR_SUCCESS
+        && hard > 0 && limit > hard) {
+        limit = hard;
+    }
+    limit *= 2;
+    return limit > RP_STORE_SLOTS_MAX ? RP_STORE_SLOTS_MAX : limit;
+}
+
+static apr_status_t release_slot(void *unused)
+{
+    (void)unused;
+    if (rt.store && rt.slot >= 0) {
+        rp_store_release(rt.store, rt.slot, (apr_int32_t)getpid());
+        rt.slot = -1;
+    }
+    return APR_SUCCESS;
+}
+
+static rp_shm_state_t *shm_state(server_rec *s, apr_pool_t *pconf)
+{
+    apr_pool_t *pproc = s->process->pool;
+    const rp_server_conf_t *conf = rp_config_get(s);
+    rp_shm_state_t *st = NULL;
+    int nslots = slot_count();
+    apr_size_t region = (apr_size_t)conf->memory & ~(apr_size_t)63;
+    apr_size_t size = rp_store_segment_size(nslots, region);
+    apr_status_t rv;
+
+    apr_pool_userdata_get((void **)&st, SHM_KEY, pproc);
+    if (st && st->nslots == nslots && st->region_size == region) {
+        return st;
+    }
+    if (st) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, RP_LOGNO(1301)
+                     "shared memory shape changed (%d x %" APR_SIZE_T_FMT
+                     " -> %d x %" APR_SIZE_T_FMT " bytes): collected "
+                     "profiles are dropped", st->nslots, st->region_size,
+                     nslots, region);
+        apr_shm_destroy(st->shm);
+    }
+    else {
+        st = apr_pcalloc(pproc, sizeof(*st));
+        apr_pool_userdata_set(st, SHM_KEY, apr_pool_cleanup_null, pproc);
+    }
+    st->store = NULL;
+    if (!size) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, RP_LOGNO(1302)
+                     "no shared memory layout for %d slots of %"
+                     APR_SIZE_T_FMT " bytes", nslots, region);
+        return st;
+    }
+    /* Anonymous: inherited by every child, gone with the parent. */
+    rv = apr_shm_create(&st->shm, size, NULL, pproc);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, RP_LOGNO(1303)
+                     "cannot create %" APR_SIZE_T_FMT " bytes of shared "
+                     "memory (%d slots of ReqProfMemory %" APR_SIZE_T_FMT
+                     "); profiling is off", size, nslots, region);
+        return st;
+    }
+    rp_store_format(apr_shm_baseaddr_get(st->shm), size, nslots, region);
+    st->store = rp_store_attach(pproc, apr_shm_baseaddr_get(st->shm), size);
+    st->nslots = nslots;
+    st->region_size = region;
+    memset(&st->applied, 0, sizeof(st->applied));
+    (void)pconf;
+    return st;
+}
+
+int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    const rp_server_conf_t *conf = rp_config_get(s);
+    rp_shm_state_t *st;
+    rp_settings_t want, now;
+    const char *why;
+
+    (void)plog;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    /* A handler already there belongs to someone else (mod_php's
+     * SIGPROF, say): refuse to start rather than steal it. */
+    if ((why = rp_timer_signal_taken(ptemp, conf->signo)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, RP_LOGNO(1304)
+                     "ReqProfSignal %s: %s", conf->signame, why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    st = shm_state(s, pconf);
+    if (!(rt.store = st->store)) {
+        return OK;
+    }
+    /* The configuration decides the live settings at each start, but only
+     * where it changed since the last start: a switch made on the page
+     * survives a graceful restart that did not touch the directives. */
+    want.enabled = conf->enabled;
+    want.timer = conf->timer;
+    want.frequency = conf->frequency;
+    rp_store_settings_get(st->store, &now);
+    if (st->applied.frequency == 0 || want.enabled != st->applied.enabled
+        || want.timer != st->applied.timer
+        || want.frequency != st->applied.frequency) {
+        if (st->applied.frequency && want.timer != now.timer) {
+            /* Samples of two clocks do not add up. */
+            rp_store_clear(st->store);
+        }
+        rp_store_settings_set(st->store, &want);
+        st->applied = want;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, RP_LOGNO(1305)
+                 "mod_reqprof %s: %d slots of %" APR_SIZE_T_FMT " bytes; "
+                 "profiling %s, %s timer, %d Hz", RP_VERSION, st->nslots,
+                 st->region_size, want.enabled ? "on" : "off",
+                 rp_config_timer_name(want.timer), want.frequency);
+    return OK;
+}
+
+void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    const rp_server_conf_t *conf = rp_config_get(s);
+    rp_settings_t now;
+    const char *warning = NULL;
+
+    rt.pool = pchild;
+    rt.max_depth = conf->max_depth;
+    if (!rt.store) {
+        rt.sampler_off = "no shared memory";
+        return;
+    }
+    rt.slot = rp_store_claim(rt.store, (apr_int32_t)getpid(), pid_alive);
+    if (rt.slot < 0) {
+        rt.sampler_off = "every shared memory slot is taken";
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, RP_LOGNO(1306)
+                     "no free profile slot for this child: its requests "
+                     "are not profiled");
+        return;
+    }
+    /* A clean exit gives the slot back (its data stays visible), so a
+     * later process with a recycled pid cannot look like its owner. */
+    apr_pool_cleanup_register(pchild, NULL, release_slot,
+                              apr_pool_cleanup_null);
+    apr_thread_mutex_create(&rt.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    rt.objects = rp_objects_create(pchild);
+    rt.object_ids = apr_hash_make(pchild);
+    rp_store_settings_get(rt.store, &now);
+    rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
+                                           conf->max_depth,
+                                           now.timer == RP_TIMER_REAL,
+                                           now.frequency, &warning);
+    if (warning) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, RP_LOGNO(1308)
+                     "%s", warning);
+    }
+    if (rt.sampler_off) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, RP_LOGNO(1307)
+                     "sampling is off in this child: %s", rt.sampler_off);
+    }
+}

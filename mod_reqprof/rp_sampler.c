@@ -1,0 +1,405 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_sampler: the signal callback, the per-thread buffers, and the
+ * off-CPU sampler thread of real-time mode (see rp_sampler.h).
+ *
+ * Buffer format, in 64-bit words, one record per sample:
+ *
+ *   [ header: depth | TRUNCATED | OFFCPU ][ weight_ns ][ pc_0 ... pc_n-1 ]
+ *
+ * The signal handler is the only writer of a thread's on-CPU buffer while
+ * the thread's flag is up; the off-CPU sampler writes a second buffer of
+ * the same format under a process-local mutex that the signal handler
+ * never takes.  Both are read only after the flag is down.
+ */
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+
+#include "rp_offcpu.h"
+#include "rp_sampler.h"
+#include "rp_timer.h"
+
+/* Words per thread buffer: 32K words = 256 KB, about 800 samples of 40
+ * frames.  A request that outgrows it keeps its first samples; the rest
+ * are counted as buffer_full. */
+#define BUF_WORDS           (32 * 1024)
+/* Frames of our own above the interrupted one: this handler, the
+ * kernel's signal trampoline; plus margin for libunwind's view of them. */
+#define SKIP_MARGIN         8
+#define MAX_DEPTH_CAP       1024
+/* Threads one child can register (httpd's ThreadsPerChild is at most
+ * ThreadLimit, 64 by default, 20000 at most). */
+#define MAX_THREADS         20000
+
+#define HDR_DEPTH_MASK      0xFFFFu
+#define HDR_TRUNCATED       (1u << 16)
+#define HDR_OFFCPU          (1u << 17)
+
+typedef struct {
+    apr_uint64_t *w;
+    apr_size_t used;
+} rp_buf_t;
+
+struct rp_thread_t {
+    volatile sig_atomic_t active;       /* in a profiled request */
+    volatile sig_atomic_t in_handler;   /* re-entrancy guard */
+    pid_t tid;
+    rp_thread_timer_t timer;
+    long period_ns;
+    rp_buf_t on;                        /* written by the signal handler */
+    rp_sampler_counts_t c;              /* signal-side counters */
+    /* Off-CPU side, under off_lock. */
+    pthread_mutex_t off_lock;
+    apr_uint32_t req_seq;               /* bumped at each begin */
+    rp_buf_t off;
+    apr_uint64_t off_samples, off_woke, off_full;
+};
+
+/* initial-exec: a dlopen'ed module's first access to a dynamic TLS
+ * variable may call malloc, which must never happen in the handler. */
+static __thread rp_thread_t *tls_thread
+    __attribute__((tls_model("initial-exec")));
+
+static int cfg_max_depth = 128;
+static int cfg_signo;
+static rp_thread_t *threads[MAX_THREADS];
+static apr_uint32_t nthreads;
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static long off_period_ns;
+
+/* ------------------------------------------------------------------ */
+/* Signal context */
+
+static void put_sample(rp_buf_t *b, rp_sampler_counts_t *c, void **frames,
+                       int n, int truncated, int offcpu,
+                       apr_uint64_t weight)
+{
+    int i;
+
+    if (b->used + 2 + (apr_size_t)n > BUF_WORDS) {
+        c->buffer_full++;
+        return;
+    }
+    b->w[b->used++] = (apr_uint64_t)n | (truncated ? HDR_TRUNCATED : 0)
+                      | (offcpu ? HDR_OFFCPU : 0);
+    b->w[b->used++] = weight;
+    for (i = 0; i < n; i++) {
+        b->w[b->used++] = (apr_uint64_t)(apr_uintptr_t)frames[i];
+    }
+    c->samples++;
+    if (truncated) {
+        c->truncated++;
+    }
+}
+
+void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
+{
+    int saved_errno = errno;
+    rp_thread_t *t = tls_thread;
+    void *frames[MAX_DEPTH_CAP + SKIP_MARGIN];
+    const ucontext_t *uc = uctx;
+    void *pc;
+    int n, k, cap, overrun;
+
+    (void)signo;
+    if (!t || t->in_handler) {
+        errno = saved_errno;
+        return;
+    }
+    t->in_handler = 1;
+    if (t->active) {
+        t->c.ticks++;
+        overrun = (si && si->si_code == SI_TIMER && si->si_overrun > 0)
+                  ? si->si_overrun : 0;
+        cap = cfg_max_depth + SKIP_MARGIN;
+        n = unw_backtrace(frames, cap);
+        pc = (void *)uc->uc_mcontext.gregs[REG_RIP];
+        /* Drop our own frames: everything above the interrupted pc. */
+        for (k = 0; k < n && frames[k] != pc; k++) {
+        }
+        if (k >= n) {
+            t->c.unwind_failed++;
+        }
+        else {
+            int depth = n - k, truncated = 0;
+            if (depth > cfg_max_depth) {
+                depth = cfg_max_depth;
+                truncated = 1;
+            }
+            else if (n == cap) {
+                truncated = 1;   /* the stack went on beyond what we asked */
+            }
+            put_sample(&t->on, &t->c, frames + k, depth, truncated, 0,
+                       (apr_uint64_t)t->period_ns * (1 + overrun));
+        }
+    }
+    t->in_handler = 0;
+    errno = saved_errno;
+}
+
+/* ------------------------------------------------------------------ */
+/* Thread set-up, begin and end (the request's own thread) */
+
+static rp_thread_t *thread_setup(long period_ns)
+{
+    rp_thread_t *t = calloc(1, sizeof(*t));
+    void *warm[8];
+    apr_uint32_t i;
+
+    if (!t) {
+        return NULL;
+    }
+    t->on.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
+    t->off.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
+    if (!t->on.w || !t->off.w) {
+        goto fail;
+    }
+    pthread_mutex_init(&t->off_lock, NULL);
+    t->tid = (pid_t)syscall(SYS_gettid);
+    t->period_ns = period_ns;
+    /* Warm up libunwind's lazily allocated per-thread state and caches
+     * here, where malloc is allowed, before any signal can arrive. */
+    unw_backtrace(warm, 8);
+    tls_thread = t;
+    if (rp_timer_thread_start(&t->timer, cfg_signo, period_ns) != 0) {
+        tls_thread = NULL;
+        goto fail;
+    }
+    pthread_mutex_lock(&threads_lock);
+    i = apr_atomic_read32(&nthreads);
+    if (i < MAX_THREADS) {
+        threads[i] = t;
+        apr_atomic_set32(&nthreads, i + 1);
+    }
+    pthread_mutex_unlock(&threads_lock);
+    return t;
+
+fail:
+    free(t->on.w);
+    free(t->off.w);
+    free(t);
+    return NULL;
+}
+
+rp_thread_t *rp_sampler_begin(long period_ns)
+{
+    rp_thread_t *t = tls_thread;
+
+    if (!cfg_signo) {
+        return NULL;
+    }
+    if (!t) {
+        if (!(t = thread_setup(period_ns))) {
+            return NULL;
+        }
+    }
+    else if (t->period_ns != period_ns) {
+        t->period_ns = period_ns;
+        rp_timer_thread_set(&t->timer, period_ns);
+    }
+    t->on.used = 0;
+    memset(&t->c, 0, sizeof(t->c));
+    pthread_mutex_lock(&t->off_lock);
+    t->off.used = 0;
+    t->off_samples = t->off_woke = t->off_full = 0;
+    t->req_seq++;
+    pthread_mutex_unlock(&t->off_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    t->active = 1;
+    return t;
+}
+
+void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts)
+{
+    apr_size_t room;
+
+    t->active = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* Append the off-CPU samples after the on-CPU ones. */
+    pthread_mutex_lock(&t->off_lock);
+    t->req_seq++;
+    room = BUF_WORDS - t->on.used;
+    if (t->off.used <= room) {
+        memcpy(t->on.w + t->on.used, t->off.w,
+               t->off.used * sizeof(apr_uint64_t));
+        t->on.used += t->off.used;
+        t->c.samples += t->off_samples;
+        t->c.offcpu += t->off_samples;
+    }
+    else {
+        t->c.buffer_full += t->off_samples;
+    }
+    t->c.ticks += t->off_samples + t->off_full;
+    t->c.buffer_full += t->off_full;
+    t->c.offcpu_woke += t->off_woke;
+    t->off.used = 0;
+    pthread_mutex_unlock(&t->off_lock);
+    *counts = t->c;
+}
+
+int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
+{
+    apr_uint64_t hdr;
+
+    if (*pos + 2 > t->on.used) {
+        return 0;
+    }
+    hdr = t->on.w[*pos];
+    s->depth = (int)(hdr & HDR_DEPTH_MASK);
+    s->truncated = (hdr & HDR_TRUNCATED) != 0;
+    s->offcpu = (hdr & HDR_OFFCPU) != 0;
+    s->weight_ns = t->on.w[*pos + 1];
+    s->pcs = t->on.w + *pos + 2;
+    *pos += 2 + (apr_size_t)s->depth;
+    return 1;
+}
+
+rp_thread_t *rp_sampler_current(void)
+{
+    rp_thread_t *t = tls_thread;
+
+    return t && t->active ? t : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Off-CPU sampler thread (real-time mode) */
+
+static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
+{
+    apr_uint64_t pcs[MAX_DEPTH_CAP];
+    void *frames[MAX_DEPTH_CAP];
+    apr_uint32_t seq;
+    int depth = 0, i;
+    rp_offcpu_result_e rv;
+    rp_sampler_counts_t dummy;
+
+    if (!t->active) {
+        return;
+    }
+    seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
+    rv = rp_offcpu_sample(o, t->tid, pcs, cfg_max_depth, &depth);
+    if (rv == RP_OFFCPU_RUNNING || rv == RP_OFFCPU_FAILED) {
+        return;
+    }
+    pthread_mutex_lock(&t->off_lock);
+    if (t->active && t->req_seq == seq) {
+        if (rv == RP_OFFCPU_WOKE) {
+            t->off_woke++;
+        }
+        else {
+            for (i = 0; i < depth; i++) {
+                frames[i] = (void *)(apr_uintptr_t)pcs[i];
+            }
+            memset(&dummy, 0, sizeof(dummy));
+            put_sample(&t->off, &dummy, frames, depth,
+                       depth >= cfg_max_depth, 1,
+                       (apr_uint64_t)off_period_ns);
+            t->off_samples += dummy.samples;
+            t->off_full += dummy.buffer_full;
+        }
+    }
+    pthread_mutex_unlock(&t->off_lock);
+}
+
+static void *off_cpu_main(void *arg)
+{
+    rp_offcpu_t *o = arg;
+    struct timespec next;
+    sigset_t all;
+    apr_uint32_t i, n;
+
+    /* This thread must never take the profiling signal or httpd's. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    for (;;) {
+        next.tv_nsec += off_period_ns;
+        while (next.tv_nsec >= 1000000000L) {
+            next.tv_nsec -= 1000000000L;
+            next.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL)
+               == EINTR) {
+        }
+        n = apr_atomic_read32(&nthreads);
+        for (i = 0; i < n; i++) {
+            off_sample_one(o, threads[i]);
+        }
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Child set-up */
+
+static apr_status_t stop_timers(void *unused)
+{
+    apr_uint32_t i, n = apr_atomic_read32(&nthreads);
+
+    (void)unused;
+    for (i = 0; i < n; i++) {
+        threads[i]->active = 0;
+        rp_timer_thread_stop(&threads[i]->timer);
+    }
+    return APR_SUCCESS;
+}
+
+const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
+                                  int max_depth, int real, int frequency_hz,
+                                  const char **warning)
+{
+    const char *why = NULL;
+    pthread_t th;
+    pthread_attr_t attr;
+    rp_offcpu_t *o;
+
+    cfg_max_depth = max_depth > MAX_DEPTH_CAP ? MAX_DEPTH_CAP : max_depth;
+    if ((why = rp_timer_install(pchild, signo, rp_sampler_signal)) != NULL) {
+        return why;
+    }
+    /* Registered after the handler's cleanup, so it runs before it: the
+     * timers go before the handler does. */
+    apr_pool_cleanup_register(pchild, NULL, stop_timers,
+                              apr_pool_cleanup_null);
+    cfg_signo = signo;
+    *warning = NULL;
+    if (!real) {
+        return NULL;
+    }
+    off_period_ns = rp_timer_period_ns(frequency_hz);
+    /* A child that switched to its User is not dumpable, and then even
+     * its own /proc/self/task/TID/syscall is closed to it.  httpd itself
+     * makes children dumpable when CoreDumpDirectory is set; real-time
+     * mode needs the same (it lets processes of the same user, and root,
+     * attach to the child, as they could to a child that dumps core). */
+    prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+    if (!(o = rp_offcpu_create(pchild, &why))) {
+        *warning = apr_pstrcat(pchild, "the off-CPU unwinder could not be "
+                               "set up (", why ? why : "?", "): real-time "
+                               "mode samples on-CPU time only", NULL);
+        return NULL;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, off_cpu_main, o) != 0) {
+        *warning = "the off-CPU sampler thread could not be started: "
+                   "real-time mode samples on-CPU time only";
+    }
+    pthread_attr_destroy(&attr);
+    return NULL;
+}

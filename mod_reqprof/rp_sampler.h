@@ -1,0 +1,86 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_sampler: per-thread stack sampling of the request a thread is running.
+ *
+ * Each thread that runs a profiled request gets, once, a preallocated
+ * sample buffer, a warmed-up unwinder and a CPU-clock timer (rp_timer).
+ * A thread-local flag says whether the thread is inside a profiled request;
+ * the signal callback checks it, unwinds the interrupted stack with
+ * libunwind and appends the raw PCs to the thread's buffer.  The callback
+ * allocates nothing, takes no lock, calls no APR and logs nothing; it saves
+ * errno and ignores re-entry.  Every tick inside a request ends as a
+ * sample or a counted drop.
+ *
+ * In real-time mode a sampler thread per child also samples threads that
+ * are blocked in a system call, without signalling them (a signal would
+ * make poll() fail with EINTR and break requests): it reads the blocked
+ * thread's registers from /proc and unwinds its stack remotely (rp_offcpu).
+ * On-CPU time is still sampled by the CPU-clock signal, which the kernel
+ * delivers on the way back to user space, never inside a system call.
+ *
+ * Only rp_sampler_signal runs in signal context.  begin/end run on the
+ * request's own thread; nothing here touches shared memory.
+ */
+
+#ifndef RP_SAMPLER_H
+#define RP_SAMPLER_H
+
+#include <signal.h>
+
+#include <apr_pools.h>
+
+typedef struct rp_thread_t rp_thread_t;
+
+typedef struct {
+    apr_uint64_t ticks;          /* signals that landed in the request */
+    apr_uint64_t samples;        /* stored samples (on- and off-CPU) */
+    apr_uint64_t buffer_full;    /* dropped: the thread's buffer was full */
+    apr_uint64_t unwind_failed;  /* dropped: no usable stack */
+    apr_uint64_t truncated;      /* kept, innermost frames only */
+    apr_uint64_t offcpu;         /* of the samples, taken while blocked */
+    apr_uint64_t offcpu_woke;    /* off-CPU tries dropped: thread woke */
+} rp_sampler_counts_t;
+
+typedef struct {
+    const apr_uint64_t *pcs;     /* innermost first; pcs[0] exact, the
+                                  * rest return addresses */
+    int depth;
+    int truncated;               /* deeper than ReqProfMaxDepth */
+    int offcpu;                  /* taken while the thread was blocked */
+    apr_uint64_t weight_ns;      /* time it stands for */
+} rp_sample_t;
+
+/* Once per child: install the signal handler (refusing a signal in use),
+ * remember the depth cap, and in real-time mode start the off-CPU sampler
+ * thread at FREQUENCY_HZ.  Returns NULL or why nothing can be sampled;
+ * *WARNING is set when only the off-CPU part failed (on-CPU sampling
+ * works).  Not signal-safe. */
+const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
+                                  int max_depth, int real, int frequency_hz,
+                                  const char **warning);
+
+/* On the request's thread, at its start: set the thread up on first use
+ * (buffer, unwinder warm-up, timer at PERIOD_NS) and raise its flag.
+ * Returns NULL when this thread cannot sample (setup failed; logged by the
+ * caller once).  Not signal-safe. */
+rp_thread_t *rp_sampler_begin(long period_ns);
+
+/* On the same thread, when the request's output is finished: lower the
+ * flag and merge in the off-CPU samples.  After it, the samples can be
+ * read with rp_sampler_next until the next rp_sampler_begin on this
+ * thread.  Not signal-safe. */
+void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts);
+
+/* Iterate the samples of the request just ended: *POS starts at 0; returns
+ * 0 at the end. */
+int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s);
+
+/* Whether the calling thread is inside a profiled request (for tests and
+ * fallbacks).  Not signal-safe. */
+rp_thread_t *rp_sampler_current(void);
+
+/* The signal callback (installed by rp_sampler_child_init).  Signal
+ * context: async-signal-safe. */
+void rp_sampler_signal(int signo, siginfo_t *si, void *uctx);
+
+#endif /* RP_SAMPLER_H */

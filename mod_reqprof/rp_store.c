@@ -1,0 +1,1645 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_store: the shared segment of profile data (see rp_store.h).
+ *
+ * This file owns the segment's layout and every byte in it: formatting,
+ * the per-slot regions and their tables, the writer's drain of a finished
+ * request, the seqlock that lets readers copy a region without stopping
+ * its writer, clearing by generation, claiming and repairing slots, and
+ * the checks a copy passes before the page may trust it.  It is modelled
+ * on httpd's mod_socache_shmcb: one fixed-size segment, offsets and
+ * indices instead of pointers, small macros to find things.
+ *
+ * Segment (SIZE = header + N * R bytes; the caller maps it anywhere):
+ *
+ *   +------------------------------+  0
+ *   | rp_seg_hdr_t                 |  magic, version, N, R, structure
+ *   |                              |  sizes, creation time; atomics:
+ *   |                              |  generation, settings word, counters
+ *   +------------------------------+  RP_SEG_HDR_SIZE (4096)
+ *   | region 0                     |  R bytes, written by slot 0's owner
+ *   +------------------------------+  RP_SEG_HDR_SIZE + R
+ *   | region 1                     |
+ *   +------------------------------+
+ *   :  ...                         :
+ *   +------------------------------+  RP_SEG_HDR_SIZE + N * R
+ *
+ * Region (offsets fixed by R alone, see geometry(); each table starts on
+ * a 64-byte boundary):
+ *
+ *   +------------------------------+  0
+ *   | rp_region_hdr_t              |  seq (seqlock), owner pid,
+ *   |                              |  generation, used counts, counters
+ *   +------------------------------+  off_nodes
+ *   | nodes[cap_nodes]             |  call tree, 48 bytes each; node 0
+ *   |                              |  is the root; used prefix n_nodes
+ *   +------------------------------+  off_nhash
+ *   | nhash[2 * cap_nodes]         |  open addressing: (parent, frame)
+ *   |                              |  -> node index, 0 = empty
+ *   +------------------------------+  off_uris
+ *   | uris[cap_uris]               |  per-URI totals, 80 bytes each
+ *   +------------------------------+  off_uhash
+ *   | uhash[2 * cap_uris]          |  URI string -> index + 1, 0 = empty
+ *   +------------------------------+  off_ustr
+ *   | URI strings                  |  append-only, NUL-terminated
+ *   +------------------------------+  off_ring
+ *   | ring[cap_ring]               |  recent requests, 128 bytes each,
+ *   |                              |  entry ring_head % cap_ring next
+ *   +------------------------------+  off_objs
+ *   | objs[cap_objs]               |  {path, build-id}, 16 bytes each
+ *   +------------------------------+  off_ostr
+ *   | object strings               |  append-only, NUL-terminated
+ *   +------------------------------+  <= R
+ *
+ * The split: the object area is min(R / 8, 128K) (about 1,000 objects at
+ * most: a process maps a few hundred at most, and only objects that
+ * appear in samples are registered); of the rest, the ring takes 10%
+ * (16..4096 entries, the remainder going to nodes), the URI table 12%,
+ * URI strings 8%, and the nodes with their hash the remaining ~70%.  A
+ * 64K region holds 708 nodes, 77 URIs, 64 objects and 44 recent requests;
+ * 1M: 11,460 nodes, 1,250 URIs; 8M: 108,592 nodes, 11,259 URIs, 1,024
+ * objects and 4,096 recent requests; 1G: 15.3 million nodes.
+ *
+ * Why the tree holds self counts only: a sample touches one counter (its
+ * leaf) instead of one per frame, and a writer that dies cannot leave
+ * totals that disagree with the selfs.  The snapshot computes the totals
+ * in one backward pass, since a parent always precedes its children.
+ *
+ * Why [table full] nodes are reserved: a sample is never thrown away for
+ * lack of room.  The region keeps back one node per URI (and one for the
+ * root) until that URI's [table full] node exists, so there is always a
+ * place to put it: n_nodes + reserve <= cap_nodes at every moment.
+ *
+ * Writers and readers.  Only the slot's owner writes its region (its
+ * threads serialise on the caller's mutex); a write section makes seq odd,
+ * changes the region, and makes it even again.  A reader copies a region
+ * between two reads of an equal, even seq, copying the used prefix of each
+ * table (the hashes are not needed to read), then checks the copy's
+ * structure, and retries a bounded number of times.  Readers never store
+ * into the segment.  Claims, the generation and the settings change with
+ * atomic compare-and-swap or add, from any process.
+ */
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "rp_store.h"
+
+/* ------------------------------------------------------------------ */
+/* Constants */
+
+#define RP_STORE_MAGIC      0x52505354u     /* "RPST" */
+#define RP_STORE_VERSION    1u              /* of everything below */
+
+/* Bytes before region 0: a page, so that regions of a page-multiple size
+ * start on page boundaries. */
+#define RP_SEG_HDR_SIZE     4096
+
+#define RP_OBJ_AREA_MAX     ((apr_size_t)128 * 1024)
+#define RP_OBJ_STR_AVG      112             /* bytes of strings per object */
+#define RP_RING_MIN         16
+#define RP_RING_MAX         4096
+
+/* Reader's patience with one region: tries, of which the first are
+ * separated by a yield and the rest by a short sleep, within a time
+ * budget.  A write section lasts microseconds (a long request's drain a
+ * few milliseconds), so a region that stays busy this long is either
+ * being written non-stop or was left mid-write by a dead child. */
+#define RP_SNAP_TRIES       1000
+#define RP_SNAP_YIELDS      100
+#define RP_SNAP_SLEEP       50              /* microseconds */
+#define RP_SNAP_BUDGET      apr_time_from_msec(200)
+
+#define RP_ALIGN64(n)       (((n) + 63) & ~(apr_size_t)63)
+
+/* Memory ordering around the seqlock.  APR's atomics are full barriers,
+ * but a reader also needs its plain loads of the data kept before its
+ * second load of seq, which only a fence says.  The compiler barrier
+ * orders the writer's own stores against its death (see add_request). */
+#if defined(__GNUC__) || defined(__clang__)
+#define RP_FENCE_ACQUIRE()  __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define RP_FENCE_RELEASE()  __atomic_thread_fence(__ATOMIC_RELEASE)
+#define RP_COMPILER_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#else
+/* An atomic read-modify-write of a process-local word: a full barrier in
+ * every APR implementation. */
+static apr_uint32_t rp_fence_word;
+#define RP_FENCE_ACQUIRE()  ((void)apr_atomic_add32(&rp_fence_word, 0))
+#define RP_FENCE_RELEASE()  ((void)apr_atomic_add32(&rp_fence_word, 0))
+#define RP_COMPILER_BARRIER() ((void)apr_atomic_add32(&rp_fence_word, 0))
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Structures in the segment (all naturally aligned, no pointers) */
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_uint32_t nslots;
+    apr_uint32_t header_size;       /* bytes before region 0 */
+    apr_uint64_t region_size;
+    apr_uint32_t layout[6];         /* sizes of the structures, checked at
+                                     * attach: a build with another layout
+                                     * must not read this segment */
+    apr_int64_t created;            /* apr_time_t */
+    /* Changed at run time, atomically, by any process. */
+    apr_uint32_t generation;        /* bump = clear; never 0 */
+    apr_uint32_t no_slot;           /* claims that found no free slot */
+    apr_uint64_t settings;          /* packed rp_settings_t, see below */
+    apr_uint32_t regions_repaired;
+    apr_uint32_t regions_reset;
+    apr_uint64_t samples_lost;
+} rp_seg_hdr_t;
+
+typedef struct {
+    apr_uint32_t seq;               /* seqlock: odd while the owner writes */
+    apr_uint32_t owner;             /* pid, 0 when free; CAS to claim */
+    apr_uint32_t generation;        /* of the data here; 0 = never used */
+    apr_uint32_t n_nodes;           /* used prefix of nodes, >= 1 */
+    apr_uint32_t reserve;           /* nodes held for [table full] nodes */
+    apr_uint32_t full_node;         /* root's [table full] node, 0 = none */
+    apr_uint32_t n_uris;
+    apr_uint32_t ustr_used;
+    apr_uint32_t n_objs;
+    apr_uint32_t ostr_used;
+    apr_uint64_t ring_head;         /* ring entries ever written */
+    apr_int64_t first_time;         /* of the first and last request */
+    apr_int64_t last_time;
+    apr_uint64_t counters[RP_CTR_MAX];
+} rp_region_hdr_t;
+
+/* A call-tree node.  first_child and next_sibling use 0 for "none": the
+ * root is nobody's child or sibling.  Children are linked newest first,
+ * so next_sibling < self, and parent < self. */
+typedef struct {
+    apr_uint32_t parent;
+    apr_uint32_t first_child;
+    apr_uint32_t next_sibling;
+    apr_uint32_t kind;              /* rp_frame_kind_e */
+    apr_uint32_t object;            /* object index, URI index or NONE */
+    apr_uint32_t unused;
+    apr_uint64_t rel;
+    apr_uint64_t self_count;
+    apr_uint64_t self_weight_ns;
+} rp_snode_t;
+
+typedef struct {
+    apr_uint32_t str;               /* offset in the URI strings */
+    apr_uint32_t len;
+    apr_uint32_t hash;
+    apr_uint32_t node;              /* its URI node */
+    apr_uint32_t full_node;         /* its [table full] node, 0 = none */
+    apr_uint32_t unused;
+    apr_uint64_t requests;
+    apr_uint64_t samples;
+    apr_uint64_t weight_ns;
+    apr_uint64_t sum_wall_us;
+    apr_uint64_t max_wall_us;
+    apr_uint64_t sum_cpu_us;
+    apr_uint64_t max_cpu_us;
+} rp_suri_t;
+
+typedef struct {
+    apr_int64_t time;
+    apr_int64_t wall_us;
+    apr_int64_t cpu_us;
+    apr_uint32_t samples;
+    apr_int32_t status;
+    apr_uint32_t uri;               /* URI index or NONE */
+    apr_uint32_t unused;
+    char method[RP_STORE_METHOD_MAX];
+    char uri_copy[RP_STORE_RING_URI_MAX];
+} rp_sring_t;
+
+typedef struct {
+    apr_uint32_t path;              /* offsets in the object strings */
+    apr_uint32_t build_id;
+    apr_uint32_t hash;
+    apr_uint32_t unused;
+} rp_sobj_t;
+
+/* The layout is part of the version; these fail to compile when a field
+ * is added without thought. */
+typedef char rp_assert_seg_hdr[(sizeof(rp_seg_hdr_t) == 88) ? 1 : -1];
+typedef char rp_assert_node[(sizeof(rp_snode_t) == 48) ? 1 : -1];
+typedef char rp_assert_uri[(sizeof(rp_suri_t) == 80) ? 1 : -1];
+typedef char rp_assert_ring[(sizeof(rp_sring_t) == 128) ? 1 : -1];
+typedef char rp_assert_obj[(sizeof(rp_sobj_t) == 16) ? 1 : -1];
+typedef char rp_assert_hdr[(sizeof(rp_seg_hdr_t) <= RP_SEG_HDR_SIZE) ? 1 : -1];
+
+/* The settings word: seq in bits 0-31, enabled bit 32, timer bit 33,
+ * frequency bits 34-63.  One word, so that a reader never sees half of a
+ * change and a writer that dies cannot leave it half written. */
+#define RP_SET_ENABLED      (APR_UINT64_C(1) << 32)
+#define RP_SET_TIMER        (APR_UINT64_C(1) << 33)
+#define RP_SET_FREQ_SHIFT   34
+#define RP_SET_FREQ_MAX     0x3FFFFFFF
+
+/* ------------------------------------------------------------------ */
+/* Process-local handle and addressing */
+
+/* Where each table of a region starts and how many entries it holds. */
+typedef struct {
+    apr_uint32_t off_nodes, cap_nodes;
+    apr_uint32_t off_nhash, cap_nhash;
+    apr_uint32_t off_uris, cap_uris;
+    apr_uint32_t off_uhash, cap_uhash;
+    apr_uint32_t off_ustr, cap_ustr;
+    apr_uint32_t off_ring, cap_ring;
+    apr_uint32_t off_objs, cap_objs;
+    apr_uint32_t off_ostr, cap_ostr;
+} rp_geom_t;
+
+struct rp_store_t {
+    char *base;
+    rp_seg_hdr_t *hdr;
+    int nslots;
+    apr_size_t region_size;
+    rp_geom_t g;
+};
+
+#define RP_REGION(s, i) \
+    ((rp_region_hdr_t *)((s)->base + RP_SEG_HDR_SIZE \
+                         + (apr_size_t)(i) * (s)->region_size))
+#define RP_AT(r, off, type)     ((type *)((char *)(r) + (off)))
+
+/* A writer's view of one region: the table addresses, computed once. */
+typedef struct {
+    rp_region_hdr_t *r;
+    const rp_geom_t *g;
+    rp_snode_t *nodes;
+    apr_uint32_t *nhash;
+    rp_suri_t *uris;
+    apr_uint32_t *uhash;
+    char *ustr;
+    rp_sring_t *ring;
+    rp_sobj_t *objs;
+    char *ostr;
+} rp_wctx_t;
+
+/* A region to check and read: in place (with its hashes) or a reader's
+ * copy (hashes NULL).  Counts come from *hdr. */
+typedef struct {
+    const rp_region_hdr_t *hdr;
+    const rp_snode_t *nodes;
+    const rp_suri_t *uris;
+    const char *ustr;
+    const rp_sring_t *ring;
+    apr_uint32_t n_ring;            /* entries present in ring[] */
+    const rp_sobj_t *objs;
+    const char *ostr;
+    const apr_uint32_t *nhash;
+    const apr_uint32_t *uhash;
+} rp_image_t;
+
+static const rp_frame_t frame_full = { RP_FRAME_TABLE_FULL, RP_STORE_NONE, 0 };
+static const rp_frame_t frame_trunc = { RP_FRAME_TRUNCATED, RP_STORE_NONE, 0 };
+
+static const char *const counter_names[RP_CTR_MAX] = {
+    "requests",
+    "ticks",
+    "samples",
+    "buffer_full",
+    "unwind_failed",
+    "other_dropped",
+    "depth_truncated",
+    "table_full",
+    "uri_full",
+    "object_full",
+    "outside_request",
+    "weight_ns"
+};
+
+static const char *const frame_kind_names[RP_FRAME_KINDS] = {
+    "[root]",
+    "real",
+    "uri",
+    "[truncated]",
+    "[table full]",
+    "[unknown]"
+};
+
+/* ------------------------------------------------------------------ */
+/* Geometry, hashing */
+
+/* Lay out a region of SIZE bytes.  A pure function of SIZE (and of this
+ * file's version), so every process computes the same offsets. */
+static void geometry(apr_size_t size, rp_geom_t *g)
+{
+    apr_size_t hdr = RP_ALIGN64(sizeof(rp_region_hdr_t));
+    apr_size_t objs = size / 8 < RP_OBJ_AREA_MAX ? size / 8 : RP_OBJ_AREA_MAX;
+    /* 8 tables, each may lose up to 63 bytes to alignment. */
+    apr_size_t rest = size - hdr - objs - 8 * 64;
+    apr_size_t ring, uris, nodes, off;
+
+    ring = rest / 10 / sizeof(rp_sring_t);
+    ring = ring < RP_RING_MIN ? RP_RING_MIN : ring;
+    ring = ring > RP_RING_MAX ? RP_RING_MAX : ring;
+    uris = rest * 12 / 100 / (sizeof(rp_suri_t) + 2 * sizeof(apr_uint32_t));
+    g->cap_ring = (apr_uint32_t)ring;
+    g->cap_uris = (apr_uint32_t)uris;
+    g->cap_uhash = (apr_uint32_t)(2 * uris);
+    g->cap_ustr = (apr_uint32_t)(rest * 8 / 100);
+    nodes = (rest - ring * sizeof(rp_sring_t)
+             - uris * (sizeof(rp_suri_t) + 2 * sizeof(apr_uint32_t))
+             - g->cap_ustr)
+            / (sizeof(rp_snode_t) + 2 * sizeof(apr_uint32_t));
+    g->cap_nodes = (apr_uint32_t)nodes;
+    g->cap_nhash = (apr_uint32_t)(2 * nodes);
+    g->cap_objs = (apr_uint32_t)(objs / (sizeof(rp_sobj_t) + RP_OBJ_STR_AVG));
+    g->cap_ostr = (apr_uint32_t)(objs - g->cap_objs * sizeof(rp_sobj_t));
+
+    off = hdr;
+    g->off_nodes = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_nodes * sizeof(rp_snode_t));
+    g->off_nhash = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_nhash * sizeof(apr_uint32_t));
+    g->off_uris = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_uris * sizeof(rp_suri_t));
+    g->off_uhash = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_uhash * sizeof(apr_uint32_t));
+    g->off_ustr = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + g->cap_ustr);
+    g->off_ring = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_ring * sizeof(rp_sring_t));
+    g->off_objs = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_objs * sizeof(rp_sobj_t));
+    g->off_ostr = (apr_uint32_t)off;
+    off += g->cap_ostr;
+    assert(off <= size);
+    /* Room for the root, its [table full] node and a URI with its own. */
+    assert(g->cap_nodes >= 8 && g->cap_uris >= 1 && g->cap_objs >= 1);
+}
+
+/* Map a 32-bit hash onto 0..n-1 without a division (Lemire's reduction),
+ * so that table sizes need not be powers of two. */
+static APR_INLINE apr_uint32_t reduce(apr_uint32_t h, apr_uint32_t n)
+{
+    return (apr_uint32_t)(((apr_uint64_t)h * n) >> 32);
+}
+
+static apr_uint32_t frame_hash(apr_uint32_t parent, apr_uint32_t kind,
+                               apr_uint32_t object, apr_uint64_t rel)
+{
+    apr_uint64_t h = rel + kind * APR_UINT64_C(0xC2B2AE3D27D4EB4F);
+
+    h ^= (((apr_uint64_t)parent << 32) | object)
+         * APR_UINT64_C(0x9E3779B97F4A7C15);
+    /* splitmix64's finaliser: every input bit reaches the top bits. */
+    h ^= h >> 30;
+    h *= APR_UINT64_C(0xBF58476D1CE4E5B9);
+    h ^= h >> 27;
+    h *= APR_UINT64_C(0x94D049BB133111EB);
+    h ^= h >> 31;
+    return (apr_uint32_t)(h >> 32);
+}
+
+/* FNV-1a, with a final mix so that the top bits (used by reduce) vary. */
+static apr_uint32_t str_hash(const char *str, apr_size_t len)
+{
+    apr_uint32_t h = 2166136261u;
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)str[i]) * 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    return h;
+}
+
+static APR_INLINE apr_uint32_t next_slot(apr_uint32_t i, apr_uint32_t cap)
+{
+    return i + 1 == cap ? 0 : i + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Seqlock, region access */
+
+static void write_begin(rp_region_hdr_t *r)
+{
+    apr_uint32_t seq = apr_atomic_inc32(&r->seq);
+
+    /* An odd seq here is a second writer: the caller's mutex failed. */
+    assert((seq & 1) == 0);
+    (void)seq;
+    RP_FENCE_RELEASE();
+}
+
+static void write_end(rp_region_hdr_t *r)
+{
+    apr_atomic_inc32(&r->seq);
+}
+
+static void region_ctx(const rp_store_t *s, int slot, rp_wctx_t *w)
+{
+    rp_region_hdr_t *r = RP_REGION(s, slot);
+
+    w->r = r;
+    w->g = &s->g;
+    w->nodes = RP_AT(r, s->g.off_nodes, rp_snode_t);
+    w->nhash = RP_AT(r, s->g.off_nhash, apr_uint32_t);
+    w->uris = RP_AT(r, s->g.off_uris, rp_suri_t);
+    w->uhash = RP_AT(r, s->g.off_uhash, apr_uint32_t);
+    w->ustr = RP_AT(r, s->g.off_ustr, char);
+    w->ring = RP_AT(r, s->g.off_ring, rp_sring_t);
+    w->objs = RP_AT(r, s->g.off_objs, rp_sobj_t);
+    w->ostr = RP_AT(r, s->g.off_ostr, char);
+}
+
+static void image_in_place(const rp_wctx_t *w, rp_image_t *im)
+{
+    apr_uint64_t head = w->r->ring_head;
+
+    im->hdr = w->r;
+    im->nodes = w->nodes;
+    im->uris = w->uris;
+    im->ustr = w->ustr;
+    im->ring = w->ring;
+    im->n_ring = (apr_uint32_t)(head < w->g->cap_ring ? head : w->g->cap_ring);
+    im->objs = w->objs;
+    im->ostr = w->ostr;
+    im->nhash = w->nhash;
+    im->uhash = w->uhash;
+}
+
+/* Empty the region for generation GEN: the call tree back to its root,
+ * no URIs, an empty ring, zero counters.  The object table is kept unless
+ * ALL (the writer's object indices must stay valid across a clear); ALL
+ * is for a region whose contents cannot be trusted. */
+static void region_reset(rp_wctx_t *w, apr_uint32_t gen, int all)
+{
+    rp_region_hdr_t *r = w->r;
+    rp_snode_t *root = &w->nodes[0];
+
+    memset(w->nhash, 0, (apr_size_t)w->g->cap_nhash * sizeof(apr_uint32_t));
+    memset(w->uhash, 0, (apr_size_t)w->g->cap_uhash * sizeof(apr_uint32_t));
+    memset(root, 0, sizeof(*root));
+    root->kind = RP_FRAME_ROOT;
+    root->object = RP_STORE_NONE;
+    r->n_nodes = 1;
+    r->reserve = 1;                 /* for the root's [table full] */
+    r->full_node = 0;
+    r->n_uris = 0;
+    r->ustr_used = 0;
+    r->ring_head = 0;
+    r->first_time = 0;
+    r->last_time = 0;
+    memset(r->counters, 0, sizeof(r->counters));
+    if (all) {
+        r->n_objs = 0;
+        r->ostr_used = 0;
+    }
+    r->generation = gen;
+}
+
+/* ------------------------------------------------------------------ */
+/* The segment */
+
+apr_size_t rp_store_segment_size(int nslots, apr_size_t region_size)
+{
+    if (nslots < 1 || nslots > RP_STORE_SLOTS_MAX
+        || region_size < RP_STORE_REGION_MIN
+        || region_size > RP_STORE_REGION_MAX || region_size % 64 != 0) {
+        return 0;
+    }
+    if ((apr_size_t)nslots > (APR_SIZE_MAX - RP_SEG_HDR_SIZE) / region_size) {
+        return 0;
+    }
+    return RP_SEG_HDR_SIZE + (apr_size_t)nslots * region_size;
+}
+
+static void layout_sizes(apr_uint32_t *out)
+{
+    out[0] = sizeof(rp_seg_hdr_t);
+    out[1] = sizeof(rp_region_hdr_t);
+    out[2] = sizeof(rp_snode_t);
+    out[3] = sizeof(rp_suri_t);
+    out[4] = sizeof(rp_sring_t);
+    out[5] = sizeof(rp_sobj_t);
+}
+
+apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
+                             apr_size_t region_size)
+{
+    apr_size_t need = rp_store_segment_size(nslots, region_size);
+    rp_seg_hdr_t *h = base;
+    int i;
+
+    if (need == 0 || size < need || base == NULL
+        || ((apr_uintptr_t)base & 7) != 0) {
+        return APR_EINVAL;
+    }
+    memset(h, 0, RP_SEG_HDR_SIZE);
+    h->version = RP_STORE_VERSION;
+    h->nslots = (apr_uint32_t)nslots;
+    h->header_size = RP_SEG_HDR_SIZE;
+    h->region_size = region_size;
+    layout_sizes(h->layout);
+    h->created = apr_time_now();
+    h->generation = 1;
+    h->settings = (apr_uint64_t)99 << RP_SET_FREQ_SHIFT;
+    for (i = 0; i < nslots; i++) {
+        /* Generation 0: readers skip it and its first write resets it,
+         * so the tables need no initialisation (and no page is touched
+         * before it is used). */
+        memset((char *)base + RP_SEG_HDR_SIZE + (apr_size_t)i * region_size,
+               0, sizeof(rp_region_hdr_t));
+    }
+    /* The magic last: a half-formatted segment does not attach. */
+    RP_FENCE_RELEASE();
+    h->magic = RP_STORE_MAGIC;
+    return APR_SUCCESS;
+}
+
+rp_store_t *rp_store_attach(apr_pool_t *p, void *base, apr_size_t size)
+{
+    rp_seg_hdr_t *h = base;
+    apr_uint32_t sizes[6];
+    rp_store_t *s;
+    apr_size_t need;
+
+    if (base == NULL || ((apr_uintptr_t)base & 7) != 0
+        || size < RP_SEG_HDR_SIZE) {
+        return NULL;
+    }
+    layout_sizes(sizes);
+    if (h->magic != RP_STORE_MAGIC || h->version != RP_STORE_VERSION
+        || h->header_size != RP_SEG_HDR_SIZE
+        || memcmp(h->layout, sizes, sizeof(sizes)) != 0
+        || h->region_size > RP_STORE_REGION_MAX || h->nslots == 0
+        || h->nslots > RP_STORE_SLOTS_MAX) {
+        return NULL;
+    }
+    need = rp_store_segment_size((int)h->nslots, (apr_size_t)h->region_size);
+    if (need == 0 || size < need) {
+        return NULL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->base = base;
+    s->hdr = h;
+    s->nslots = (int)h->nslots;
+    s->region_size = (apr_size_t)h->region_size;
+    geometry(s->region_size, &s->g);
+    return s;
+}
+
+int rp_store_nslots(const rp_store_t *s)
+{
+    return s->nslots;
+}
+
+apr_size_t rp_store_region_size(const rp_store_t *s)
+{
+    return s->region_size;
+}
+
+void rp_store_settings_get(const rp_store_t *s, rp_settings_t *out)
+{
+    apr_uint64_t w = apr_atomic_read64(&s->hdr->settings);
+
+    out->seq = (apr_uint32_t)w;
+    out->enabled = (w & RP_SET_ENABLED) != 0;
+    out->timer = (w & RP_SET_TIMER) != 0;
+    out->frequency = (int)(w >> RP_SET_FREQ_SHIFT);
+}
+
+apr_uint32_t rp_store_settings_set(rp_store_t *s, const rp_settings_t *in)
+{
+    apr_uint64_t old, w;
+    apr_uint64_t freq = in->frequency < 0 ? 0
+                        : in->frequency > RP_SET_FREQ_MAX ? RP_SET_FREQ_MAX
+                        : (apr_uint64_t)in->frequency;
+
+    /* A CAS loop: two pages saving at once both bump seq. */
+    do {
+        old = apr_atomic_read64(&s->hdr->settings);
+        w = (apr_uint64_t)(apr_uint32_t)(old + 1)
+            | (in->enabled ? RP_SET_ENABLED : 0)
+            | (in->timer ? RP_SET_TIMER : 0)
+            | (freq << RP_SET_FREQ_SHIFT);
+    } while (apr_atomic_cas64(&s->hdr->settings, w, old) != old);
+    return (apr_uint32_t)w;
+}
+
+void rp_store_clear(rp_store_t *s)
+{
+    /* 0 marks a region never written; skip it when the count wraps. */
+    if (apr_atomic_inc32(&s->hdr->generation) + 1 == 0) {
+        apr_atomic_inc32(&s->hdr->generation);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks */
+
+/* 1 when the NUL-terminated string at OFF lies within the first USED
+ * bytes of POOL. */
+static int str_ok(const char *pool, apr_uint32_t used, apr_uint32_t off)
+{
+    return off < used && memchr(pool + off, '\0', used - off) != NULL;
+}
+
+/* Index of node I as found through the node hash, probing at most the
+ * whole table: a damaged hash may hold no empty slot. */
+static int nhash_finds(const rp_geom_t *g, const rp_image_t *im,
+                       apr_uint32_t i)
+{
+    const rp_snode_t *nd = &im->nodes[i];
+    apr_uint32_t h = reduce(frame_hash(nd->parent, nd->kind, nd->object,
+                                       nd->rel), g->cap_nhash);
+    apr_uint32_t k;
+
+    for (k = 0; k < g->cap_nhash; k++, h = next_slot(h, g->cap_nhash)) {
+        if (im->nhash[h] == i) {
+            return 1;
+        }
+        if (im->nhash[h] == 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int uhash_finds(const rp_geom_t *g, const rp_image_t *im,
+                       apr_uint32_t i)
+{
+    apr_uint32_t h = reduce(im->uris[i].hash, g->cap_uhash);
+    apr_uint32_t k;
+
+    for (k = 0; k < g->cap_uhash; k++, h = next_slot(h, g->cap_uhash)) {
+        if (im->uhash[h] == i + 1) {
+            return 1;
+        }
+        if (im->uhash[h] == 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Whether node I's kind, parent and object fit together. */
+static int node_ok(const rp_image_t *im, apr_uint32_t i)
+{
+    const rp_region_hdr_t *h = im->hdr;
+    const rp_snode_t *nd = &im->nodes[i];
+    const rp_snode_t *pn = &im->nodes[nd->parent];
+
+    switch (nd->kind) {
+    case RP_FRAME_URI:
+        return nd->parent == 0 && nd->object < h->n_uris
+               && im->uris[nd->object].node == i;
+    case RP_FRAME_TRUNCATED:
+        return pn->kind == RP_FRAME_URI;
+    case RP_FRAME_TABLE_FULL:
+        if (nd->parent == 0) {
+            return h->full_node == i;
+        }
+        return pn->kind == RP_FRAME_URI && pn->object < h->n_uris
+               && im->uris[pn->object].full_node == i;
+    case RP_FRAME_REAL:
+    case RP_FRAME_UNKNOWN:
+        return nd->parent != 0
+               && (nd->object < h->n_objs || nd->object == RP_STORE_NONE);
+    default:
+        return 0;
+    }
+}
+
+/* Check a region against every invariant the writer keeps, without
+ * trusting any count or index in it, and compute each node's totals
+ * into TC and TW (n_nodes entries).  Used on a reader's copy, and in
+ * place on a region whose writer died (then the hashes are checked too).
+ * Returns 1 when the region can be used as is. */
+static int region_check(const rp_geom_t *g, const rp_image_t *im,
+                        apr_uint64_t *tc, apr_uint64_t *tw)
+{
+    const rp_region_hdr_t *h = im->hdr;
+    apr_uint32_t n = h->n_nodes, i, c, prev, linked = 0, reserve, used;
+
+    if (n < 1 || n > g->cap_nodes || h->reserve > g->cap_nodes - n
+        || h->n_uris > g->cap_uris || h->ustr_used > g->cap_ustr
+        || h->n_objs > g->cap_objs || h->ostr_used > g->cap_ostr
+        || h->full_node >= n) {
+        return 0;
+    }
+    if (im->nodes[0].kind != RP_FRAME_ROOT || im->nodes[0].parent != 0
+        || im->nodes[0].next_sibling != 0) {
+        return 0;
+    }
+    tc[0] = im->nodes[0].self_count;
+    tw[0] = im->nodes[0].self_weight_ns;
+    for (i = 1; i < n; i++) {
+        const rp_snode_t *nd = &im->nodes[i];
+
+        if (nd->parent >= i
+            || (nd->first_child != 0
+                && (nd->first_child <= i || nd->first_child >= n))
+            || (nd->next_sibling != 0
+                && (nd->next_sibling <= nd->parent
+                    || nd->next_sibling >= i))
+            || !node_ok(im, i)) {
+            return 0;
+        }
+        tc[i] = nd->self_count;
+        tw[i] = nd->self_weight_ns;
+    }
+    if (im->nodes[0].first_child >= n) {
+        return 0;
+    }
+    /* Every node but the root is on its parent's child list exactly
+     * once.  Lists strictly decrease (checked above), so they end. */
+    for (i = 0; i < n; i++) {
+        prev = n;
+        for (c = im->nodes[i].first_child; c != 0;
+             c = im->nodes[c].next_sibling) {
+            if (c >= prev || im->nodes[c].parent != i) {
+                return 0;
+            }
+            prev = c;
+            linked++;
+        }
+    }
+    if (linked != n - 1) {
+        return 0;
+    }
+    for (i = n - 1; i > 0; i--) {
+        tc[im->nodes[i].parent] += tc[i];
+        tw[im->nodes[i].parent] += tw[i];
+    }
+    if (tc[0] != h->counters[RP_CTR_SAMPLES]) {
+        return 0;
+    }
+
+    if (h->full_node != 0
+        && (im->nodes[h->full_node].kind != RP_FRAME_TABLE_FULL
+            || im->nodes[h->full_node].parent != 0)) {
+        return 0;
+    }
+    reserve = h->full_node == 0;
+    for (i = 0; i < h->n_uris; i++) {
+        const rp_suri_t *u = &im->uris[i];
+
+        if (!str_ok(im->ustr, h->ustr_used, u->str)
+            || strlen(im->ustr + u->str) != u->len
+            || u->node >= n || im->nodes[u->node].kind != RP_FRAME_URI
+            || im->nodes[u->node].object != i
+            || u->full_node >= n
+            || (u->full_node != 0
+                && (im->nodes[u->full_node].kind != RP_FRAME_TABLE_FULL
+                    || im->nodes[u->full_node].parent != u->node))
+            || u->samples != tc[u->node]) {
+            return 0;
+        }
+        reserve += u->full_node == 0;
+    }
+    if (reserve != h->reserve) {
+        return 0;
+    }
+    for (i = 0; i < h->n_objs; i++) {
+        if (!str_ok(im->ostr, h->ostr_used, im->objs[i].path)
+            || !str_ok(im->ostr, h->ostr_used, im->objs[i].build_id)) {
+            return 0;
+        }
+    }
+    for (i = 0; i < im->n_ring; i++) {
+        if (im->ring[i].uri != RP_STORE_NONE && im->ring[i].uri >= h->n_uris) {
+            return 0;
+        }
+    }
+
+    if (im->nhash) {
+        for (i = 0, used = 0; i < g->cap_nhash; i++) {
+            if (im->nhash[i] >= n) {
+                return 0;
+            }
+            used += im->nhash[i] != 0;
+        }
+        if (used != n - 1) {
+            return 0;
+        }
+        for (i = 1; i < n; i++) {
+            if (!nhash_finds(g, im, i)) {
+                return 0;
+            }
+        }
+    }
+    if (im->uhash) {
+        for (i = 0, used = 0; i < g->cap_uhash; i++) {
+            if (im->uhash[i] > h->n_uris) {
+                return 0;
+            }
+            used += im->uhash[i] != 0;
+        }
+        if (used != h->n_uris) {
+            return 0;
+        }
+        for (i = 0; i < h->n_uris; i++) {
+            if (im->uris[i].hash != str_hash(im->ustr + im->uris[i].str,
+                                             im->uris[i].len)
+                || !uhash_finds(g, im, i)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Claiming slots */
+
+/* Take over SLOT, just claimed.  When its last writer died inside a
+ * write section (seq odd), finish the section: keep the region if it
+ * passes every check, else reset it, counting the loss. */
+static void region_adopt(rp_store_t *s, int slot)
+{
+    rp_wctx_t w;
+    rp_image_t im;
+    apr_uint64_t *tot;
+    apr_uint32_t gen, n;
+    int ok;
+
+    region_ctx(s, slot, &w);
+    if ((apr_atomic_read32(&w.r->seq) & 1) == 0) {
+        return;
+    }
+    image_in_place(&w, &im);
+    n = w.r->n_nodes;
+    ok = 0;
+    if (n >= 1 && n <= s->g.cap_nodes
+        && (tot = malloc(2 * sizeof(apr_uint64_t) * n)) != NULL) {
+        ok = region_check(&s->g, &im, tot, tot + n);
+        free(tot);
+    }
+    gen = apr_atomic_read32(&s->hdr->generation);
+    if (ok) {
+        apr_atomic_inc32(&s->hdr->regions_repaired);
+    }
+    else {
+        if (w.r->generation == gen) {
+            apr_atomic_add64(&s->hdr->samples_lost,
+                             w.r->counters[RP_CTR_SAMPLES]);
+        }
+        region_reset(&w, gen, 1);
+        apr_atomic_inc32(&s->hdr->regions_reset);
+    }
+    /* The dead writer's section ends here; seq is even again. */
+    write_end(w.r);
+}
+
+int rp_store_claim(rp_store_t *s, apr_int32_t pid,
+                   int (*alive)(apr_int32_t pid))
+{
+    apr_uint32_t me = (apr_uint32_t)pid, owner;
+    int pass, i;
+
+    assert(pid > 0);
+    /* First the slots of dead owners (their regions may need repair, and
+     * a child recycled by MaxConnectionsPerChild takes over its
+     * predecessor's data), then free slots. */
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < s->nslots; i++) {
+            rp_region_hdr_t *r = RP_REGION(s, i);
+
+            owner = apr_atomic_read32(&r->owner);
+            if (pass == 0) {
+                /* Our own pid as owner: a dead child's pid, reused. */
+                if (owner == 0
+                    || (owner != me
+                        && (!alive || alive((apr_int32_t)owner)))) {
+                    continue;
+                }
+            }
+            else if (owner != 0) {
+                continue;
+            }
+            if (apr_atomic_cas32(&r->owner, me, owner) == owner) {
+                region_adopt(s, i);
+                return i;
+            }
+        }
+    }
+    apr_atomic_inc32(&s->hdr->no_slot);
+    return -1;
+}
+
+void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid)
+{
+    assert(slot >= 0 && slot < s->nslots);
+    apr_atomic_cas32(&RP_REGION(s, slot)->owner, 0, (apr_uint32_t)pid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer: objects */
+
+apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
+                             const char *build_id)
+{
+    rp_wctx_t w;
+    rp_region_hdr_t *r;
+    apr_size_t plen, blen;
+    apr_uint32_t h, i;
+    rp_sobj_t *o;
+
+    assert(slot >= 0 && slot < s->nslots);
+    region_ctx(s, slot, &w);
+    r = w.r;
+    if (!path) {
+        path = "";
+    }
+    if (!build_id) {
+        build_id = "";
+    }
+    plen = strlen(path);
+    blen = strlen(build_id);
+    h = str_hash(path, plen) ^ (str_hash(build_id, blen) * 31);
+    /* A linear scan: objects are few, and the caller caches indices. */
+    for (i = 0; i < r->n_objs; i++) {
+        o = &w.objs[i];
+        if (o->hash == h && strcmp(w.ostr + o->path, path) == 0
+            && strcmp(w.ostr + o->build_id, build_id) == 0) {
+            return i;
+        }
+    }
+    write_begin(r);
+    if (r->n_objs >= s->g.cap_objs
+        || plen + blen + 2 > s->g.cap_ostr - r->ostr_used) {
+        r->counters[RP_CTR_OBJECT_FULL]++;
+        write_end(r);
+        return RP_STORE_NONE;
+    }
+    o = &w.objs[r->n_objs];
+    o->hash = h;
+    o->unused = 0;
+    o->path = r->ostr_used;
+    memcpy(w.ostr + o->path, path, plen + 1);
+    o->build_id = (apr_uint32_t)(o->path + plen + 1);
+    memcpy(w.ostr + o->build_id, build_id, blen + 1);
+    r->ostr_used = (apr_uint32_t)(o->build_id + blen + 1);
+    i = r->n_objs++;
+    write_end(r);
+    return i;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer: the call tree */
+
+/* The nodes of the previous sample's stack, outermost first, below the
+ * request's URI node.  Samples of one request mostly share their outer
+ * frames (and a busy loop gives the same stack again and again), so a
+ * sample first follows this path, checking each node's key, and only
+ * looks up the hash where it departs from it. */
+typedef struct {
+    int len;                        /* leading entries of node[] known */
+    apr_uint32_t node[RP_STORE_DEPTH_MAX + 1];
+} rp_path_t;
+
+static APR_INLINE int node_is(const rp_snode_t *nd, apr_uint32_t parent,
+                              const rp_frame_t *f)
+{
+    return nd->parent == parent && nd->rel == f->rel
+           && nd->object == f->object && nd->kind == (apr_uint32_t)f->kind;
+}
+
+/* The child of PARENT for frame F, or 0 with *SLOT set to the empty hash
+ * slot where it belongs.  The hash is at most half full, so a probe ends
+ * after about 1.5 (hit) to 2.5 (miss) slots on average. */
+static apr_uint32_t node_find(const rp_wctx_t *w, apr_uint32_t parent,
+                              const rp_frame_t *f, apr_uint32_t *slot)
+{
+    apr_uint32_t cap = w->g->cap_nhash;
+    apr_uint32_t i = reduce(frame_hash(parent, f->kind, f->object, f->rel),
+                            cap);
+    apr_uint32_t n;
+
+    for (;; i = next_slot(i, cap)) {
+        const rp_snode_t *nd;
+
+        if ((n = w->nhash[i]) == 0) {
+            *slot = i;
+            return 0;
+        }
+        assert(n < w->r->n_nodes);
+        nd = &w->nodes[n];
+        if (node_is(nd, parent, f)) {
+            return n;
+        }
+    }
+}
+
+/* Append a child of PARENT for frame F, entered at hash SLOT. */
+static apr_uint32_t node_add(rp_wctx_t *w, apr_uint32_t parent,
+                             const rp_frame_t *f, apr_uint32_t slot)
+{
+    rp_region_hdr_t *r = w->r;
+    apr_uint32_t n = r->n_nodes;
+    rp_snode_t *nd = &w->nodes[n];
+
+    assert(n < w->g->cap_nodes && parent < n && w->nhash[slot] == 0);
+    nd->parent = parent;
+    nd->first_child = 0;
+    nd->next_sibling = w->nodes[parent].first_child;
+    nd->kind = f->kind;
+    nd->object = f->object;
+    nd->unused = 0;
+    nd->rel = f->rel;
+    nd->self_count = 0;
+    nd->self_weight_ns = 0;
+    r->n_nodes = n + 1;
+    w->nhash[slot] = n;
+    w->nodes[parent].first_child = n;
+    return n;
+}
+
+/* The [table full] node below PARENT, whose index lives at *WHERE (a URI
+ * entry's or the region's), created from the reserve on first use. */
+static apr_uint32_t full_node(rp_wctx_t *w, apr_uint32_t parent,
+                              apr_uint32_t *where)
+{
+    apr_uint32_t slot, n;
+
+    if (*where == 0) {
+        assert(w->r->reserve > 0);
+        w->r->reserve--;
+        n = node_find(w, parent, &frame_full, &slot);
+        assert(n == 0);
+        *where = n != 0 ? n : node_add(w, parent, &frame_full, slot);
+    }
+    return *where;
+}
+
+/* The K-th frame of a sample to insert, outermost first, as stored: a
+ * [truncated] marker first when cut, then the caller's frames with kinds
+ * and objects it may not use turned into UNKNOWN and NONE. */
+static void frame_at(const rp_wctx_t *w, const rp_frame_t *frames,
+                     int depth, int cut, int k, rp_frame_t *out)
+{
+    const rp_frame_t *src;
+
+    if (k < cut) {
+        *out = frame_trunc;
+        return;
+    }
+    src = &frames[depth - 1 - (k - cut)];
+    out->kind = src->kind == RP_FRAME_REAL ? RP_FRAME_REAL : RP_FRAME_UNKNOWN;
+    out->object = src->object < w->r->n_objs ? src->object : RP_STORE_NONE;
+    out->rel = src->rel;
+}
+
+/* Insert one sample below URI (an index, or NONE) and count it in its
+ * leaf; D gathers the counter changes, PATH is the previous sample's.
+ * When the stack's new nodes do not fit, nothing is added but the sample
+ * goes to the URI's [table full] node (the root's when the URI had no
+ * room). */
+static void add_sample(rp_wctx_t *w, apr_uint32_t uri,
+                       const rp_sample_view_t *sm, rp_path_t *path,
+                       apr_uint64_t *d)
+{
+    rp_region_hdr_t *r = w->r;
+    int depth = sm->frames && sm->depth > 0 ? sm->depth : 0;
+    int cut = sm->truncated ? 1 : 0;
+    int k, total;
+    apr_uint32_t p, n, slot = 0;
+    rp_frame_t f;
+    rp_snode_t *leaf;
+
+    if (depth > RP_STORE_DEPTH_MAX) {
+        depth = RP_STORE_DEPTH_MAX;         /* frames[0] is innermost */
+        cut = 1;
+    }
+    d[RP_CTR_DEPTH_TRUNCATED] += cut;
+    total = depth + cut;
+    if (uri == RP_STORE_NONE) {
+        p = full_node(w, 0, &r->full_node);
+        d[RP_CTR_TABLE_FULL]++;
+        goto count;
+    }
+    p = w->uris[uri].node;
+    for (k = 0; k < total; k++) {
+        frame_at(w, sm->frames, depth, cut, k, &f);
+        if (k < path->len) {
+            if (node_is(&w->nodes[path->node[k]], p, &f)) {
+                p = path->node[k];
+                continue;
+            }
+            path->len = k;
+        }
+        if ((n = node_find(w, p, &f, &slot)) == 0) {
+            break;
+        }
+        p = path->node[k] = n;
+        path->len = k + 1;
+    }
+    if (k < total) {
+        /* All or nothing: a half-inserted stack would be a wrong one. */
+        if ((apr_uint64_t)r->n_nodes + r->reserve + (apr_uint64_t)(total - k)
+            > w->g->cap_nodes) {
+            p = full_node(w, w->uris[uri].node, &w->uris[uri].full_node);
+            d[RP_CTR_TABLE_FULL]++;
+            goto count;
+        }
+        p = path->node[k] = node_add(w, p, &f, slot);
+        for (k++; k < total; k++) {
+            frame_at(w, sm->frames, depth, cut, k, &f);
+            n = node_find(w, p, &f, &slot);
+            assert(n == 0);
+            p = path->node[k] = node_add(w, p, &f, slot);
+        }
+        path->len = total;
+    }
+count:
+    leaf = &w->nodes[p];
+    leaf->self_count++;
+    leaf->self_weight_ns += sm->weight_ns;
+    d[RP_CTR_WEIGHT_NS] += sm->weight_ns;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer: URIs, ring, requests */
+
+/* The index of URI in the URI table, added with its node when new; NONE
+ * when there is no room (table, strings, or nodes for it and its
+ * reserved [table full]). */
+static apr_uint32_t uri_get(rp_wctx_t *w, const char *uri)
+{
+    rp_region_hdr_t *r = w->r;
+    const rp_geom_t *g = w->g;
+    apr_size_t len = strnlen(uri, RP_STORE_URI_MAX - 1);
+    apr_uint32_t h = str_hash(uri, len);
+    apr_uint32_t i = reduce(h, g->cap_uhash), e, idx, slot;
+    rp_frame_t f;
+    rp_suri_t *u;
+
+    for (; (e = w->uhash[i]) != 0; i = next_slot(i, g->cap_uhash)) {
+        u = &w->uris[e - 1];
+        if (u->hash == h && u->len == len
+            && memcmp(w->ustr + u->str, uri, len) == 0) {
+            return e - 1;
+        }
+    }
+    if (r->n_uris >= g->cap_uris || len + 1 > g->cap_ustr - r->ustr_used
+        || (apr_uint64_t)r->n_nodes + r->reserve + 2 > g->cap_nodes) {
+        return RP_STORE_NONE;
+    }
+    idx = r->n_uris;
+    u = &w->uris[idx];
+    memset(u, 0, sizeof(*u));
+    u->str = r->ustr_used;
+    u->len = (apr_uint32_t)len;
+    u->hash = h;
+    memcpy(w->ustr + u->str, uri, len);
+    w->ustr[u->str + len] = '\0';
+    r->ustr_used += (apr_uint32_t)len + 1;
+    f.kind = RP_FRAME_URI;
+    f.object = idx;
+    f.rel = 0;
+    if (node_find(w, 0, &f, &slot) == 0) {
+        u->node = node_add(w, 0, &f, slot);
+    }
+    r->reserve++;                   /* for this URI's [table full] */
+    r->n_uris = idx + 1;
+    w->uhash[i] = idx + 1;
+    return idx;
+}
+
+static apr_uint64_t clamp_us(apr_int64_t us)
+{
+    return us > 0 ? (apr_uint64_t)us : 0;
+}
+
+static void ring_put(rp_wctx_t *w, const rp_request_info_t *req,
+                     apr_uint32_t uri, int nsamples)
+{
+    rp_region_hdr_t *r = w->r;
+    rp_sring_t *e = &w->ring[r->ring_head % w->g->cap_ring];
+
+    e->time = req->time;
+    e->wall_us = req->wall_us;
+    e->cpu_us = req->cpu_us;
+    e->samples = (apr_uint32_t)nsamples;
+    e->status = req->status;
+    e->uri = uri;
+    e->unused = 0;
+    apr_cpystrn(e->method, req->method ? req->method : "", sizeof(e->method));
+    apr_cpystrn(e->uri_copy, req->uri ? req->uri : "", sizeof(e->uri_copy));
+    r->ring_head++;
+}
+
+void rp_store_add_request(rp_store_t *s, int slot,
+                          const rp_request_info_t *req,
+                          const rp_sample_view_t *samples, int nsamples,
+                          const rp_drop_counts_t *drops)
+{
+    apr_uint64_t d[RP_CTR_MAX];
+    apr_uint32_t gen, uri = RP_STORE_NONE;
+    rp_region_hdr_t *r;
+    rp_path_t path;                 /* 4 KB of stack */
+    rp_wctx_t w;
+    int i;
+
+    assert(slot >= 0 && slot < s->nslots);
+    assert(nsamples >= 0 && (req || nsamples == 0));
+    memset(d, 0, sizeof(d));
+    region_ctx(s, slot, &w);
+    r = w.r;
+
+    write_begin(r);
+    gen = apr_atomic_read32(&s->hdr->generation);
+    if (r->generation != gen) {
+        region_reset(&w, gen, 0);
+    }
+    if (req) {
+        uri = uri_get(&w, req->uri ? req->uri : "");
+        d[RP_CTR_URI_FULL] = uri == RP_STORE_NONE;
+        d[RP_CTR_REQUESTS] = 1;
+    }
+    path.len = 0;
+    for (i = 0; i < nsamples; i++) {
+        add_sample(&w, uri, &samples[i], &path, d);
+    }
+    if (req) {
+        if (uri != RP_STORE_NONE) {
+            rp_suri_t *u = &w.uris[uri];
+            apr_uint64_t wall = clamp_us(req->wall_us);
+            apr_uint64_t cpu = clamp_us(req->cpu_us);
+
+            u->samples += (apr_uint64_t)nsamples;
+            u->requests++;
+            u->weight_ns += d[RP_CTR_WEIGHT_NS];
+            u->sum_wall_us += wall;
+            u->sum_cpu_us += cpu;
+            u->max_wall_us = wall > u->max_wall_us ? wall : u->max_wall_us;
+            u->max_cpu_us = cpu > u->max_cpu_us ? cpu : u->max_cpu_us;
+        }
+        ring_put(&w, req, uri, nsamples);
+        if (r->first_time == 0 || req->time < r->first_time) {
+            r->first_time = req->time;
+        }
+        if (req->time > r->last_time) {
+            r->last_time = req->time;
+        }
+    }
+    if (drops) {
+        d[RP_CTR_TICKS] = drops->ticks;
+        d[RP_CTR_BUFFER_FULL] = drops->buffer_full;
+        d[RP_CTR_UNWIND_FAILED] = drops->unwind_failed;
+        d[RP_CTR_OTHER_DROPPED] = drops->other_dropped;
+        d[RP_CTR_OUTSIDE_REQUEST] = drops->outside_request;
+    }
+    else {
+        d[RP_CTR_TICKS] = (apr_uint64_t)nsamples;
+    }
+    for (i = 0; i < RP_CTR_MAX; i++) {
+        if (i != RP_CTR_SAMPLES) {
+            r->counters[i] += d[i];
+        }
+    }
+    /* The sample counter last, after a compiler barrier: if this process
+     * dies before it, the selfs (or a URI's samples) disagree with it and
+     * region_check sees the half-stored request; after it, the request is
+     * complete. */
+    RP_COMPILER_BARRIER();
+    r->counters[RP_CTR_SAMPLES] += (apr_uint64_t)nsamples;
+    write_end(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reader */
+
+struct rp_snapshot_t {
+    rp_snapshot_info_t info;
+    int nregions;
+    rp_region_t *regions;
+};
+
+/* A reader's private buffers, reused from region to region (malloc'd,
+ * freed at the end: they hold the raw copy, the pool holds the result). */
+typedef struct {
+    void *p;
+    apr_size_t size;
+} rp_buf_t;
+
+typedef struct {
+    rp_region_hdr_t hdr;            /* copy of the region header */
+    rp_buf_t raw;                   /* copy of the tables' used parts */
+    rp_buf_t tot;                   /* node totals: counts, then weights */
+} rp_scratch_t;
+
+typedef enum {
+    RP_COPY_OK,
+    RP_COPY_STALE,                  /* no data of this generation */
+    RP_COPY_BUSY                    /* never caught between writes */
+} rp_copy_e;
+
+static int buf_grow(rp_buf_t *b, apr_size_t need)
+{
+    void *np;
+
+    if (need <= b->size) {
+        return 1;
+    }
+    need += need / 4;               /* the region may grow between tries */
+    if (!(np = realloc(b->p, need))) {
+        return 0;
+    }
+    b->p = np;
+    b->size = need;
+    return 1;
+}
+
+static apr_uint32_t min32(apr_uint32_t a, apr_uint32_t b)
+{
+    return a < b ? a : b;
+}
+
+/* The tables a reader copies, in the order of rp_image_t's pointers. */
+enum { RP_T_NODES, RP_T_URIS, RP_T_USTR, RP_T_RING, RP_T_OBJS, RP_T_OSTR,
+       RP_T_MAX };
+
+/* Copy the used part of SLOT's region into SC and describe it in IM. */
+static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
+                             rp_scratch_t *sc, rp_image_t *im,
+                             rp_snapshot_info_t *info)
+{
+    const rp_geom_t *g = &s->g;
+    const char *r = (const char *)RP_REGION(s, slot);
+    apr_uint32_t *seq = &RP_REGION(s, slot)->seq;
+    rp_region_hdr_t *h = &sc->hdr;
+    apr_time_t start = apr_time_now();
+    apr_size_t src[RP_T_MAX], len[RP_T_MAX], dst[RP_T_MAX], need;
+    apr_uint32_t s1, n_ring;
+    char *buf;
+    int tries, t;
+
+    src[RP_T_NODES] = g->off_nodes;
+    src[RP_T_URIS] = g->off_uris;
+    src[RP_T_USTR] = g->off_ustr;
+    src[RP_T_RING] = g->off_ring;
+    src[RP_T_OBJS] = g->off_objs;
+    src[RP_T_OSTR] = g->off_ostr;
+    for (tries = 0; tries < RP_SNAP_TRIES; tries++) {
+        if (tries > 0) {
+            info->retries++;
+            if (apr_time_now() - start > RP_SNAP_BUDGET) {
+                break;
+            }
+            if (tries < RP_SNAP_YIELDS) {
+                apr_thread_yield();
+            }
+            else {
+                apr_sleep(RP_SNAP_SLEEP);
+            }
+        }
+        s1 = apr_atomic_read32(seq);
+        if (s1 & 1) {
+            continue;
+        }
+        memcpy(h, r, sizeof(*h));
+        if (h->generation != gen) {
+            RP_FENCE_ACQUIRE();
+            if (apr_atomic_read32(seq) == s1) {
+                return RP_COPY_STALE;
+            }
+            continue;
+        }
+        /* Counts read during a write may be anything: bound them by the
+         * capacities so that the copy stays inside the region; the seq
+         * check, then region_check, reject what is not consistent. */
+        h->n_nodes = min32(h->n_nodes, g->cap_nodes);
+        h->n_uris = min32(h->n_uris, g->cap_uris);
+        h->ustr_used = min32(h->ustr_used, g->cap_ustr);
+        h->n_objs = min32(h->n_objs, g->cap_objs);
+        h->ostr_used = min32(h->ostr_used, g->cap_ostr);
+        n_ring = h->ring_head < g->cap_ring ? (apr_uint32_t)h->ring_head
+                                            : g->cap_ring;
+        len[RP_T_NODES] = (apr_size_t)h->n_nodes * sizeof(rp_snode_t);
+        len[RP_T_URIS] = (apr_size_t)h->n_uris * sizeof(rp_suri_t);
+        len[RP_T_USTR] = h->ustr_used;
+        len[RP_T_RING] = (apr_size_t)n_ring * sizeof(rp_sring_t);
+        len[RP_T_OBJS] = (apr_size_t)h->n_objs * sizeof(rp_sobj_t);
+        len[RP_T_OSTR] = h->ostr_used;
+        for (t = 0, need = 0; t < RP_T_MAX; t++) {
+            dst[t] = need;
+            need = RP_ALIGN64(need + len[t]);
+        }
+        if (!buf_grow(&sc->raw, need)) {
+            return RP_COPY_BUSY;
+        }
+        buf = sc->raw.p;
+        for (t = 0; t < RP_T_MAX; t++) {
+            memcpy(buf + dst[t], r + src[t], len[t]);
+        }
+        RP_FENCE_ACQUIRE();
+        if (apr_atomic_read32(seq) != s1) {
+            continue;
+        }
+        im->hdr = h;
+        im->nodes = (const rp_snode_t *)(buf + dst[RP_T_NODES]);
+        im->uris = (const rp_suri_t *)(buf + dst[RP_T_URIS]);
+        im->ustr = buf + dst[RP_T_USTR];
+        im->ring = (const rp_sring_t *)(buf + dst[RP_T_RING]);
+        im->n_ring = n_ring;
+        im->objs = (const rp_sobj_t *)(buf + dst[RP_T_OBJS]);
+        im->ostr = buf + dst[RP_T_OSTR];
+        im->nhash = NULL;
+        im->uhash = NULL;
+        return RP_COPY_OK;
+    }
+    return RP_COPY_BUSY;
+}
+
+static apr_uint32_t link_out(apr_uint32_t i)
+{
+    return i == 0 ? RP_STORE_NONE : i;
+}
+
+/* Turn a checked copy into the public, pool-allocated form. */
+static void region_view(apr_pool_t *p, const rp_store_t *s, int slot,
+                        const rp_image_t *im, const apr_uint64_t *tc,
+                        const apr_uint64_t *tw, rp_region_t *out)
+{
+    const rp_region_hdr_t *h = im->hdr;
+    const rp_geom_t *g = &s->g;
+    const char *ustr = apr_pmemdup(p, im->ustr, h->ustr_used);
+    const char *ostr = apr_pmemdup(p, im->ostr, h->ostr_used);
+    rp_node_t *nodes = apr_palloc(p, h->n_nodes * sizeof(*nodes));
+    rp_object_t *objs = apr_palloc(p, (h->n_objs + 1) * sizeof(*objs));
+    rp_uri_t *uris = apr_palloc(p, (h->n_uris + 1) * sizeof(*uris));
+    rp_recent_t *recent = apr_palloc(p, (im->n_ring + 1) * sizeof(*recent));
+    apr_uint32_t i;
+
+    out->slot = slot;
+    out->owner = (apr_int32_t)h->owner;
+    out->first_time = h->first_time;
+    out->last_time = h->last_time;
+    memcpy(out->counters, h->counters, sizeof(out->counters));
+
+    for (i = 0; i < h->n_nodes; i++) {
+        const rp_snode_t *nd = &im->nodes[i];
+
+        nodes[i].parent = i == 0 ? RP_STORE_NONE : nd->parent;
+        nodes[i].first_child = link_out(nd->first_child);
+        nodes[i].next_sibling = link_out(nd->next_sibling);
+        nodes[i].frame.kind = (rp_frame_kind_e)nd->kind;
+        nodes[i].frame.object = nd->object;
+        nodes[i].frame.rel = nd->rel;
+        nodes[i].self_count = nd->self_count;
+        nodes[i].self_weight_ns = nd->self_weight_ns;
+        nodes[i].total_count = tc[i];
+        nodes[i].total_weight_ns = tw[i];
+    }
+    out->nodes = nodes;
+    out->n_nodes = h->n_nodes;
+    out->cap_nodes = g->cap_nodes;
+
+    for (i = 0; i < h->n_objs; i++) {
+        objs[i].path = ostr + im->objs[i].path;
+        objs[i].build_id = ostr + im->objs[i].build_id;
+    }
+    out->objects = objs;
+    out->n_objects = h->n_objs;
+    out->cap_objects = g->cap_objs;
+
+    for (i = 0; i < h->n_uris; i++) {
+        const rp_suri_t *u = &im->uris[i];
+
+        uris[i].uri = ustr + u->str;
+        uris[i].node = u->node;
+        uris[i].requests = u->requests;
+        uris[i].samples = u->samples;
+        uris[i].weight_ns = u->weight_ns;
+        uris[i].sum_wall_us = u->sum_wall_us;
+        uris[i].max_wall_us = u->max_wall_us;
+        uris[i].sum_cpu_us = u->sum_cpu_us;
+        uris[i].max_cpu_us = u->max_cpu_us;
+    }
+    out->uris = uris;
+    out->n_uris = h->n_uris;
+    out->cap_uris = g->cap_uris;
+
+    for (i = 0; i < im->n_ring; i++) {
+        const rp_sring_t *e = &im->ring[(h->ring_head - 1 - i) % g->cap_ring];
+        rp_recent_t *o = &recent[i];
+
+        o->time = e->time;
+        o->method = apr_pstrndup(p, e->method, sizeof(e->method));
+        o->uri_index = e->uri;
+        o->uri = e->uri != RP_STORE_NONE
+                 ? uris[e->uri].uri
+                 : apr_pstrndup(p, e->uri_copy, sizeof(e->uri_copy));
+        o->status = e->status;
+        o->wall_us = e->wall_us;
+        o->cpu_us = e->cpu_us;
+        o->samples = e->samples;
+    }
+    out->recent = recent;
+    out->n_recent = im->n_ring;
+    out->cap_recent = g->cap_ring;
+}
+
+rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p)
+{
+    rp_snapshot_t *snap = apr_pcalloc(p, sizeof(*snap));
+    rp_snapshot_info_t *info = &snap->info;
+    rp_seg_hdr_t *sh = s->hdr;
+    rp_scratch_t sc;
+    rp_image_t im;
+    apr_uint64_t *tot;
+    int i;
+
+    memset(&sc, 0, sizeof(sc));
+    info->taken = apr_time_now();
+    info->created = sh->created;
+    info->generation = apr_atomic_read32(&sh->generation);
+    rp_store_settings_get(s, &info->settings);
+    info->nslots = s->nslots;
+    info->region_size = s->region_size;
+    info->no_slot = apr_atomic_read32(&sh->no_slot);
+    info->regions_repaired = apr_atomic_read32(&sh->regions_repaired);
+    info->regions_reset = apr_atomic_read32(&sh->regions_reset);
+    info->samples_lost = apr_atomic_read64(&sh->samples_lost);
+    snap->regions = apr_pcalloc(p, s->nslots * sizeof(rp_region_t));
+
+    for (i = 0; i < s->nslots; i++) {
+        switch (region_copy(s, i, info->generation, &sc, &im, info)) {
+        case RP_COPY_STALE:
+            info->stale++;
+            continue;
+        case RP_COPY_BUSY:
+            info->busy++;
+            continue;
+        case RP_COPY_OK:
+            break;
+        }
+        if (!buf_grow(&sc.tot, 2 * sizeof(apr_uint64_t) * im.hdr->n_nodes)) {
+            info->busy++;
+            continue;
+        }
+        tot = sc.tot.p;
+        if (!region_check(&s->g, &im, tot, tot + im.hdr->n_nodes)) {
+            info->invalid++;
+            continue;
+        }
+        region_view(p, s, i, &im, tot, tot + im.hdr->n_nodes,
+                    &snap->regions[snap->nregions++]);
+    }
+    free(sc.raw.p);
+    free(sc.tot.p);
+    return snap;
+}
+
+const rp_snapshot_info_t *rp_snapshot_info(const rp_snapshot_t *snap)
+{
+    return &snap->info;
+}
+
+int rp_snapshot_nregions(const rp_snapshot_t *snap)
+{
+    return snap->nregions;
+}
+
+const rp_region_t *rp_snapshot_region(const rp_snapshot_t *snap, int i)
+{
+    assert(i >= 0 && i < snap->nregions);
+    return &snap->regions[i];
+}
+
+const char *rp_store_counter_name(rp_counter_e c)
+{
+    return (unsigned)c < RP_CTR_MAX ? counter_names[c] : "?";
+}
+
+const char *rp_store_frame_kind_name(rp_frame_kind_e kind)
+{
+    return (unsigned)kind < RP_FRAME_KINDS ? frame_kind_names[kind] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests only */
+
+void rp_store_test_break(rp_store_t *s, int slot, int damage)
+{
+    rp_wctx_t w;
+    apr_uint32_t i;
+
+    assert(slot >= 0 && slot < s->nslots);
+    region_ctx(s, slot, &w);
+    write_begin(w.r);               /* and never write_end */
+    if (damage == 1 && w.r->n_nodes > 1) {
+        w.nodes[w.r->n_nodes - 1].self_count++;
+    }
+    else if (damage == 2) {
+        for (i = 0; i < s->g.cap_nhash; i++) {
+            if (w.nhash[i] == 0) {
+                w.nhash[i] = w.r->n_nodes;
+                break;
+            }
+        }
+    }
+}

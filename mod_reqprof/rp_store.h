@@ -1,0 +1,323 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_store: the shared-memory store of profile data.
+ *
+ * One fixed-size segment, created by the module before the MPM forks (or
+ * kept across a graceful restart), holds a header and one region per child
+ * slot.  A child claims a slot at start and is then the only writer of its
+ * region; every process may read every region at any time.  The segment
+ * holds offsets and indices, never pointers, so each process may map it at
+ * a different address.
+ *
+ * Writers drain one finished request at a time into their region: its
+ * stacks go into a call tree (a trie of frames below one node per URI),
+ * its totals into a per-URI table and a ring of recent requests, and what
+ * the sampler dropped into counters.  Each such write is one section of a
+ * per-region seqlock; readers copy the used part of a region, retry when a
+ * write overlapped, and never write the segment, so the page never blocks
+ * a request.  Clearing is a bump of a generation number in the header:
+ * readers ignore regions of an older generation and each writer resets its
+ * own region on its next write.  Capacities are fixed by the region size;
+ * when a table is full new data goes to explicit "[table full]" nodes and
+ * is counted, old data is kept.
+ *
+ * Counters and the accounting invariant.  For every region,
+ *
+ *     TICKS == SAMPLES + BUFFER_FULL + UNWIND_FAILED + OTHER_DROPPED
+ *
+ * where TICKS are the timer ticks that landed in profiled requests, as the
+ * sampler counted them, and SAMPLES is the sum of every node's self count:
+ * each tick is either a stored sample or a drop counted by cause.  The
+ * store keeps every sample it is given (no sample is lost for lack of
+ * room: it lands in a [table full] node), so DEPTH_TRUNCATED and
+ * TABLE_FULL count samples that are part of SAMPLES, stored with less
+ * detail; a sample may count in both.  OUTSIDE_REQUEST counts ticks that
+ * found their thread outside any profiled request and is not part of the
+ * invariant.  The store adds what the caller reports; the invariant holds
+ * when the sampler's counts do.
+ *
+ * APR only (no httpd headers), so it is unit tested on its own, across
+ * fork()ed processes too.  No function here is safe in signal context:
+ * the signal handler writes to its thread's buffer, and the request's
+ * thread drains that buffer here afterwards.
+ */
+
+#ifndef RP_STORE_H
+#define RP_STORE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* "No such index": no object, no URI, no node. */
+#define RP_STORE_NONE           0xFFFFFFFFu
+
+/* Bounds of the region size (ReqProfMemory); it must be a multiple of 64. */
+#define RP_STORE_REGION_MIN     ((apr_size_t)64 * 1024)
+#define RP_STORE_REGION_MAX     ((apr_size_t)1024 * 1024 * 1024)
+/* Bound of the number of slots. */
+#define RP_STORE_SLOTS_MAX      4096
+
+/* Frames kept per sample; deeper stacks keep their innermost frames and
+ * are stored as truncated (the caller normally cuts at ReqProfMaxDepth). */
+#define RP_STORE_DEPTH_MAX      1024
+/* Bytes of a URI kept in the URI table; longer URIs are cut (and URIs
+ * equal in their first bytes merge). */
+#define RP_STORE_URI_MAX        1024
+/* Bytes kept of a request's method, and of its URI in the ring when the
+ * URI table had no room for it (each with its NUL). */
+#define RP_STORE_METHOD_MAX     16
+#define RP_STORE_RING_URI_MAX   72
+
+typedef struct rp_store_t rp_store_t;
+typedef struct rp_snapshot_t rp_snapshot_t;
+
+/* ------------------------------------------------------------------ */
+/* Frames, samples, requests: what the writer hands in */
+
+typedef enum {
+    RP_FRAME_ROOT = 0,          /* node 0 only */
+    RP_FRAME_REAL,              /* a code address: object + offset in it */
+    RP_FRAME_URI,               /* below the root, object = URI index */
+    RP_FRAME_TRUNCATED,         /* [truncated]: outermost frames were cut */
+    RP_FRAME_TABLE_FULL,        /* [table full]: no room for the stack */
+    RP_FRAME_UNKNOWN,           /* an address the caller could not place */
+    RP_FRAME_KINDS
+} rp_frame_kind_e;
+
+typedef struct {
+    rp_frame_kind_e kind;       /* REAL or UNKNOWN in a sample */
+    apr_uint32_t object;        /* rp_store_object() index, or RP_STORE_NONE */
+    apr_uint64_t rel;           /* address relative to the object's base (or
+                                 * absolute when object is RP_STORE_NONE) */
+} rp_frame_t;
+
+typedef struct {
+    const rp_frame_t *frames;   /* innermost first, as captured */
+    int depth;                  /* number of frames, 0..RP_STORE_DEPTH_MAX */
+    int truncated;              /* outermost frames were cut (MaxDepth) */
+    apr_uint64_t weight_ns;     /* time this sample stands for */
+} rp_sample_view_t;
+
+typedef struct {
+    apr_time_t time;            /* request start */
+    const char *method;         /* copied, cut to RP_STORE_METHOD_MAX - 1 */
+    const char *uri;            /* the profiled path, NUL-terminated */
+    int status;
+    apr_int64_t wall_us;        /* wall time of the profiled part */
+    apr_int64_t cpu_us;         /* CPU time of the thread meanwhile */
+} rp_request_info_t;
+
+/* What the sampler counted for one request (or, with no request, for a
+ * thread between requests). */
+typedef struct {
+    apr_uint64_t ticks;         /* ticks that landed in the request */
+    apr_uint64_t buffer_full;   /* ticks dropped: thread buffer full */
+    apr_uint64_t unwind_failed; /* ticks dropped: no stack came back */
+    apr_uint64_t other_dropped; /* ticks dropped otherwise (re-entry, ...) */
+    apr_uint64_t outside_request; /* ticks outside any profiled request */
+} rp_drop_counts_t;
+
+/* Per-region counters; see the invariant at the top of this file. */
+typedef enum {
+    RP_CTR_REQUESTS = 0,        /* requests stored */
+    RP_CTR_TICKS,               /* ticks that landed in those requests */
+    RP_CTR_SAMPLES,             /* samples stored: sum of all self counts */
+    RP_CTR_BUFFER_FULL,         /* ticks dropped: thread buffer full */
+    RP_CTR_UNWIND_FAILED,       /* ticks dropped: unwinding failed */
+    RP_CTR_OTHER_DROPPED,       /* ticks dropped for other causes */
+    RP_CTR_DEPTH_TRUNCATED,     /* samples stored under [truncated] */
+    RP_CTR_TABLE_FULL,          /* samples stored under [table full] */
+    RP_CTR_URI_FULL,            /* requests whose URI found no room */
+    RP_CTR_OBJECT_FULL,         /* objects refused: object table full */
+    RP_CTR_OUTSIDE_REQUEST,     /* ticks outside profiled requests */
+    RP_CTR_WEIGHT_NS,           /* sum of the stored samples' weights */
+    RP_CTR_MAX
+} rp_counter_e;
+
+/* Live settings, written by the page and read by every child. */
+typedef struct {
+    int enabled;                /* profiling on */
+    int timer;                  /* rp_timer_e: 0 cpu, 1 real */
+    int frequency;              /* Hz, 1..10000 */
+    apr_uint32_t seq;           /* bumped by every rp_store_settings_set */
+} rp_settings_t;
+
+/* ------------------------------------------------------------------ */
+/* The segment */
+
+/* Bytes of a segment of NSLOTS regions of REGION_SIZE bytes, or 0 when
+ * either is out of bounds.  Pure arithmetic. */
+apr_size_t rp_store_segment_size(int nslots, apr_size_t region_size);
+
+/* Lay out a fresh segment at BASE (SIZE bytes, 8-byte aligned; its
+ * contents need not be zero).  Writes only the header and the region
+ * headers, so untouched pages of a large segment stay unallocated.
+ * Generation 1, profiling off, timer cpu, 99 Hz.  APR_EINVAL when the
+ * arguments do not fit. */
+apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
+                             apr_size_t region_size);
+
+/* A process-local handle on the formatted segment at BASE, allocated from
+ * P; NULL when the magic, layout version, structure sizes or sizes do not
+ * match (a segment of another build or another configuration).  Each
+ * process attaches once; the handle may be shared by its threads. */
+rp_store_t *rp_store_attach(apr_pool_t *p, void *base, apr_size_t size);
+
+int rp_store_nslots(const rp_store_t *s);
+apr_size_t rp_store_region_size(const rp_store_t *s);
+
+/* Read or replace the live settings, atomically as a whole (one 64-bit
+ * word), from any process.  Set returns the new seq. */
+void rp_store_settings_get(const rp_store_t *s, rp_settings_t *out);
+apr_uint32_t rp_store_settings_set(rp_store_t *s, const rp_settings_t *in);
+
+/* Forget all profile data: bump the generation.  Readers at once ignore
+ * every region; each writer resets its region on its next write.  The
+ * object table of a region is kept (see rp_store_object).  Lock-free,
+ * from any process. */
+void rp_store_clear(rp_store_t *s);
+
+/* ------------------------------------------------------------------ */
+/* Writer side */
+
+/* Claim a slot for the process PID: one whose owner is 0 (free) or no
+ * longer alive (ALIVE(owner) false; the module passes a kill(pid, 0)
+ * test), taken with a compare-and-swap, so concurrent claimants get
+ * different slots.  Slots of dead owners are preferred, so that a region
+ * a crashed child left is repaired soon.  A region found in the middle of
+ * a write (its writer died) is checked: kept when consistent, else reset
+ * and counted in the header (no other region is touched).  A healthy
+ * region is kept with its data: profiles survive child recycling.
+ * ALIVE NULL takes free slots only.  Returns the slot, or -1 (counted)
+ * when every slot has a live owner: the child then profiles nothing. */
+int rp_store_claim(rp_store_t *s, apr_int32_t pid,
+                   int (*alive)(apr_int32_t pid));
+
+/* Give SLOT back (a child exiting cleanly); its data stays visible. */
+void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid);
+
+/* The index of the object (PATH, BUILD_ID) in SLOT's region, added when
+ * new; RP_STORE_NONE (counted) when the object table is full or a string
+ * is too long.  BUILD_ID may be NULL.  Indices stay valid while the slot
+ * is owned: a clear keeps the object table.  Cache them per process.
+ * Called under the caller's mutex, as rp_store_add_request. */
+apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
+                             const char *build_id);
+
+/* Store one finished request in SLOT's region, in one write section: each
+ * sample's frames go into the call tree below the request's URI node
+ * (outermost first, below a [truncated] node when cut), its totals into
+ * the URI table and the ring, DROPS into the counters.  REQ may be NULL
+ * (and NSAMPLES 0) to add only DROPS, say ticks outside requests; DROPS
+ * may be NULL (every tick became a sample).  Frames of a kind other than
+ * REAL or UNKNOWN are stored as UNKNOWN, unknown object indices as NONE.
+ *
+ * The caller serialises the writers of one slot (the threads of the child
+ * that owns it) with its own process-local mutex; nothing here locks. */
+void rp_store_add_request(rp_store_t *s, int slot,
+                          const rp_request_info_t *req,
+                          const rp_sample_view_t *samples, int nsamples,
+                          const rp_drop_counts_t *drops);
+
+/* ------------------------------------------------------------------ */
+/* Reader side: a private, consistent copy */
+
+/* A call-tree node.  Node 0 is the root; a node's parent always has a
+ * smaller index, so a pass in index order sees parents first.  Totals are
+ * computed by the snapshot: total = self + the totals of the children. */
+typedef struct {
+    apr_uint32_t parent;        /* RP_STORE_NONE for the root */
+    apr_uint32_t first_child;   /* RP_STORE_NONE: none */
+    apr_uint32_t next_sibling;  /* RP_STORE_NONE: last */
+    rp_frame_t frame;           /* URI: object = index in the URI table */
+    apr_uint64_t self_count;
+    apr_uint64_t self_weight_ns;
+    apr_uint64_t total_count;
+    apr_uint64_t total_weight_ns;
+} rp_node_t;
+
+typedef struct {
+    const char *path;
+    const char *build_id;       /* "" when none was given */
+} rp_object_t;
+
+typedef struct {
+    const char *uri;
+    apr_uint32_t node;          /* its URI node */
+    apr_uint64_t requests;
+    apr_uint64_t samples;       /* = total_count of its node */
+    apr_uint64_t weight_ns;
+    apr_uint64_t sum_wall_us, max_wall_us;
+    apr_uint64_t sum_cpu_us, max_cpu_us;
+} rp_uri_t;
+
+typedef struct {
+    apr_time_t time;
+    const char *method;
+    const char *uri;            /* from the URI table, or a cut copy */
+    apr_uint32_t uri_index;     /* RP_STORE_NONE when not in the table */
+    int status;
+    apr_int64_t wall_us, cpu_us;
+    apr_uint32_t samples;
+} rp_recent_t;
+
+/* One copied region.  Arrays and strings live in the snapshot's pool. */
+typedef struct {
+    int slot;
+    apr_int32_t owner;          /* pid, 0 when the slot is free */
+    apr_time_t first_time;      /* of the first and last request stored */
+    apr_time_t last_time;
+    apr_uint64_t counters[RP_CTR_MAX];
+    const rp_node_t *nodes;
+    apr_uint32_t n_nodes, cap_nodes;
+    const rp_object_t *objects;
+    apr_uint32_t n_objects, cap_objects;
+    const rp_uri_t *uris;
+    apr_uint32_t n_uris, cap_uris;
+    const rp_recent_t *recent;  /* newest first */
+    apr_uint32_t n_recent, cap_recent;
+} rp_region_t;
+
+typedef struct {
+    apr_time_t taken;           /* when the copy began */
+    apr_time_t created;         /* when the segment was formatted */
+    apr_uint32_t generation;
+    rp_settings_t settings;     /* as at the copy */
+    int nslots;
+    apr_size_t region_size;
+    apr_uint32_t no_slot;       /* claims that found no free slot */
+    apr_uint32_t regions_repaired; /* dead writer, data found consistent */
+    apr_uint32_t regions_reset; /* dead writer, data found broken: reset */
+    apr_uint64_t samples_lost;  /* samples in the regions reset */
+    int stale;                  /* slots with no data of this generation */
+    int busy;                   /* regions skipped: writes kept overlapping */
+    int invalid;                /* regions skipped: the copy failed checks */
+    apr_uint32_t retries;       /* copies begun again */
+} rp_snapshot_info_t;
+
+/* Copy every region of the current generation into P.  Per region: read
+ * the seqlock, copy the used part of each table (not the whole region),
+ * re-read the seqlock, retry when a write overlapped (bounded in tries
+ * and time, then the region is skipped and counted as busy), and check
+ * the copy's structure before use.  Never blocks or writes the segment. */
+rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p);
+
+const rp_snapshot_info_t *rp_snapshot_info(const rp_snapshot_t *snap);
+int rp_snapshot_nregions(const rp_snapshot_t *snap);
+const rp_region_t *rp_snapshot_region(const rp_snapshot_t *snap, int i);
+
+/* The name of a counter ("ticks", "buffer_full", ...) and of a frame
+ * kind ("real", "[truncated]", ...). */
+const char *rp_store_counter_name(rp_counter_e c);
+const char *rp_store_frame_kind_name(rp_frame_kind_e kind);
+
+/* ------------------------------------------------------------------ */
+/* Tests only */
+
+/* Leave SLOT as a writer that died inside a write section leaves it: the
+ * seqlock odd and, when DAMAGE is 1, the last request half applied (a
+ * node's self count raised without the region's sample counter), or,
+ * when 2, a hash entry pointing past the last node. */
+void rp_store_test_break(rp_store_t *s, int slot, int damage);
+
+#endif /* RP_STORE_H */

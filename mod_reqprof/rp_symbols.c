@@ -1,0 +1,554 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_symbols: offline symbolization with libdwfl, behind a cache.
+ *
+ * Each object path gets its own Dwfl session holding one module reported
+ * with dwfl_report_offline, which opens the file by name: the object need
+ * not be mapped in this process, and a file loaded at different addresses
+ * in different children is one module here.  libdwfl places an offline
+ * ET_DYN module at an address of its choosing; dwfl_module_getelf gives the
+ * bias between that space and the file's virtual addresses, so the address
+ * to ask about is bias + REL (checked against nm in check_symbols).
+ *
+ * libdwfl loads lazily: reporting reads the ELF headers; the first symbol
+ * table access reads it (and looks for a separate debug file when the
+ * object has no .symtab); the first line lookup reads DWARF.
+ *
+ * dwfl_module_getsrc finds an address's compilation unit through
+ * .debug_aranges, which clang does not emit by default (and libdw 0.188
+ * does not make up for): when it finds nothing in an object with DWARF,
+ * the units' own address ranges, indexed once, are searched instead.
+ *
+ * Symbols are not looked up with dwfl_module_addrinfo, which scans the
+ * whole table on every call (110 us per address in libc's 10,000 symbols).
+ * The first lookup in an object copies its code symbols into an array
+ * sorted by address, and each later one is a binary search.  The choice
+ * follows libdwfl's: the closest sized symbol containing the address, else
+ * the closest size-less label (hand-written assembly) when no sized symbol
+ * ends between it and the address.  Among aliases at one address the name
+ * an operator knows wins: global over weak over local, then the one with
+ * fewer leading underscores ("malloc", not "__libc_malloc").  Symbol
+ * versions are cut ("memcpy", not "memcpy@@GLIBC_2.14").  Our own
+ * find_debuginfo callback replaces dwfl_standard_find_debuginfo, which
+ * would ask debuginfod servers when DEBUGINFOD_URLS is set: a page render
+ * must not wait on the network.
+ *
+ * A Dwfl is not thread-safe, and the answers are allocated from our pool,
+ * so one mutex covers every lookup.  Cached lookups hold it for a hash
+ * probe.  Symbol and file name strings point into libdwfl's data, which
+ * lives as long as the session, that is as long as the pool.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <limits.h>
+
+#include <gelf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <elfutils/libdwelf.h>
+
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_tables.h>
+#include <apr_thread_mutex.h>
+
+#include "rp_symbols.h"
+
+#define RP_DEBUG_ROOT       "/usr/lib/debug"
+
+/* A code symbol, at module addresses. */
+typedef struct {
+    GElf_Addr value;
+    GElf_Addr end;              /* value + size; value for a label */
+    GElf_Addr maxend;           /* the greatest end of entries 0..this */
+    GElf_Addr limit;            /* end of its section: a label's reach */
+    const char *name;
+    int rank;                   /* higher is the better alias */
+    int order;                  /* in the symbol table, for stable sorts */
+} rp_sym_t;
+
+/* A compilation unit's address range, for objects without aranges. */
+typedef struct {
+    GElf_Addr lo;               /* module addresses */
+    GElf_Addr hi;
+    Dwarf_Off die;              /* its unit DIE */
+} rp_unit_t;
+
+/* One object file, opened once. */
+typedef struct {
+    const char *path;
+    const char *base;           /* file name, for "base+0xREL" */
+    Dwfl *dwfl;                 /* NULL when the file could not be read */
+    Dwfl_Module *mod;
+    GElf_Addr bias;             /* module address - ELF virtual address */
+    const char *build_id;       /* hex, or "" */
+    rp_sym_t *syms;             /* sorted by value, then rank */
+    int nsyms;
+    int indexed;                /* syms built */
+    Dwarf *dw;                  /* DWARF, when units are indexed */
+    Dwarf_Addr dwbias;          /* module address - DWARF address */
+    rp_unit_t *units;           /* sorted by lo */
+    int nunits;
+    int units_indexed;
+    apr_hash_t *fresh;          /* REL -> rp_entry_t, build-id matching */
+    apr_hash_t *stale;          /* REL -> rp_entry_t, build-id differing */
+} rp_file_t;
+
+/* A cached answer; REL is its own hash key. */
+typedef struct {
+    rp_symbol_t sym;
+    apr_uint64_t rel;
+} rp_entry_t;
+
+struct rp_symbols_t {
+    apr_pool_t *pool;           /* ours: allocate under the lock only */
+    apr_thread_mutex_t *lock;
+    apr_hash_t *files;          /* path -> rp_file_t */
+};
+
+
+/* ------------------------------------------------------------------ */
+/* libdwfl callbacks */
+
+/* Offline modules are opened by path when reported, so libdwfl never
+ * needs to find one; the standard callback could reach debuginfod. */
+static int find_no_elf(Dwfl_Module *mod, void **userdata, const char *name,
+                       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+    errno = ENOENT;
+    return -1;
+}
+
+/* Open CAND if it is an ELF file with build-id ID (LEN bytes): its
+ * descriptor, with a malloc'ed copy of CAND in *NAME (libdwfl frees it),
+ * or -1. */
+static int open_if_id(const char *cand, const unsigned char *id, int len,
+                      char **name)
+{
+    const void *cid = NULL;
+    Elf *elf;
+    int fd, ok = 0;
+
+    fd = open(cand, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (elf) {
+        ok = dwelf_elf_gnu_build_id(elf, &cid) == len
+             && memcmp(cid, id, (size_t)len) == 0;
+        elf_end(elf);
+    }
+    if (ok && (*name = strdup(cand)) != NULL) {
+        return fd;
+    }
+    close(fd);
+    return -1;
+}
+
+/* Where gdb and dwfl_standard_find_debuginfo look, minus the network:
+ * by build-id under RP_DEBUG_ROOT, then the .gnu_debuglink name in the
+ * object's directory, its .debug subdirectory, and the same directory
+ * under RP_DEBUG_ROOT.  Without a build-id to check a candidate against,
+ * no separate file is trusted (a debuglink CRC would mean reading it all). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+                          const char *modname, GElf_Addr base,
+                          const char *file_name, const char *debuglink,
+                          GElf_Word crc, char **debuginfo_file_name)
+{
+    const unsigned char *id;
+    GElf_Addr id_vaddr;
+    char cand[PATH_MAX];
+    int len, i, n, fd;
+
+    len = dwfl_module_build_id(mod, &id, &id_vaddr);
+    if (len <= 1) {
+        errno = ENOENT;
+        return -1;
+    }
+    n = snprintf(cand, sizeof(cand), RP_DEBUG_ROOT "/.build-id/%02x/", id[0]);
+    for (i = 1; i < len && n + 8 < (int)sizeof(cand); i++) {
+        n += snprintf(cand + n, sizeof(cand) - n, "%02x", id[i]);
+    }
+    snprintf(cand + n, sizeof(cand) - n, ".debug");
+    if ((fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
+        return fd;
+    }
+    if (debuglink && !strchr(debuglink, '/') && file_name
+        && strrchr(file_name, '/')) {
+        int dir = (int)(strrchr(file_name, '/') - file_name);
+        static const char *const forms[] = {
+            "%.*s/%s", "%.*s/.debug/%s", RP_DEBUG_ROOT "%.*s/%s"
+        };
+
+        for (i = 0; i < (int)(sizeof(forms) / sizeof(forms[0])); i++) {
+            n = snprintf(cand, sizeof(cand), forms[i], dir, file_name,
+                         debuglink);
+            if (n <= 0 || n >= (int)sizeof(cand)
+                || strcmp(cand, file_name) == 0) {
+                continue;
+            }
+            if ((fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
+                return fd;
+            }
+        }
+    }
+    errno = ENOENT;
+    return -1;
+}
+
+static const Dwfl_Callbacks callbacks = {
+    find_no_elf,
+    find_debuginfo,
+    dwfl_offline_section_address,
+    NULL
+};
+
+
+/* ------------------------------------------------------------------ */
+/* Objects */
+
+static apr_status_t dwfl_cleanup(void *dwfl)
+{
+    dwfl_end(dwfl);
+    return APR_SUCCESS;
+}
+
+/* The object at PATH, opened on first use.  Under the lock. */
+static rp_file_t *file_get(rp_symbols_t *s, const char *path)
+{
+    rp_file_t *f = apr_hash_get(s->files, path, APR_HASH_KEY_STRING);
+    const unsigned char *id;
+    const char *slash;
+    GElf_Addr id_vaddr;
+    int len, i;
+
+    if (f) {
+        return f;
+    }
+    f = apr_pcalloc(s->pool, sizeof(*f));
+    f->path = apr_pstrdup(s->pool, path);
+    slash = strrchr(f->path, '/');
+    f->base = slash ? slash + 1 : f->path;
+    f->build_id = "";
+    f->fresh = apr_hash_make(s->pool);
+    f->stale = apr_hash_make(s->pool);
+    apr_hash_set(s->files, f->path, APR_HASH_KEY_STRING, f);
+
+    /* A relative name would be opened against our cwd: not the file. */
+    if (path[0] != '/' || !(f->dwfl = dwfl_begin(&callbacks))) {
+        return f;
+    }
+    apr_pool_cleanup_register(s->pool, f->dwfl, dwfl_cleanup,
+                              apr_pool_cleanup_null);
+    f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, -1);
+    dwfl_report_end(f->dwfl, NULL, NULL);
+    if (!f->mod || !dwfl_module_getelf(f->mod, &f->bias)) {
+        f->mod = NULL;
+        return f;
+    }
+    len = dwfl_module_build_id(f->mod, &id, &id_vaddr);
+    if (len > 0) {
+        char *hex = apr_palloc(s->pool, 2 * (apr_size_t)len + 1);
+
+        for (i = 0; i < len; i++) {
+            apr_snprintf(hex + 2 * i, 3, "%02x", id[i]);
+        }
+        f->build_id = hex;
+    }
+    return f;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Symbol index */
+
+static int sym_rank(const GElf_Sym *sym, const char *name)
+{
+    static const int bind_rank[] = { 0, 2, 1 };     /* LOCAL GLOBAL WEAK */
+    int bind = GELF_ST_BIND(sym->st_info);
+    int under = 0;
+
+    while (name[under] == '_' && under < 63) {
+        under++;
+    }
+    return (bind < 3 ? bind_rank[bind] : 2) * 64 + 63 - under;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    const rp_sym_t *x = a, *y = b;
+
+    if (x->value != y->value) {
+        return x->value < y->value ? -1 : 1;
+    }
+    if (x->rank != y->rank) {
+        return x->rank - y->rank;
+    }
+    return y->order - x->order;
+}
+
+/* 1 when section SHNDX of ELF holds code (a PC can be in nothing else),
+ * with its header in *SH. */
+static int code_section(Elf *elf, GElf_Word shndx, GElf_Shdr *sh)
+{
+    Elf_Scn *scn;
+
+    return elf && shndx != SHN_UNDEF && shndx < SHN_LORESERVE
+           && (scn = elf_getscn(elf, shndx)) != NULL
+           && gelf_getshdr(scn, sh) != NULL
+           && (sh->sh_flags & SHF_EXECINSTR);
+}
+
+/* Copy F's code symbols into F->syms, sorted.  Under the lock. */
+static void index_symbols(rp_symbols_t *s, rp_file_t *f)
+{
+    int n = dwfl_module_getsymtab(f->mod), i;
+    GElf_Addr maxend = 0;
+
+    f->indexed = 1;
+    if (n <= 1) {
+        return;
+    }
+    f->syms = apr_palloc(s->pool, (apr_size_t)n * sizeof(*f->syms));
+    for (i = 1; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        GElf_Shdr sh;
+        Elf *elf = NULL;
+        const char *name = dwfl_module_getsym_info(f->mod, i, &sym, &addr,
+                                                   &shndx, &elf, NULL);
+        int type = GELF_ST_TYPE(sym.st_info);
+        const char *at;
+        rp_sym_t *e;
+
+        if (!name || !name[0] || type == STT_SECTION || type == STT_FILE
+            || type == STT_TLS || !code_section(elf, shndx, &sh)) {
+            continue;
+        }
+        e = &f->syms[f->nsyms++];
+        e->value = addr;
+        e->end = addr + sym.st_size;
+        e->limit = sh.sh_addr + sh.sh_size + (addr - sym.st_value);
+        /* "pthread_mutex_init@@GLIBC_2.2.5" in a .symtab: the version is
+         * noise on a profile, and splits one function into two rows. */
+        at = strchr(name, '@');
+        e->name = at && at > name ? apr_pstrndup(s->pool, name, at - name)
+                                  : name;
+        e->rank = sym_rank(&sym, name);
+        e->order = i;
+    }
+    qsort(f->syms, (apr_size_t)f->nsyms, sizeof(*f->syms), by_value);
+    for (i = 0; i < f->nsyms; i++) {
+        if (f->syms[i].end > maxend) {
+            maxend = f->syms[i].end;
+        }
+        f->syms[i].maxend = maxend;
+    }
+}
+
+/* The symbol of F at module address ADDR, or NULL. */
+static const rp_sym_t *symbol_at(const rp_file_t *f, GElf_Addr addr)
+{
+    const rp_sym_t *sy = f->syms;
+    int lo = 0, hi = f->nsyms, i;
+
+    /* lo ends as the number of entries starting at or below ADDR. */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (sy[mid].value <= addr) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    /* The closest symbol that contains ADDR; the better alias of equals
+     * comes later, so first.  maxend says when none further back can. */
+    for (i = lo - 1; i >= 0 && sy[i].maxend > addr; i--) {
+        if (sy[i].end > addr) {
+            return &sy[i];
+        }
+    }
+    /* A label at the closest address, if ADDR is in its section and no
+     * sized symbol ends between the two. */
+    for (i = lo - 1; i >= 0 && sy[i].value == sy[lo - 1].value; i--) {
+        if (sy[i].end == sy[i].value && addr < sy[i].limit
+            && sy[lo - 1].maxend <= sy[i].value) {
+            return &sy[i];
+        }
+    }
+    return NULL;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Lines without .debug_aranges */
+
+static int by_lo(const void *a, const void *b)
+{
+    const rp_unit_t *x = a, *y = b;
+
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Index the address ranges of F's compilation units.  Under the lock. */
+static void index_units(rp_symbols_t *s, rp_file_t *f)
+{
+    apr_array_header_t *units;
+    Dwarf_CU *cu = NULL, *next;
+    Dwarf_Die die;
+
+    f->units_indexed = 1;
+    if (!(f->dw = dwfl_module_getdwarf(f->mod, &f->dwbias))) {
+        return;
+    }
+    units = apr_array_make(s->pool, 64, sizeof(rp_unit_t));
+    while (dwarf_get_units(f->dw, cu, &next, NULL, NULL, &die, NULL) == 0) {
+        Dwarf_Addr base, lo, hi;
+        ptrdiff_t it = 0;
+
+        cu = next;
+        while ((it = dwarf_ranges(&die, it, &base, &lo, &hi)) > 0) {
+            if (lo < hi) {
+                rp_unit_t *u = apr_array_push(units);
+
+                u->lo = lo + f->dwbias;
+                u->hi = hi + f->dwbias;
+                u->die = dwarf_dieoffset(&die);
+            }
+        }
+    }
+    qsort(units->elts, (apr_size_t)units->nelts, sizeof(rp_unit_t), by_lo);
+    f->units = (rp_unit_t *)units->elts;
+    f->nunits = units->nelts;
+}
+
+/* The source file and *LINE of module address ADDR in F, from the unit
+ * whose ranges hold it, or NULL.  Under the lock. */
+static const char *unit_line(rp_symbols_t *s, rp_file_t *f, GElf_Addr addr,
+                             int *line)
+{
+    int lo = 0, hi;
+    Dwarf_Die die;
+    Dwarf_Line *l;
+
+    if (!f->units_indexed) {
+        index_units(s, f);
+    }
+    hi = f->nunits;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (f->units[mid].lo <= addr) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    if (lo == 0 || addr >= f->units[lo - 1].hi
+        || !dwarf_offdie(f->dw, f->units[lo - 1].die, &die)
+        || !(l = dwarf_getsrc_die(&die, addr - f->dwbias))
+        || dwarf_lineno(l, line) != 0) {
+        return NULL;
+    }
+    return dwarf_linesrc(l, NULL, NULL);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Answers */
+
+/* Resolve REL in F.  Under the lock. */
+static rp_entry_t *resolve(rp_symbols_t *s, rp_file_t *f, apr_uint64_t rel,
+                           int stale)
+{
+    rp_entry_t *e = apr_pcalloc(s->pool, sizeof(*e));
+    const rp_sym_t *sym = NULL;
+    GElf_Addr addr = f->bias + rel;
+
+    e->rel = rel;
+    e->sym.object = f->path;
+    e->sym.stale = stale;
+    if (f->mod) {
+        if (!f->indexed) {
+            index_symbols(s, f);
+        }
+        sym = symbol_at(f, addr);
+    }
+    if (sym) {
+        e->sym.function = stale ? apr_pstrcat(s->pool, sym->name, " [stale]",
+                                              NULL)
+                                : sym->name;
+        e->sym.sym_offset = addr - sym->value;
+    }
+    else {
+        e->sym.function = apr_psprintf(s->pool, "%s+0x%" APR_UINT64_T_HEX_FMT,
+                                       f->base, rel);
+        e->sym.sym_offset = rel;
+    }
+    if (f->mod && !stale) {
+        Dwfl_Line *line = dwfl_module_getsrc(f->mod, addr);
+
+        if (line) {
+            e->sym.file = dwfl_lineinfo(line, NULL, &e->sym.line, NULL, NULL,
+                                        NULL);
+        }
+        else {
+            e->sym.file = unit_line(s, f, addr, &e->sym.line);
+        }
+        if (!e->sym.file) {
+            e->sym.line = 0;
+        }
+    }
+    return e;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* API */
+
+rp_symbols_t *rp_symbols_create(apr_pool_t *p)
+{
+    apr_pool_t *sub;
+    rp_symbols_t *s;
+
+    elf_version(EV_CURRENT);
+    apr_pool_create(&sub, p);
+    apr_pool_tag(sub, "rp_symbols");
+    s = apr_pcalloc(sub, sizeof(*s));
+    s->pool = sub;
+    s->files = apr_hash_make(sub);
+    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sub);
+    return s;
+}
+
+const rp_symbol_t *rp_symbols_lookup(rp_symbols_t *s, const char *path,
+                                     const char *build_id, apr_uint64_t rel)
+{
+    rp_file_t *f;
+    rp_entry_t *e;
+    apr_hash_t *cache;
+    int stale;
+
+    apr_thread_mutex_lock(s->lock);
+    f = file_get(s, path ? path : "");
+    stale = f->mod && build_id && build_id[0]
+            && strcmp(build_id, f->build_id) != 0;
+    cache = stale ? f->stale : f->fresh;
+    e = apr_hash_get(cache, &rel, sizeof(rel));
+    if (!e) {
+        e = resolve(s, f, rel, stale);
+        apr_hash_set(cache, &e->rel, sizeof(e->rel), e);
+    }
+    apr_thread_mutex_unlock(s->lock);
+    return &e->sym;
+}

@@ -1,0 +1,111 @@
+"""Sampling on a real httpd: samples land in the functions that did the
+work, in the request that did it, on the chosen clock; on every MPM."""
+
+import json
+import re
+import subprocess
+
+import pytest
+
+PAGE = """
+<Location /reqprof>
+    SetHandler reqprof
+</Location>
+"""
+
+
+def profile(srv, **params):
+    params.setdefault("format", "json")
+    params.setdefault("limit", "0")
+    r = srv.get("/reqprof", params=params)
+    assert r.status_code == 200, r.text
+    return json.loads(r.text)
+
+
+def func(prof, name):
+    for f in prof["functions"]:
+        if f["name"] == name:
+            return f
+    return {"self": 0, "cum": 0, "self_ms": 0.0, "cum_ms": 0.0}
+
+
+def ab(srv, path, n, c, extra=()):
+    p = subprocess.run(["ab", "-q", "-n", str(n), "-c", str(c)] + list(extra)
+                       + [srv.url(path)], capture_output=True, text=True)
+    failed = int(re.search(r"Failed requests:\s+(\d+)", p.stdout).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", p.stdout)
+    return failed + (int(non2xx.group(1)) if non2xx else 0)
+
+
+def conf(timer="cpu", hz=99, extra=""):
+    return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n"
+            "ReqProfExclude ^/reqprof\n%s%s" % (timer, hz, extra, PAGE))
+
+
+def test_cpu_samples_split_as_the_work(httpd, mpm):
+    srv = httpd(mpm=mpm, conf=conf("cpu", 250))
+    assert ab(srv, "/spin?a=200&b=100", 40, 2) == 0
+    prof = profile(srv)
+    a, b = func(prof, "fixture_spin_a"), func(prof, "fixture_spin_b")
+    assert b["self"] > 50, prof["functions"][:5]
+    ratio = a["self"] / b["self"]
+    assert 1.7 <= ratio <= 2.3, (ratio, a, b)
+    # Every stack through the spinners runs below the fixture's handler
+    # and shows none of the profiler's own frames.
+    for s in prof["stacks"]:
+        frames = s["frames"]
+        assert not any(f in ("rp_sampler_signal", "__restore_rt")
+                       for f in frames), frames
+        if frames[-1] in ("fixture_spin_a", "fixture_spin_b"):
+            assert frames[0] == "/spin", frames
+            assert "fixture_handler" in frames, frames
+            assert frames.index("fixture_handler") < len(frames) - 1
+    c = prof["counters"]
+    assert c["ticks"] == (c["samples"] + c["buffer_full"]
+                          + c["unwind_failed"] + c["other_dropped"]), c
+    assert c["requests"] >= 40
+
+
+def test_real_timer_measures_blocked_time(httpd, mpm):
+    srv = httpd(mpm=mpm, conf=conf("real", 200))
+    assert ab(srv, "/sleep?ms=100", 20, 2) == 0
+    prof = profile(srv)
+    sleep = func(prof, "fixture_sleep")
+    per_request = sleep["cum_ms"] / 20
+    assert 80 <= per_request <= 120, (per_request, prof["functions"][:5])
+    # Below the sleeping call: the innermost frames are libc's.
+    deep = [s for s in prof["stacks"] if "fixture_sleep" in s["frames"]]
+    assert deep and all(s["frames"][-1] != "fixture_sleep" for s in deep
+                        if s["samples"] > 5)
+
+
+def test_cpu_timer_ignores_blocked_time(httpd, mpm):
+    srv = httpd(mpm=mpm, conf=conf("cpu", 200))
+    assert ab(srv, "/sleep?ms=100", 20, 2) == 0
+    prof = profile(srv)
+    assert func(prof, "fixture_sleep")["cum_ms"] <= 0.05 * 100 * 20
+
+
+def test_attribution_under_concurrency(httpd):
+    srv = httpd(mpm="event", conf=conf("cpu", 250))
+    procs = [subprocess.Popen(["ab", "-q", "-n", "60", "-c", "4",
+                               srv.url(path)], stdout=subprocess.DEVNULL)
+             for path in ("/ua/spin?a=30", "/ub/spin?b=30")]
+    for p in procs:
+        assert p.wait() == 0
+    a = profile(srv, uri="/ua/spin")
+    b = profile(srv, uri="/ub/spin")
+    assert func(a, "fixture_spin_a")["self"] > 20
+    assert func(a, "fixture_spin_b")["self"] == 0
+    assert func(b, "fixture_spin_b")["self"] > 20
+    assert func(b, "fixture_spin_a")["self"] == 0
+
+
+def test_short_requests_are_sampled(httpd):
+    srv = httpd(mpm="event", conf=conf("real", 1000))
+    assert ab(srv, "/tiny.txt", 5000, 4) == 0
+    prof = profile(srv)
+    assert prof["counters"]["samples"] > 0
+    assert prof["settings"]["delivered_hz"] > 0
+    text = srv.get("/reqprof").text
+    assert re.search(r"Hz asked, [\d.]+ Hz delivered", text)

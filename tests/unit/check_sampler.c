@@ -1,0 +1,241 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Unit tests of rp_timer and rp_sampler outside httpd: a thread's CPU work
+ * in a known function is sampled there, only while its flag is up, without
+ * the handler's own frames; a blocked thread is sampled off-CPU in real
+ * mode without its sleep being cut short; a signal already in use is
+ * refused.  Each test runs in its own process (Check forks), since the
+ * signal handler is per process.
+ */
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "rp_sampler.h"
+#include "rp_timer.h"
+
+#define NOINLINE __attribute__((noinline))
+
+void unit_spin_here(long ms);
+void unit_block_here(long ms);
+
+static apr_pool_t *pool;
+static const char *warning;
+static volatile unsigned long sink;
+
+static long cpu_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+NOINLINE void unit_spin_here(long ms)
+{
+    long end = cpu_ms() + ms;
+    unsigned long x = sink;
+    int i;
+
+    while (cpu_ms() < end) {
+        for (i = 0; i < 100000; i++) {
+            x = x * 6364136223846793005UL + 1;
+            __asm__ volatile("" : "+r"(x));
+        }
+    }
+    sink = x;
+    __asm__ volatile("" ::: "memory");
+}
+
+NOINLINE void unit_block_here(long ms)
+{
+    int rc = poll(NULL, 0, (int)ms);
+
+    /* The whole point of off-CPU sampling: no signal cuts the wait. */
+    ck_assert_int_eq(rc, 0);
+    __asm__ volatile("" ::: "memory");
+}
+
+static const char *name_of(apr_uint64_t pc)
+{
+    Dl_info info;
+
+    if (dladdr((void *)(apr_uintptr_t)pc, &info) && info.dli_sname) {
+        return info.dli_sname;
+    }
+    return "?";
+}
+
+static void setup(void)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+}
+
+typedef struct {
+    long period_ns;
+    int mode;                   /* 0 spin, 1 block, 2 spin with flag down */
+    rp_sampler_counts_t counts;
+    int in_spin, in_block, with_handler, total;
+    int setup_failed;
+} job_t;
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    rp_thread_t *t;
+    rp_sample_t s;
+    apr_size_t pos = 0;
+    int i;
+
+    if (j->mode == 2) {
+        /* Set the thread up, then work with the flag down. */
+        t = rp_sampler_begin(j->period_ns);
+        if (!t) {
+            j->setup_failed = 1;
+            return NULL;
+        }
+        rp_sampler_end(t, &j->counts);
+        unit_spin_here(200);
+        t = rp_sampler_begin(j->period_ns);
+        rp_sampler_end(t, &j->counts);
+    }
+    else {
+        t = rp_sampler_begin(j->period_ns);
+        if (!t) {
+            j->setup_failed = 1;
+            return NULL;
+        }
+        if (j->mode == 0) {
+            unit_spin_here(300);
+        }
+        else {
+            unit_block_here(300);
+        }
+        rp_sampler_end(t, &j->counts);
+    }
+    while (rp_sampler_next(t, &pos, &s)) {
+        j->total++;
+        if (strcmp(name_of(s.pcs[0]), "unit_spin_here") == 0) {
+            j->in_spin++;
+        }
+        for (i = 0; i < s.depth; i++) {
+            const char *n = name_of(s.pcs[i]);
+            if (strcmp(n, "unit_block_here") == 0) {
+                j->in_block++;
+            }
+            if (strcmp(n, "rp_sampler_signal") == 0) {
+                j->with_handler++;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void run(job_t *j)
+{
+    pthread_t th;
+
+    pthread_create(&th, NULL, worker, j);
+    pthread_join(th, NULL);
+    ck_assert_msg(!j->setup_failed, "thread set-up failed");
+}
+
+START_TEST(test_cpu_samples_land_in_the_spinner)
+{
+    job_t j = { 4000000L, 0 };    /* 250 Hz */
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 0, 250,
+                                             &warning));
+    run(&j);
+    /* 300 ms of CPU at up to 250 Hz (kernel tick bound): tens of ticks. */
+    ck_assert_uint_ge(j.counts.ticks, 20);
+    ck_assert_uint_eq(j.counts.ticks, j.counts.samples
+                      + j.counts.buffer_full + j.counts.unwind_failed);
+    ck_assert_int_eq(j.total, (int)j.counts.samples);
+    ck_assert_msg(j.in_spin * 10 >= j.total * 9, "%d of %d in the spinner",
+                  j.in_spin, j.total);
+    ck_assert_int_eq(j.with_handler, 0);
+}
+END_TEST
+
+START_TEST(test_no_samples_with_flag_down)
+{
+    job_t j = { 4000000L, 2 };
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 0, 250,
+                                             &warning));
+    run(&j);
+    ck_assert_int_eq(j.total, 0);
+    ck_assert_uint_eq(j.counts.ticks, 0);
+}
+END_TEST
+
+START_TEST(test_blocked_thread_sampled_off_cpu)
+{
+    job_t j = { 2000000L, 1 };    /* 500 Hz */
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 1, 500,
+                                             &warning));
+    run(&j);
+    /* 300 ms blocked at 500 Hz: about 150 off-CPU samples. */
+    ck_assert_msg(j.counts.offcpu >= 100 && j.counts.offcpu <= 170,
+                  "%lu off-CPU samples", (unsigned long)j.counts.offcpu);
+    ck_assert_msg(j.in_block * 10 >= j.total * 9, "%d of %d below the "
+                  "blocking call", j.in_block, j.total);
+}
+END_TEST
+
+static void other_handler(int sig)
+{
+    (void)sig;
+}
+
+START_TEST(test_signal_in_use_is_refused)
+{
+    const char *why;
+
+    signal(SIGRTMIN + 5, other_handler);
+    why = rp_sampler_child_init(pool, SIGRTMIN + 5, 64, 0, 250, &warning);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "already has a handler"));
+    ck_assert_ptr_null(rp_timer_signal_taken(pool, SIGRTMIN + 6));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rp_sampler");
+    TCase *tc = tcase_create("sampler");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_cpu_samples_land_in_the_spinner);
+    tcase_add_test(tc, test_no_samples_with_flag_down);
+    tcase_add_test(tc, test_blocked_thread_sampled_off_cpu);
+    tcase_add_test(tc, test_signal_in_use_is_refused);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
