@@ -340,12 +340,15 @@ static void objects_check(rp_offcpu_t *o)
 /* ------------------------------------------------------------------ */
 /* Frame records: RBP of a frame-pointer frame, found on its stack */
 
-static int32_t rel32(const unsigned char *b)
+/* NEXT plus the signed 32-bit displacement at B: the target of a relative
+ * call or jump, or a %rip-relative address, NEXT being the address of the
+ * following instruction. */
+static unw_word_t rel32(unw_word_t next, const unsigned char *b)
 {
     int32_t r;
 
     memcpy(&r, b, sizeof(r));
-    return r;
+    return next + (unw_word_t)(apr_int64_t)r;
 }
 
 /* Where a PLT stub at T jumps (endbr64 and bnd prefixes allowed), or T. */
@@ -365,7 +368,7 @@ static unw_word_t through_plt(rp_offcpu_t *o, unw_word_t t)
         i++;                                    /* bnd */
     }
     if (c[i] == 0xff && c[i + 1] == 0x25) {     /* jmp *disp32(%rip) */
-        slot = t + (unw_word_t)i + 6 + (unw_word_t)(apr_int64_t)rel32(c + i + 2);
+        slot = rel32(t + (unw_word_t)i + 6, c + i + 2);
         if (mem_word(o, slot, &to)) {
             return to;
         }
@@ -385,10 +388,10 @@ static int called_from(rp_offcpu_t *o, unw_word_t ra, unw_word_t start)
         return 0;
     }
     if (b[1] == 0xe8) {
-        t = ra + (unw_word_t)(apr_int64_t)rel32(b + 2);
+        t = rel32(ra, b + 2);
     }
     else if (b[0] == 0xff && b[1] == 0x15) {
-        if (!mem_word(o, ra + (unw_word_t)(apr_int64_t)rel32(b + 2), &t)) {
+        if (!mem_word(o, rel32(ra, b + 2), &t)) {
             return 0;
         }
     }

@@ -22,11 +22,15 @@
  * is what an httpd child is after switching to the User (unless
  * CoreDumpDirectory is set).  rp_offcpu_create says so in its reason.
  *
+ * A thread waiting in the kernel outside a system call (a major page
+ * fault, mmap_lock) is off-CPU too; its line gives the faulting pc and it
+ * is sampled the same way.
+ *
  * One rp_offcpu_t per sampler thread: it holds the libunwind address space
  * and cursor, a cache of open /proc files keyed by thread id, and a small
- * cache of memory pages read during one sample.  Nothing here is safe in
- * signal context, and nothing here may run on a request's thread (the
- * first unwind of an address costs milliseconds).
+ * cache of memory pages.  Only rp_offcpu_result_name is safe in signal
+ * context, and none of this belongs on a request's thread: a sample costs
+ * several microseconds, the first ones of a process hundreds.
  */
 
 #ifndef RP_OFFCPU_H
@@ -53,8 +57,9 @@ typedef struct {
     apr_uint64_t failed;        /* RP_OFFCPU_FAILED results */
     apr_uint64_t not_syscall;   /* samples of a thread blocked outside a
                                  * system call (a page fault's wait) */
-    apr_uint64_t fp_found;      /* frame pointers recovered by stack scan */
-    apr_uint64_t fp_missing;    /* unwinds that stopped for want of one */
+    apr_uint64_t fp_found;      /* unwinds that needed RBP and found it
+                                 * in a frame record on the stack */
+    apr_uint64_t fp_missing;    /* unwinds that stopped for want of RBP */
     apr_uint64_t unwind_short;  /* unwinds that stopped on another error */
     apr_uint64_t stale_fds;     /* cached files of exited threads reopened
                                  * or dropped */
@@ -69,12 +74,13 @@ rp_offcpu_t *rp_offcpu_create(apr_pool_t *p, const char **why);
 
 /* If thread TID of this process is blocked in the kernel, unwind it
  * without disturbing it: pcs[0] is the pc at which it entered the kernel
- * (in the libc system call wrapper), pcs[1..] the return addresses of its
- * callers, innermost first, at most MAX; *DEPTH is the number stored (0
- * unless SAMPLED).  A stack deeper than MAX is cut to its innermost MAX
- * frames; ask for one more than you keep to know.  Never signals,
- * ptraces or stops TID.  Not signal-safe; one thread per rp_offcpu_t at a
- * time. */
+ * (in the libc system call wrapper; for a wait outside a system call, such
+ * as a major page fault, the faulting instruction), pcs[1..] the return
+ * addresses of its callers, innermost first, at most MAX; *DEPTH is the
+ * number stored (0 unless SAMPLED).  A stack deeper than MAX is cut to
+ * its innermost MAX frames; ask for one more than you keep to know.  Never
+ * signals, ptraces or stops TID.  Not signal-safe; one thread per
+ * rp_offcpu_t at a time, and never TID itself (FAILED). */
 rp_offcpu_result_e rp_offcpu_sample(rp_offcpu_t *o, pid_t tid,
                                     apr_uint64_t *pcs, int max, int *depth);
 

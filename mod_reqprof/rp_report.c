@@ -272,6 +272,20 @@ static void render_json(request_rec *r, const rp_model_t *m,
                        x->sum_cpu_us, x->max_cpu_us);
         }
     }
+    ap_rputs("],\n\"recent\": [", r);
+    for (i = 0, u = 0; i < m->nregions; i++) {
+        const rp_region_t *g = m->regions[i];
+        apr_uint32_t k;
+        for (k = 0; k < g->n_recent; k++, u++) {
+            const rp_recent_t *x = &g->recent[k];
+            ap_rprintf(r, "%s\n  {\"slot\": %d, \"time_us\": %" APR_TIME_T_FMT
+                       ", \"method\": \"%s\", \"uri\": \"%s\", \"status\": %d, "
+                       "\"wall_us\": %" APR_INT64_T_FMT ", \"cpu_us\": %"
+                       APR_INT64_T_FMT ", \"samples\": %u}", u ? "," : "",
+                       g->slot, x->time, js(r, x->method), js(r, x->uri),
+                       x->status, x->wall_us, x->cpu_us, x->samples);
+        }
+    }
     ap_rputs("],\n\"functions\": [", r);
     for (i = 0; i < n; i++) {
         const rp_func_t *f = &funcs[((apr_uint32_t *)order->elts)[i]];

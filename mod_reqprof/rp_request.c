@@ -191,7 +191,10 @@ int rp_request_translate(request_rec *r)
     rp_req_ctx_t *ctx;
     rp_thread_t *t;
 
-    if (r->main || r->prev || !r->uri || !rt->store || rt->sampler_off) {
+    /* Not a path (OPTIONS *, such as the MPMs' own wake-up requests at a
+     * restart): nothing the filters could have meant. */
+    if (r->main || r->prev || !r->uri || r->uri[0] != '/' || !rt->store
+        || rt->sampler_off) {
         return DECLINED;
     }
     rp_store_settings_get(rt->store, &live);

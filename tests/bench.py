@@ -34,11 +34,23 @@ ReqProfInclude ^/app/ ^/api/v[0-9]+/ ^/checkout(/|$) ^/search
 ReqProfExclude \\.(css|js|png|gif|jpe?g|ico)$ ^/api/v[0-9]+/health$
 """
 
+def profiling(timer, hz):
+    return "ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n" % (timer, hz)
+
+
 VARIANTS = [
     # (name, what it is, extra configuration)
     ("loaded-not-matching", "module loaded, filters set, nothing matching",
      NOT_MATCHING),
     ("loaded-off", "module loaded, ReqProf Off", "ReqProf Off\n"),
+    ("cpu-100", "every request profiled, cpu timer, 100 Hz",
+     profiling("cpu", 100)),
+    ("cpu-1000", "every request profiled, cpu timer, 1000 Hz",
+     profiling("cpu", 1000)),
+    ("real-100", "every request profiled, real timer, 100 Hz",
+     profiling("real", 100)),
+    ("real-1000", "every request profiled, real timer, 1000 Hz",
+     profiling("real", 1000)),
 ]
 
 WORKLOADS = [

@@ -1,8 +1,10 @@
 """Soak (make -f apxs.mk soak): every fixture URL under ab, for a while, on
-each MPM, with the module on and every request matching. Passes when no
-request failed and the error log shows no crash, [crit], [emerg] or
-unexpected [error]. SOAK_SECONDS (default 60) per MPM."""
+each MPM and each clock at 1000 Hz, with every request profiled. Passes
+when no request failed, the error log shows no crash, [crit], [emerg] or
+unexpected [error], and the profile's accounting holds. SOAK_SECONDS
+(default 60) per MPM and clock."""
 
+import json
 import os
 import re
 import subprocess
@@ -48,8 +50,11 @@ def upload_round(srv):
 def main():
     seconds = float(os.environ.get("SOAK_SECONDS", "60"))
     status = 0
-    for mpm in MPMS:
-        srv = Httpd("soak-" + mpm, mpm=mpm, conf="ReqProf On\n")
+    for mpm, timer in [(m, t) for m in MPMS for t in ("cpu", "real")]:
+        srv = Httpd("soak-%s-%s" % (mpm, timer), mpm=mpm,
+                    conf="ReqProf On\nReqProfTimer %s\nReqProfFrequency 1000\n"
+                         "ReqProfExclude ^/reqprof\n<Location /reqprof>\n"
+                         "SetHandler reqprof\n</Location>\n" % timer)
         srv.start()
         done = failed = 0
         end = time.time() + seconds
@@ -62,11 +67,19 @@ def main():
                 d, f = upload_round(srv)
                 done += d
                 failed += f
+            prof = json.loads(srv.get("/reqprof?format=json&limit=1").text)
         finally:
             srv.stop()
         problems = srv.log_problems()
-        print("soak %-8s %7d requests, %d failed, %d error-log problems"
-              % (mpm, done, failed, len(problems)))
+        c = prof["counters"]
+        balanced = c["ticks"] == (c["samples"] + c["buffer_full"]
+                                  + c["unwind_failed"] + c["other_dropped"])
+        print("soak %-8s %-4s %7d requests, %d failed, %d error-log problems,"
+              " %d samples, accounting %s"
+              % (mpm, timer, done, failed, len(problems), c["samples"],
+                 "holds" if balanced else "BROKEN"))
+        if not balanced:
+            status = 1
         for line in problems[:10]:
             print("   ", line)
         if failed or problems:
