@@ -19,6 +19,18 @@
  * does not make up for): when it finds nothing in an object with DWARF,
  * the units' own address ranges, indexed once, are searched instead.
  *
+ * A stripped object (Debian's libz.so.1; the static functions of a
+ * stripped /usr/sbin/apache2) has no symbol for most of its code, and
+ * naming a PC by itself would give each sampled instruction a row of its
+ * own.  Its call-frame information still has one FDE per function (the
+ * unwinder needs them; .eh_frame is never stripped), and an FDE's
+ * initial_location is the function's start: "BASENAME+0xSTART" gathers
+ * the samples of a function into one row.  libdw answers for an address
+ * with a Dwarf_Frame whose [start, end) is the CFI row at that address
+ * (the instructions between two stack adjustments), not the FDE's range,
+ * and keeps the FDE to itself; so the FDEs are read with dwarf_next_cfi,
+ * once per object, into an array sorted like the symbols'.
+ *
  * Symbols are not looked up with dwfl_module_addrinfo, which scans the
  * whole table on every call (110 us per address in libc's 10,000 symbols).
  * The first lookup in an object copies its code symbols into an array
@@ -48,6 +60,7 @@
 #include <limits.h>
 
 #include <gelf.h>
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <elfutils/libdwelf.h>
@@ -79,6 +92,13 @@ typedef struct {
     Dwarf_Off die;              /* its unit DIE */
 } rp_unit_t;
 
+/* A function's extent from its FDE, at module addresses. */
+typedef struct {
+    GElf_Addr lo;
+    GElf_Addr hi;
+    GElf_Addr maxhi;            /* the greatest hi of entries 0..this */
+} rp_fde_t;
+
 /* One object file, opened once. */
 typedef struct {
     const char *path;
@@ -95,6 +115,9 @@ typedef struct {
     rp_unit_t *units;           /* sorted by lo */
     int nunits;
     int units_indexed;
+    rp_fde_t *fdes;             /* sorted by lo */
+    int nfdes;
+    int fdes_indexed;
     apr_hash_t *fresh;          /* REL -> rp_entry_t, build-id matching */
     apr_hash_t *stale;          /* REL -> rp_entry_t, build-id differing */
 } rp_file_t;
@@ -465,6 +488,282 @@ static const char *unit_line(rp_symbols_t *s, rp_file_t *f, GElf_Addr addr,
 
 
 /* ------------------------------------------------------------------ */
+/* Functions from call-frame information */
+
+/* Read the value at *P (before END) in encoding ENC, a DW_EH_PE_*
+ * format and application; HERE is *P's address in the object, for pcrel.
+ * Advances *P; 1 when decoded.  Only what FDE addresses use (absolute or
+ * pcrel) is applied: the bases of the others are not known here. */
+static int read_encoded(const unsigned char **p, const unsigned char *end,
+                        int enc, const unsigned char *ident, GElf_Addr here,
+                        GElf_Addr *v)
+{
+    const unsigned char *q = *p;
+    int msb = ident[EI_DATA] == ELFDATA2MSB;
+    apr_uint64_t u = 0;
+    int n, i, shift, byte;
+
+    switch (enc & 0x0f) {
+    case DW_EH_PE_absptr:
+        n = ident[EI_CLASS] == ELFCLASS32 ? 4 : 8;
+        break;
+    case DW_EH_PE_udata2: case DW_EH_PE_sdata2:
+        n = 2;
+        break;
+    case DW_EH_PE_udata4: case DW_EH_PE_sdata4:
+        n = 4;
+        break;
+    case DW_EH_PE_udata8: case DW_EH_PE_sdata8:
+        n = 8;
+        break;
+    case DW_EH_PE_uleb128: case DW_EH_PE_sleb128:
+        shift = 0;
+        do {
+            if (q >= end || shift >= 64) {
+                return 0;
+            }
+            byte = *q++;
+            u |= (apr_uint64_t)(byte & 0x7f) << shift;
+            shift += 7;
+        } while (byte & 0x80);
+        if ((enc & 0x0f) == DW_EH_PE_sleb128 && shift < 64 && (byte & 0x40)) {
+            u |= ~(apr_uint64_t)0 << shift;
+        }
+        n = 0;
+        break;
+    default:
+        return 0;
+    }
+    if (n) {
+        if (end - q < n) {
+            return 0;
+        }
+        for (i = 0; i < n; i++) {
+            u |= (apr_uint64_t)q[msb ? n - 1 - i : i] << (8 * i);
+        }
+        if ((enc & DW_EH_PE_signed) && n < 8 && (u >> (8 * n - 1) & 1)) {
+            u |= ~(apr_uint64_t)0 << (8 * n);
+        }
+        q += n;
+    }
+    switch (enc & 0x70) {
+    case DW_EH_PE_absptr:
+        break;
+    case DW_EH_PE_pcrel:
+        u += here;
+        break;
+    default:
+        return 0;
+    }
+    if (enc & DW_EH_PE_indirect) {
+        return 0;
+    }
+    *p = q;
+    *v = u;
+    return 1;
+}
+
+/* The encoding of the addresses in CIE's FDEs, or -1 when its
+ * augmentation is not understood. */
+static int fde_encoding(const Dwarf_CIE *cie, const unsigned char *ident)
+{
+    const char *a = cie->augmentation;
+    const unsigned char *p = cie->augmentation_data;
+    const unsigned char *end = p ? p + cie->augmentation_data_size : NULL;
+    GElf_Addr skip;
+    int penc;
+
+    if (a[0] == '\0') {
+        return DW_EH_PE_absptr;
+    }
+    /* Without 'z' the data's size is only known from letters we may not
+     * know; gcc has emitted 'z' since 2001. */
+    if (a[0] != 'z' || !p) {
+        return -1;
+    }
+    for (a++; *a; a++) {
+        switch (*a) {
+        case 'R':
+            return p < end ? *p : -1;
+        case 'L':
+            if (p++ >= end) {
+                return -1;
+            }
+            break;
+        case 'P':
+            /* The personality routine's address: skipped, by its size. */
+            if (p >= end || (*p & 0x70) == DW_EH_PE_aligned) {
+                return -1;
+            }
+            penc = *p++;
+            if (!read_encoded(&p, end, penc & 0x0f, ident, 0, &skip)) {
+                return -1;
+            }
+            break;
+        case 'S':
+        case 'B':
+            break;
+        default:
+            return -1;
+        }
+    }
+    return DW_EH_PE_absptr;
+}
+
+/* Push onto FDES the extent of each FDE in section NAME of ELF, a CFI
+ * section (.eh_frame or .debug_frame), at module addresses: ELF address +
+ * BIAS.  Under the lock. */
+static void read_fdes(apr_array_header_t *fdes, Elf *elf, const char *name,
+                      GElf_Addr bias)
+{
+    const unsigned char *ident;
+    Elf_Scn *scn = NULL;
+    Elf_Data *d = NULL;
+    GElf_Shdr sh;
+    size_t shstrndx;
+    int eh = strcmp(name, ".eh_frame") == 0, enc = -1;
+    Dwarf_Off off = 0, next, cie_off = (Dwarf_Off)-1;
+    Dwarf_CFI_Entry entry;
+
+    if (!elf || !(ident = (const unsigned char *)elf_getident(elf, NULL))
+        || elf_getshdrstrndx(elf, &shstrndx) != 0) {
+        return;
+    }
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        const char *sname;
+
+        if (gelf_getshdr(scn, &sh) && sh.sh_type != SHT_NOBITS
+            && (sname = elf_strptr(elf, shstrndx, sh.sh_name)) != NULL
+            && strcmp(sname, name) == 0) {
+            break;
+        }
+    }
+    if (!scn) {
+        return;
+    }
+    /* A separate debug file's sections may be compressed; libdw
+     * decompresses them the same way, in place, when it reads them. */
+    if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) {
+        return;
+    }
+    if (!(d = elf_getdata(scn, NULL)) || !d->d_buf) {
+        return;
+    }
+    for (;;) {
+        int rc;
+
+        next = (Dwarf_Off)-1;
+        rc = dwarf_next_cfi(ident, d, eh, off, &next, &entry);
+        if (rc == 1) {
+            break;
+        }
+        if (rc == 0 && !dwarf_cfi_cie_p(&entry)) {
+            const unsigned char *p = entry.fde.start;
+            GElf_Addr lo, len;
+
+            /* Most FDEs share one CIE: decode it when it changes. */
+            if (entry.fde.CIE_pointer != cie_off) {
+                Dwarf_CFI_Entry cie;
+                Dwarf_Off after;
+
+                cie_off = entry.fde.CIE_pointer;
+                enc = dwarf_next_cfi(ident, d, eh, cie_off, &after, &cie) == 0
+                      && dwarf_cfi_cie_p(&cie)
+                      ? fde_encoding(&cie.cie, ident) : -1;
+            }
+            /* initial_location 0 is a function the linker discarded
+             * (.debug_frame keeps their FDEs). */
+            if (enc >= 0
+                && read_encoded(&p, entry.fde.end, enc, ident,
+                                sh.sh_addr + (GElf_Addr)(p - (const unsigned
+                                              char *)d->d_buf), &lo)
+                && read_encoded(&p, entry.fde.end, enc & 0x0f, ident, 0,
+                                &len)
+                && lo != 0 && len > 0 && lo + len > lo) {
+                rp_fde_t *r = apr_array_push(fdes);
+
+                r->lo = lo + bias;
+                r->hi = lo + len + bias;
+            }
+        }
+        /* An error that cannot be skipped leaves NEXT unset. */
+        if (next == (Dwarf_Off)-1 || next <= off) {
+            break;
+        }
+        off = next;
+    }
+}
+
+static int by_fde_lo(const void *a, const void *b)
+{
+    const rp_fde_t *x = a, *y = b;
+
+    if (x->lo != y->lo) {
+        return x->lo < y->lo ? -1 : 1;
+    }
+    return x->hi < y->hi ? -1 : x->hi > y->hi;
+}
+
+/* Index F's FDEs: .eh_frame, in the object, and .debug_frame, with the
+ * DWARF, which some builds use instead (-fno-asynchronous-unwind-tables,
+ * hand-written assembly).  Under the lock. */
+static void index_fdes(rp_symbols_t *s, rp_file_t *f)
+{
+    apr_array_header_t *fdes = apr_array_make(s->pool, 64, sizeof(rp_fde_t));
+    GElf_Addr bias, maxhi = 0;
+    Dwarf *dw;
+    Elf *elf;
+    int i;
+
+    f->fdes_indexed = 1;
+    if ((elf = dwfl_module_getelf(f->mod, &bias)) != NULL) {
+        read_fdes(fdes, elf, ".eh_frame", bias);
+    }
+    if ((dw = dwfl_module_getdwarf(f->mod, &bias)) != NULL) {
+        read_fdes(fdes, dwarf_getelf(dw), ".debug_frame", bias);
+    }
+    qsort(fdes->elts, (apr_size_t)fdes->nelts, sizeof(rp_fde_t), by_fde_lo);
+    f->fdes = (rp_fde_t *)fdes->elts;
+    f->nfdes = fdes->nelts;
+    for (i = 0; i < f->nfdes; i++) {
+        if (f->fdes[i].hi > maxhi) {
+            maxhi = f->fdes[i].hi;
+        }
+        f->fdes[i].maxhi = maxhi;
+    }
+}
+
+/* The FDE of F covering module address ADDR, or NULL: the closest start
+ * when two cover it (an FDE per part of a function split in two does not
+ * overlap, but nothing forbids it).  Under the lock. */
+static const rp_fde_t *fde_at(rp_symbols_t *s, rp_file_t *f, GElf_Addr addr)
+{
+    int lo = 0, hi, i;
+
+    if (!f->fdes_indexed) {
+        index_fdes(s, f);
+    }
+    hi = f->nfdes;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+
+        if (f->fdes[mid].lo <= addr) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    for (i = lo - 1; i >= 0 && f->fdes[i].maxhi > addr; i--) {
+        if (f->fdes[i].hi > addr) {
+            return &f->fdes[i];
+        }
+    }
+    return NULL;
+}
+
+
+/* ------------------------------------------------------------------ */
 /* Answers */
 
 /* Resolve REL in F.  Under the lock. */
@@ -473,6 +772,7 @@ static rp_entry_t *resolve(rp_symbols_t *s, rp_file_t *f, apr_uint64_t rel,
 {
     rp_entry_t *e = apr_pcalloc(s->pool, sizeof(*e));
     const rp_sym_t *sym = NULL;
+    const rp_fde_t *fde = NULL;
     GElf_Addr addr = f->bias + rel;
 
     e->rel = rel;
@@ -489,6 +789,16 @@ static rp_entry_t *resolve(rp_symbols_t *s, rp_file_t *f, apr_uint64_t rel,
                                               NULL)
                                 : sym->name;
         e->sym.sym_offset = addr - sym->value;
+    }
+    /* No symbol: the start of the function its FDE describes, an ELF
+     * address like REL.  Not in a replaced file, whose FDEs start where
+     * its own functions do: an address of it would look like a sampled
+     * one, and be another build's; REL at least is the sample's. */
+    else if (f->mod && !stale && (fde = fde_at(s, f, addr)) != NULL) {
+        e->sym.function = apr_psprintf(s->pool, "%s+0x%" APR_UINT64_T_HEX_FMT,
+                                       f->base, (apr_uint64_t)(fde->lo
+                                                               - f->bias));
+        e->sym.sym_offset = addr - fde->lo;
     }
     else {
         e->sym.function = apr_psprintf(s->pool, "%s+0x%" APR_UINT64_T_HEX_FMT,

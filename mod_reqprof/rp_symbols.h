@@ -7,7 +7,9 @@
  * a restart); this file opens the object by its path, offline, with
  * elfutils' libdwfl, whether or not it is mapped here.  Function names come
  * from .symtab when the object has one (static functions included), else
- * from .dynsym; file and line from DWARF, in the object or in a separate
+ * from .dynsym, else (a static function of a stripped object) from the
+ * start of the function's FDE in .eh_frame or .debug_frame; file and line
+ * from DWARF, in the object or in a separate
  * debug file found by build-id (/usr/lib/debug/.build-id/xx/yyyy.debug) or
  * by .gnu_debuglink next to the object, in its .debug directory or under
  * /usr/lib/debug.  A separate debug file is used only when its build-id is
@@ -30,15 +32,18 @@
 
 typedef struct {
     const char *function;     /* symbol name (not demangled); when no symbol
-                               * covers the address, "BASENAME+0xREL" with
-                               * BASENAME the object's file name; a name
-                               * gets " [stale]" appended when the object
-                               * on disk is not the one sampled (stale) */
+                               * covers the address, "BASENAME+0xSTART"
+                               * with BASENAME the object's file name and
+                               * START the ELF address where the FDE
+                               * covering REL starts (its function's),
+                               * else "BASENAME+0xREL"; a name gets
+                               * " [stale]" appended when the object on
+                               * disk is not the one sampled (stale) */
     const char *file;         /* source file from DWARF line info, or NULL */
     int line;                 /* its line, or 0 */
     const char *object;       /* the object path asked about */
-    apr_uint64_t sym_offset;  /* address - symbol start; REL when no
-                               * symbol covers the address */
+    apr_uint64_t sym_offset;  /* address - symbol start; REL - START for
+                               * an FDE; REL when neither covers it */
     int stale;                /* the file's build-id is not the one asked
                                * for: it was replaced since the sample */
 } rp_symbol_t;
@@ -60,7 +65,8 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p);
  * its symbol at REL is still the best guess (a rebuild usually moves little
  * code), so it is given with " [stale]" appended, stale set and no file or
  * line, which would be precise-looking and wrong.  An address no symbol
- * covers gives "BASENAME+0xREL" either way.
+ * covers gives "BASENAME+0xREL" then: the file's FDEs start at its own
+ * build's addresses, which would pass for the sampled object's.
  *
  * A PATH that is not absolute, missing or not a readable ELF file gives
  * "BASENAME+0xREL", file NULL.

@@ -9,6 +9,7 @@ afterwards for anything that should not be there.
 """
 
 import http.client
+import json
 import os
 import re
 import shutil
@@ -60,6 +61,13 @@ MaxRequestWorkers 16
 }
 
 BASE_MODULES = ("authz_core", "authz_host", "mime", "dir", "alias")
+
+
+def profiling_conf(timer="cpu", hz=99, extra=""):
+    """Every request profiled (but the page), the page at /reqprof."""
+    return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n"
+            "ReqProfExclude ^/reqprof\n%s<Location /reqprof>\n"
+            "    SetHandler reqprof\n</Location>\n" % (timer, hz, extra))
 
 
 def free_port():
@@ -365,6 +373,28 @@ DocumentRoot "%(docroot)s"
     def post(self, path, **kw):
         kw.setdefault("timeout", 30)
         return self.session.post(self.url(path), **kw)
+
+    def profile(self, **params):
+        """The merged profile as JSON (GET /reqprof?format=json, every row),
+        where a test put the page at /reqprof."""
+        params.setdefault("format", "json")
+        params.setdefault("limit", "0")
+        r = self.get("/reqprof", params=params)
+        assert r.status_code == 200, r.text
+        return json.loads(r.text)
+
+    def ab(self, path, n, c, extra=()):
+        """Drive PATH with ab; returns (completed, failed + non-2xx)."""
+        p = subprocess.run(["ab", "-q", "-n", str(n), "-c", str(c)]
+                           + list(extra) + [self.url(path)],
+                           capture_output=True, text=True)
+        done = re.search(r"Complete requests:\s+(\d+)", p.stdout)
+        failed = re.search(r"Failed requests:\s+(\d+)", p.stdout)
+        non2xx = re.search(r"Non-2xx responses:\s+(\d+)", p.stdout)
+        if not done or not failed:
+            return 0, n
+        return (int(done.group(1)), int(failed.group(1))
+                + (int(non2xx.group(1)) if non2xx else 0))
 
     def fetch(self, path, method="GET", headers=None, body=None, timeout=30):
         """One request with PATH sent exactly as given (requests would

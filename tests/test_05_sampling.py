@@ -1,25 +1,10 @@
 """Sampling on a real httpd: samples land in the functions that did the
 work, in the request that did it, on the chosen clock; on every MPM."""
 
-import json
 import re
 import subprocess
 
-import pytest
-
-PAGE = """
-<Location /reqprof>
-    SetHandler reqprof
-</Location>
-"""
-
-
-def profile(srv, **params):
-    params.setdefault("format", "json")
-    params.setdefault("limit", "0")
-    r = srv.get("/reqprof", params=params)
-    assert r.status_code == 200, r.text
-    return json.loads(r.text)
+from httpd_env import profiling_conf as conf
 
 
 def func(prof, name):
@@ -29,23 +14,12 @@ def func(prof, name):
     return {"self": 0, "cum": 0, "self_ms": 0.0, "cum_ms": 0.0}
 
 
-def ab(srv, path, n, c, extra=()):
-    p = subprocess.run(["ab", "-q", "-n", str(n), "-c", str(c)] + list(extra)
-                       + [srv.url(path)], capture_output=True, text=True)
-    failed = int(re.search(r"Failed requests:\s+(\d+)", p.stdout).group(1))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", p.stdout)
-    return failed + (int(non2xx.group(1)) if non2xx else 0)
-
-
-def conf(timer="cpu", hz=99, extra=""):
-    return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n"
-            "ReqProfExclude ^/reqprof\n%s%s" % (timer, hz, extra, PAGE))
 
 
 def test_cpu_samples_split_as_the_work(httpd, mpm):
     srv = httpd(mpm=mpm, conf=conf("cpu", 250))
-    assert ab(srv, "/spin?a=200&b=100", 40, 2) == 0
-    prof = profile(srv)
+    assert srv.ab("/spin?a=200&b=100", 40, 2)[1] == 0
+    prof = srv.profile()
     a, b = func(prof, "fixture_spin_a"), func(prof, "fixture_spin_b")
     assert b["self"] > 50, prof["functions"][:5]
     ratio = a["self"] / b["self"]
@@ -68,8 +42,8 @@ def test_cpu_samples_split_as_the_work(httpd, mpm):
 
 def test_real_timer_measures_blocked_time(httpd, mpm):
     srv = httpd(mpm=mpm, conf=conf("real", 200))
-    assert ab(srv, "/sleep?ms=100", 20, 2) == 0
-    prof = profile(srv)
+    assert srv.ab("/sleep?ms=100", 20, 2)[1] == 0
+    prof = srv.profile()
     sleep = func(prof, "fixture_sleep")
     per_request = sleep["cum_ms"] / 20
     assert 80 <= per_request <= 120, (per_request, prof["functions"][:5])
@@ -81,8 +55,8 @@ def test_real_timer_measures_blocked_time(httpd, mpm):
 
 def test_cpu_timer_ignores_blocked_time(httpd, mpm):
     srv = httpd(mpm=mpm, conf=conf("cpu", 200))
-    assert ab(srv, "/sleep?ms=100", 20, 2) == 0
-    prof = profile(srv)
+    assert srv.ab("/sleep?ms=100", 20, 2)[1] == 0
+    prof = srv.profile()
     assert func(prof, "fixture_sleep")["cum_ms"] <= 0.05 * 100 * 20
 
 
@@ -93,8 +67,8 @@ def test_attribution_under_concurrency(httpd):
              for path in ("/ua/spin?a=30", "/ub/spin?b=30")]
     for p in procs:
         assert p.wait() == 0
-    a = profile(srv, uri="/ua/spin")
-    b = profile(srv, uri="/ub/spin")
+    a = srv.profile(uri="/ua/spin")
+    b = srv.profile(uri="/ub/spin")
     assert func(a, "fixture_spin_a")["self"] > 20
     assert func(a, "fixture_spin_b")["self"] == 0
     assert func(b, "fixture_spin_b")["self"] > 20
@@ -103,8 +77,8 @@ def test_attribution_under_concurrency(httpd):
 
 def test_short_requests_are_sampled(httpd):
     srv = httpd(mpm="event", conf=conf("real", 1000))
-    assert ab(srv, "/tiny.txt", 5000, 4) == 0
-    prof = profile(srv)
+    assert srv.ab("/tiny.txt", 5000, 4)[1] == 0
+    prof = srv.profile()
     assert prof["counters"]["samples"] > 0
     assert prof["settings"]["delivered_hz"] > 0
     text = srv.get("/reqprof").text

@@ -3,43 +3,21 @@ either clock at 1000 Hz (with mod_reqtimeout, chunked uploads and a slow
 proxied backend); collected data survives child recycling, graceful
 restarts and a crashed child; a full store keeps serving and accounting."""
 
-import json
 import os
-import re
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 
-PAGE = """
-<Location /reqprof>
-    SetHandler reqprof
-</Location>
-"""
+from httpd_env import profiling_conf
 
 
-def conf(timer, hz=1000, extra=""):
-    return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n"
-            "ReqProfExclude ^/reqprof\n%s%s" % (timer, hz, extra, PAGE))
+
+def conf(timer="cpu", hz=1000, extra=""):
+    return profiling_conf(timer, hz, extra)
 
 
-def profile(srv, **params):
-    params.setdefault("format", "json")
-    params.setdefault("limit", "0")
-    r = srv.get("/reqprof", params=params)
-    assert r.status_code == 200, r.text
-    return json.loads(r.text)
-
-
-def ab(srv, path, n, c):
-    p = subprocess.run(["ab", "-q", "-n", str(n), "-c", str(c),
-                        srv.url(path)], capture_output=True, text=True)
-    done = int(re.search(r"Complete requests:\s+(\d+)", p.stdout).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", p.stdout).group(1))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", p.stdout)
-    return done, failed + (int(non2xx.group(1)) if non2xx else 0)
 
 
 def slow_chunked_upload(srv, chunks=6, gap=0.004):
@@ -90,12 +68,12 @@ ProxyPass "/slow" "http://127.0.0.1:%d/sleep" disablereuse=On
                for _ in range(4)]
     for t in threads:
         t.start()
-    done, failed = ab(srv, "/slow?ms=20", 200, 4)
+    done, failed = srv.ab("/slow?ms=20", 200, 4)
     for t in threads:
         t.join()
     assert not bad, bad[:3]
     assert (done, failed) == (200, 0)
-    prof = profile(srv)
+    prof = srv.profile()
     assert prof["counters"]["requests"] >= 200
 
 
@@ -105,15 +83,15 @@ def test_data_survives_recycling_and_graceful(httpd, mpm):
     srv = httpd(mpm=mpm, conf=conf("cpu", 250,
                                    "MaxConnectionsPerChild 20\n"),
                 expected_log=[r"AH03490: scoreboard is full"])
-    done, failed = ab(srv, "/spin?a=2", 300, 4)
+    done, failed = srv.ab("/spin?a=2", 300, 4)
     assert (done, failed) == (300, 0)
-    before = profile(srv)["counters"]["requests"]
+    before = srv.profile()["counters"]["requests"]
     assert before == 300
 
     result = {}
 
     def load():
-        result["ab"] = ab(srv, "/spin?a=2", 300, 4)
+        result["ab"] = srv.ab("/spin?a=2", 300, 4)
 
     t = threading.Thread(target=load)
     t.start()
@@ -123,7 +101,7 @@ def test_data_survives_recycling_and_graceful(httpd, mpm):
     assert result["ab"] == (300, 0)
     # Let the old generation finish and the new one take over.
     time.sleep(1.0)
-    after = profile(srv)["counters"]["requests"]
+    after = srv.profile()["counters"]["requests"]
     assert after == 600, after
 
 
@@ -131,11 +109,11 @@ def test_crashed_child_loses_only_its_request(httpd, mpm):
     srv = httpd(mpm=mpm, conf=conf("cpu", 250),
                 expected_log=[r"exit signal Segmentation fault",
                               r"AH00052", r"AH00051"])
-    assert ab(srv, "/spin?a=2", 100, 4) == (100, 0)
+    assert srv.ab("/spin?a=2", 100, 4) == (100, 0)
     result = {}
 
     def load():
-        result["ab"] = ab(srv, "/spin?a=20", 60, 4)
+        result["ab"] = srv.ab("/spin?a=20", 60, 4)
 
     t = threading.Thread(target=load)
     t.start()
@@ -144,7 +122,7 @@ def test_crashed_child_loses_only_its_request(httpd, mpm):
     os.kill(victim, signal.SIGSEGV)
     t.join()
     done, failed = result["ab"]
-    prof = profile(srv)
+    prof = srv.profile()
     stored = prof["counters"]["requests"]
     ok = done - failed
     # Everything that completed was stored, save what the dead child had
@@ -165,7 +143,7 @@ def test_full_store_keeps_serving_and_counting(httpd, mpm):
     for i in range(120):
         r = srv.get("/u%d/spin?a=1" % i)
         assert r.status_code == 200
-    prof = profile(srv)
+    prof = srv.profile()
     c = prof["counters"]
     assert c["table_full"] > 0 or c["uri_full"] > 0, c
     assert c["ticks"] == (c["samples"] + c["buffer_full"]

@@ -13,15 +13,20 @@
  * rp_symbols: a static function of this test is named, with this file and
  * the line; a return address minus one gives the line of the call; libc's
  * qsort and libapr's apr_palloc are named; libc's PLT, which no symbol
- * covers, gives "libc.so.6+0xREL"; a stripped copy of this test
- * gives "name+0xREL" alone and its static function back once a separate
- * debug file is found through .gnu_debuglink, but not a debug file of
- * another build; DWARF without .debug_aranges (clang's default) still
+ * covers, gives "libc.so.6+0xSTART" with START its FDE's (as readelf
+ * lists the FDEs); in a stripped library (libz) every address of a
+ * static function gives "libz.so.1+0xSTART", its FDE's start, while an
+ * exported function keeps its name; a stripped copy of this test gives
+ * "name+0xSTART" and its static function back once a separate debug file
+ * is found through .gnu_debuglink, but not a debug file of another
+ * build, and "name+0xREL" once its .eh_frame is gone too; DWARF without
+ * .debug_aranges (clang's default) still
  * gives lines; a wrong build-id marks answers stale; missing, relative
  * and non-ELF paths give "name+0xREL"; answers are cached; four threads
  * get the same answers at once.
  *
- * Built with -g; the stripped-copy test runs objcopy (binutils).
+ * Built with -g; the stripped-copy test runs objcopy, the FDE checks
+ * readelf (binutils).
  */
 
 #ifndef _GNU_SOURCE
@@ -48,6 +53,7 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 
 #include "rp_objects.h"
 #include "rp_symbols.h"
@@ -243,6 +249,89 @@ static int exists(const char *path)
     struct stat st;
 
     return stat(path, &st) == 0;
+}
+
+/* The FDEs of PATH (.eh_frame and .debug_frame), as readelf lists them:
+ * its pc=LO..HI ranges, into an array of 2 * n apr_uint64_t. */
+static apr_array_header_t *file_fdes(const char *path)
+{
+    apr_array_header_t *fdes = apr_array_make(pool, 256,
+                                              sizeof(apr_uint64_t));
+    char line[512];
+    FILE *fp;
+
+    fp = popen(apr_psprintf(pool, "readelf --debug-dump=frames '%s' "
+                            "2>/dev/null", path), "r");
+    ck_assert_ptr_nonnull(fp);
+    while (fgets(line, sizeof(line), fp)) {
+        unsigned long long lo, hi;
+        const char *pc = strstr(line, " FDE ") ? strstr(line, "pc=") : NULL;
+
+        if (pc && sscanf(pc, "pc=%llx..%llx", &lo, &hi) == 2 && lo < hi) {
+            APR_ARRAY_PUSH(fdes, apr_uint64_t) = lo;
+            APR_ARRAY_PUSH(fdes, apr_uint64_t) = hi;
+        }
+    }
+    /* Not its status: readelf 2.40 exits 1 on libc.so.6 after listing
+     * every FDE, and says nothing why. */
+    pclose(fp);
+    ck_assert_msg(fdes->nelts > 0, "readelf lists no FDE in %s", path);
+    return fdes;
+}
+
+/* 1 when one of FDES covers ADDR, with its range in [*LO, *HI). */
+static int fde_of(const apr_array_header_t *fdes, apr_uint64_t addr,
+                  apr_uint64_t *lo, apr_uint64_t *hi)
+{
+    int i;
+
+    for (i = 0; i + 1 < fdes->nelts; i += 2) {
+        if (APR_ARRAY_IDX(fdes, i, apr_uint64_t) <= addr
+            && addr < APR_ARRAY_IDX(fdes, i + 1, apr_uint64_t)) {
+            *lo = APR_ARRAY_IDX(fdes, i, apr_uint64_t);
+            *hi = APR_ARRAY_IDX(fdes, i + 1, apr_uint64_t);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when a defined symbol of PATH (.symtab or .dynsym) starts in or
+ * covers part of [LO, HI). */
+static int file_has_symbol_in(const char *path, apr_uint64_t lo,
+                              apr_uint64_t hi)
+{
+    Elf_Scn *scn = NULL;
+    Elf *elf;
+    int fd, found = 0;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    elf = elf_begin(fd, ELF_C_READ, NULL);
+    ck_assert_ptr_nonnull(elf);
+    while (!found && (scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr sh;
+        Elf_Data *d;
+        size_t i;
+
+        if (!gelf_getshdr(scn, &sh)
+            || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
+            || sh.sh_entsize == 0 || !(d = elf_getdata(scn, NULL))) {
+            continue;
+        }
+        for (i = 0; !found && i < sh.sh_size / sh.sh_entsize; i++) {
+            GElf_Sym sym;
+
+            if (gelf_getsym(d, (int)i, &sym) && sym.st_shndx != SHN_UNDEF
+                && sym.st_shndx < SHN_LORESERVE && sym.st_value < hi
+                && sym.st_value + (sym.st_size ? sym.st_size : 1) > lo) {
+                found = 1;
+            }
+        }
+    }
+    elf_end(elf);
+    close(fd);
+    return found;
 }
 
 static const char *debug_file_of(const char *build_id)
@@ -577,12 +666,13 @@ START_TEST(test_library_functions)
 }
 END_TEST
 
-/* The PLT holds code that no symbol covers, in a file that has symbols. */
+/* The PLT holds code that no symbol covers, in a file that has symbols;
+ * the linker gives it an FDE of its own. */
 START_TEST(test_no_symbol)
 {
     rp_objects_t *o = rp_objects_create(pool);
     rp_symbols_t *s = rp_symbols_create(pool);
-    apr_uint64_t rel, plt;
+    apr_uint64_t rel, plt, lo, hi;
     const rp_loaded_t *libc = rp_objects_find(o, lib_symbol("libc.so.6",
                                                             "qsort"), &rel);
     const rp_symbol_t *sym;
@@ -594,13 +684,113 @@ START_TEST(test_no_symbol)
         return;
     }
     sym = rp_symbols_lookup(s, libc->path, libc->build_id, plt + 0x12);
+    if (!fde_of(file_fdes(libc->path), plt + 0x12, &lo, &hi)) {
+        lo = 0;                 /* no FDE: the address itself */
+    }
     ck_assert_str_eq(sym->function,
                      apr_psprintf(pool, "libc.so.6+0x%" APR_UINT64_T_HEX_FMT,
-                                  plt + 0x12));
-    ck_assert_uint_eq(sym->sym_offset, plt + 0x12);
+                                  lo ? lo : plt + 0x12));
+    ck_assert_uint_eq(sym->sym_offset, plt + 0x12 - lo);
     ck_assert_ptr_null(sym->file);
     ck_assert_int_eq(sym->line, 0);
     ck_assert_str_eq(sym->object, libc->path);
+}
+END_TEST
+
+/* A stripped library as Debian ships it: no .symtab, so its static
+ * functions have no symbol, only an FDE each. */
+START_TEST(test_stripped_library)
+{
+    static const struct {
+        const char *path;
+        const char *exported;
+    } libs[] = {
+        { "/lib/x86_64-linux-gnu/libz.so.1", "deflate" },
+        { "/usr/lib/x86_64-linux-gnu/libz.so.1", "deflate" },
+        { "/lib/x86_64-linux-gnu/libpcre2-8.so.0", "pcre2_compile_8" },
+        { "/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0", "pcre2_compile_8" }
+    };
+    rp_symbols_t *s = rp_symbols_create(pool);
+    const apr_array_header_t *fdes;
+    const rp_symbol_t *a, *b, *c;
+    apr_uint64_t lo = 0, hi = 0, value, addr;
+    const char *path = NULL, *base, *want;
+    char real[PATH_MAX];
+    apr_size_t i;
+    int k;
+
+    for (i = 0; !path && i < sizeof(libs) / sizeof(libs[0]); i++) {
+        if (exists(libs[i].path) && !file_section(libs[i].path, ".symtab",
+                                                  &addr)) {
+            path = libs[i].path;
+            break;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "test_stripped_library: no stripped libz or "
+                "libpcre2 installed, not checked\n");
+        return;
+    }
+    base = strrchr(path, '/') + 1;
+
+    /* The largest FDE no symbol touches: a static function. */
+    fdes = file_fdes(path);
+    for (k = 0; k + 1 < fdes->nelts; k += 2) {
+        apr_uint64_t l = APR_ARRAY_IDX(fdes, k, apr_uint64_t);
+        apr_uint64_t h = APR_ARRAY_IDX(fdes, k + 1, apr_uint64_t);
+
+        if (h - l > hi - lo && !file_has_symbol_in(path, l, h)) {
+            lo = l;
+            hi = h;
+        }
+    }
+    ck_assert_msg(hi - lo >= 16, "%s: no static function of 16 bytes", path);
+
+    /* Three PCs in it, one row; the offsets from its start. */
+    want = apr_psprintf(pool, "%s+0x%" APR_UINT64_T_HEX_FMT, base, lo);
+    a = rp_symbols_lookup(s, path, file_build_id(path), lo + 1);
+    b = rp_symbols_lookup(s, path, file_build_id(path), lo + (hi - lo) / 2);
+    c = rp_symbols_lookup(s, path, NULL, hi - 1);
+    ck_assert_str_eq(a->function, want);
+    ck_assert_str_eq(b->function, want);
+    ck_assert_str_eq(c->function, want);
+    ck_assert_uint_eq(a->sym_offset, 1);
+    ck_assert_uint_eq(b->sym_offset, (hi - lo) / 2);
+    ck_assert_uint_eq(c->sym_offset, hi - 1 - lo);
+    ck_assert_int_eq(a->stale, 0);
+    ck_assert_str_eq(a->object, path);
+    ck_assert_ptr_ne(a, b);
+    /* The start itself, and past the end (its padding, or another
+     * function's start). */
+    ck_assert_str_eq(rp_symbols_lookup(s, path, NULL, lo)->function, want);
+    ck_assert_uint_eq(rp_symbols_lookup(s, path, NULL, lo)->sym_offset, 0);
+    ck_assert_str_ne(rp_symbols_lookup(s, path, NULL, hi)->function, want);
+
+    /* Another build's file: its FDEs say nothing of the sampled one. */
+    a = rp_symbols_lookup(s, path, "0123456789abcdef", lo + 1);
+    ck_assert_int_eq(a->stale, 1);
+    ck_assert_str_eq(a->function,
+                     apr_psprintf(pool, "%s+0x%" APR_UINT64_T_HEX_FMT, base,
+                                  lo + 1));
+
+    /* Exported functions keep their names, by the symlink's real name
+     * too. */
+    for (i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        if (strcmp(libs[i].path, path) == 0) {
+            break;
+        }
+    }
+    value = file_symbol(path, libs[i].exported);
+    a = rp_symbols_lookup(s, path, NULL, value + 4);
+    ck_assert_str_eq(a->function, libs[i].exported);
+    ck_assert_uint_eq(a->sym_offset, 4);
+    ck_assert_ptr_nonnull(realpath(path, real));
+    a = rp_symbols_lookup(s, real, NULL, value);
+    ck_assert_str_eq(a->function, libs[i].exported);
+    a = rp_symbols_lookup(s, real, NULL, lo + 1);
+    ck_assert_str_eq(a->function,
+                     apr_psprintf(pool, "%s+0x%" APR_UINT64_T_HEX_FMT,
+                                  strrchr(real, '/') + 1, lo));
 }
 END_TEST
 
@@ -744,22 +934,36 @@ START_TEST(test_stripped_and_debuglink)
                                ".note.gnu.build-id='%s' '%s'", note, debug)));
     ck_assert_str_ne(file_build_id(debug), obj->build_id);
     sym = rp_symbols_lookup(rp_symbols_create(pool), stripped, obj->build_id,
-                            rel);
+                            rel + 1);
     ck_assert_str_eq(sym->function,
                      apr_psprintf(pool, "stripped+0x%" APR_UINT64_T_HEX_FMT,
                                   rel));
-    ck_assert_uint_eq(sym->sym_offset, rel);
+    ck_assert_uint_eq(sym->sym_offset, 1);
     ck_assert_ptr_null(sym->file);
 
     /* None at all: no symbol covers a static function of a stripped
-     * object. */
+     * object, and its FDE starts where the function does. */
     ck_assert_int_eq(unlink(debug), 0);
     sym = rp_symbols_lookup(rp_symbols_create(pool), stripped, obj->build_id,
-                            rel);
+                            rel + 1);
     ck_assert_str_eq(sym->function,
                      apr_psprintf(pool, "stripped+0x%" APR_UINT64_T_HEX_FMT,
                                   rel));
+    ck_assert_uint_eq(sym->sym_offset, 1);
     ck_assert_ptr_null(sym->file);
+
+    /* Nor an FDE: the address itself. */
+    ck_assert(run(apr_psprintf(pool, "objcopy --strip-all "
+                               "--remove-section=.eh_frame "
+                               "--remove-section=.eh_frame_hdr '%s' '%s'",
+                               obj->path, stripped)));
+    ck_assert_int_eq(file_section(stripped, ".eh_frame", &addr), 0);
+    sym = rp_symbols_lookup(rp_symbols_create(pool), stripped, obj->build_id,
+                            rel + 1);
+    ck_assert_str_eq(sym->function,
+                     apr_psprintf(pool, "stripped+0x%" APR_UINT64_T_HEX_FMT,
+                                  rel + 1));
+    ck_assert_uint_eq(sym->sym_offset, rel + 1);
 
     /* DWARF without .debug_aranges, as clang emits it: lines all the
      * same, from the units' own ranges. */
@@ -907,6 +1111,7 @@ static Suite *symbols_suite(void)
     tcase_add_test(tc_sym, test_return_address_line);
     tcase_add_test(tc_sym, test_library_functions);
     tcase_add_test(tc_sym, test_no_symbol);
+    tcase_add_test(tc_sym, test_stripped_library);
     tcase_add_test(tc_sym, test_no_file);
     tcase_add_test(tc_sym, test_stale);
     tcase_add_test(tc_sym, test_cache);
