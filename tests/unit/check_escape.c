@@ -20,6 +20,8 @@
 #include "rp_escape.h"
 #include "rp_sort.h"
 
+#include "unit_main.h"
+
 static apr_pool_t *pool;
 
 static void setup(void)
@@ -415,18 +417,4 @@ static Suite *escape_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(escape_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(escape_suite)

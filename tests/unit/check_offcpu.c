@@ -50,6 +50,8 @@
 
 #include "rp_offcpu.h"
 
+#include "unit_main.h"
+
 /* noclone: a GCC clone (.constprop, .isra) is a local symbol, and
  * dladdr would not name it. */
 #if defined(__clang__)
@@ -852,18 +854,4 @@ static Suite *offcpu_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(offcpu_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(offcpu_suite)

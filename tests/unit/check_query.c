@@ -23,6 +23,8 @@
 
 #include "rp_query.h"
 
+#include "unit_main.h"
+
 static apr_pool_t *pool;
 
 static void setup(void)
@@ -487,18 +489,4 @@ static Suite *query_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(query_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(query_suite)

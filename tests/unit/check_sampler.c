@@ -23,6 +23,7 @@
 
 #include "rp_sampler.h"
 #include "rp_timer.h"
+#include "unit_main.h"
 
 #define NOINLINE __attribute__((noinline))
 
@@ -219,12 +220,10 @@ START_TEST(test_signal_in_use_is_refused)
 }
 END_TEST
 
-int main(void)
+static Suite *sampler_suite(void)
 {
     Suite *s = suite_create("rp_sampler");
     TCase *tc = tcase_create("sampler");
-    SRunner *sr;
-    int failed;
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
@@ -233,9 +232,7 @@ int main(void)
     tcase_add_test(tc, test_blocked_thread_sampled_off_cpu);
     tcase_add_test(tc, test_signal_in_use_is_refused);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return s;
 }
+
+UNIT_MAIN(sampler_suite)

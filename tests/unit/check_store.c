@@ -37,6 +37,8 @@
 
 #include "rp_store.h"
 
+#include "unit_main.h"
+
 #define KB                  ((apr_size_t)1024)
 #define MB                  (1024 * KB)
 
@@ -1594,18 +1596,4 @@ static Suite *store_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(store_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(store_suite)

@@ -58,6 +58,8 @@
 #include "rp_objects.h"
 #include "rp_symbols.h"
 
+#include "unit_main.h"
+
 static apr_pool_t *pool;
 
 static void setup(void)
@@ -1121,18 +1123,4 @@ static Suite *symbols_suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr;
-    int failed;
-
-    if (apr_initialize() != APR_SUCCESS) {
-        return EXIT_FAILURE;
-    }
-    sr = srunner_create(symbols_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    apr_terminate();
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+UNIT_MAIN(symbols_suite)
