@@ -185,6 +185,9 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
         rt.sampler_off = "no shared memory";
         return;
     }
+    /* Before the claim: the page needs the lock even in a child that got
+     * no slot (it still reads everyone's data). */
+    apr_thread_mutex_create(&rt.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     rt.slot = rp_store_claim(rt.store, (apr_int32_t)getpid(), pid_alive);
     if (rt.slot < 0) {
         rt.sampler_off = "every shared memory slot is taken";
@@ -197,7 +200,6 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
      * later process with a recycled pid cannot look like its owner. */
     apr_pool_cleanup_register(pchild, NULL, release_slot,
                               apr_pool_cleanup_null);
-    apr_thread_mutex_create(&rt.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
     rt.objects = rp_objects_create(pchild);
     rt.object_ids = apr_hash_make(pchild);
     rp_store_settings_get(rt.store, &now);

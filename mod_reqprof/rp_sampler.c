@@ -165,8 +165,10 @@ static rp_thread_t *thread_setup(long period_ns)
         return NULL;
     }
     t->on.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
-    t->off.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
-    if (!t->on.w || !t->off.w) {
+    /* The off-CPU buffer only where an off-CPU sampler runs. */
+    t->off.w = off_period_ns ? malloc(BUF_WORDS * sizeof(apr_uint64_t))
+                             : NULL;
+    if (!t->on.w || (off_period_ns && !t->off.w)) {
         goto fail;
     }
     pthread_mutex_init(&t->off_lock, NULL);
@@ -214,11 +216,14 @@ rp_thread_t *rp_sampler_begin(long period_ns)
     }
     t->on.used = 0;
     memset(&t->c, 0, sizeof(t->c));
-    pthread_mutex_lock(&t->off_lock);
-    t->off.used = 0;
-    t->off_samples = t->off_woke = t->off_full = 0;
-    t->req_seq++;
-    pthread_mutex_unlock(&t->off_lock);
+    if (t->off.w) {
+        /* Only an off-CPU sampler thread shares these fields. */
+        pthread_mutex_lock(&t->off_lock);
+        t->off.used = 0;
+        t->off_samples = t->off_woke = t->off_full = 0;
+        t->req_seq++;
+        pthread_mutex_unlock(&t->off_lock);
+    }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->active = 1;
     return t;
@@ -230,11 +235,18 @@ void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts)
 
     t->active = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    *counts = t->c;
+    if (!t->off.w) {
+        return;
+    }
     /* Append the off-CPU samples after the on-CPU ones. */
     pthread_mutex_lock(&t->off_lock);
     t->req_seq++;
     room = BUF_WORDS - t->on.used;
-    if (t->off.used <= room) {
+    if (t->off.used == 0) {
+        /* nothing taken off-CPU (or no off-CPU sampler at all) */
+    }
+    else if (t->off.used <= room) {
         memcpy(t->on.w + t->on.used, t->off.w,
                t->off.used * sizeof(apr_uint64_t));
         t->on.used += t->off.used;
@@ -288,7 +300,7 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     rp_offcpu_result_e rv;
     rp_sampler_counts_t dummy;
 
-    if (!t->active) {
+    if (!t->active || !t->off.w) {
         return;
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
