@@ -83,3 +83,25 @@ def test_short_requests_are_sampled(httpd):
     assert prof["settings"]["delivered_hz"] > 0
     text = srv.get("/reqprof").text
     assert re.search(r"Hz asked, [\d.]+ Hz delivered", text)
+
+
+def test_hostile_uris_stay_escaped_in_every_format(httpd):
+    """URIs are request-controlled: markup and invalid UTF-8 come out
+    escaped, the JSON stays valid UTF-8 JSON."""
+    import json
+    srv = httpd(mpm="event", conf=conf("real", 1000))
+    for path in (b"/%3Cscript%3Ealert(1)%3C/script%3E", b"/bad%FF%FE/x",
+                 b"/ctl%1B%5B31m"):
+        srv.raw(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+    status, headers, body = srv.fetch("/reqprof?format=json&limit=0")
+    assert status == 200
+    assert headers["Content-Type"] == "application/json; charset=utf-8"
+    text = body.decode("utf-8")
+    assert "<" not in text and "\x1b" not in text
+    prof = json.loads(text)
+    uris = {u["uri"] for u in prof["uris"]}
+    assert "/<script>alert(1)</script>" in uris, uris
+    assert "/bad\\xFF\\xFE/x" in uris, uris
+    assert "/ctl\\x1B[31m" in uris, uris
+    status, _, body = srv.fetch("/reqprof")
+    assert b"\x1b" not in body and b"\xff" not in body
