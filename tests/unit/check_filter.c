@@ -27,19 +27,7 @@
 #include "rp_filter.h"
 
 #include "unit_main.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
+#include "unit_pool.h"
 
 /* Add PATTERN to KIND, which must compile. */
 static void add_ok(rp_filter_t *f, rp_rule_kind_e kind, const char *pattern,

@@ -51,6 +51,7 @@
 #include "rp_offcpu.h"
 
 #include "unit_main.h"
+#include "unit_pool.h"
 
 /* noclone: a GCC clone (.constprop, .isra) is a local symbol, and
  * dladdr would not name it. */
@@ -85,19 +86,6 @@ void offcpu_vla_c(worker_t *w, int n);
 void offcpu_test_spin(worker_t *w);
 void offcpu_test_sleeper(worker_t *w);
 int offcpu_test_touch(volatile char *page);
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static double elapsed_ms(const struct timespec *a, const struct timespec *b)
 {

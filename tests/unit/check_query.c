@@ -24,19 +24,7 @@
 #include "rp_query.h"
 
 #include "unit_main.h"
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
+#include "unit_pool.h"
 
 typedef struct {
     const char *fn;         /* STRING, at most 16 bytes, no '/' */

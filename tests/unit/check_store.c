@@ -38,22 +38,10 @@
 #include "rp_store.h"
 
 #include "unit_main.h"
+#include "unit_pool.h"
 
 #define KB                  ((apr_size_t)1024)
 #define MB                  (1024 * KB)
-
-static apr_pool_t *pool;
-
-static void setup(void)
-{
-    ck_assert_int_eq(apr_pool_create(&pool, NULL), APR_SUCCESS);
-}
-
-static void teardown(void)
-{
-    apr_pool_destroy(pool);
-    pool = NULL;
-}
 
 static double elapsed_ms(const struct timespec *a, const struct timespec *b)
 {
