@@ -4,7 +4,8 @@
 #   all      build mod_reqprof.so with apxs, warnings as errors
 #   demo     deps + all, then a private httpd on 127.0.0.1 with a workload
 #   test     deps + all, then unit tests (ASan+UBSan) and integration tests
-#   bench    deps + all, then the ab benchmark (ratios against no module)
+#   bench    deps + all, the page's render benchmark, then the ab benchmark
+#            (ratios against no module)
 #   soak     deps + all, then long ab runs against every fixture URL
 #   install  apxs -i, and the example config into /etc/apache2 (Debian)
 #   clean    remove build outputs
@@ -21,12 +22,18 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
               $(SRC_DIR)/rp_escape.c $(SRC_DIR)/rp_sort.c \
               $(SRC_DIR)/rp_store.c $(SRC_DIR)/rp_objects.c \
               $(SRC_DIR)/rp_symbols.c $(SRC_DIR)/rp_timer.c \
-              $(SRC_DIR)/rp_sampler.c $(SRC_DIR)/rp_offcpu.c
+              $(SRC_DIR)/rp_sampler.c $(SRC_DIR)/rp_offcpu.c \
+              $(SRC_DIR)/rp_model.c $(SRC_DIR)/rp_model_diff.c \
+              $(SRC_DIR)/rp_out.c $(SRC_DIR)/rp_report.c \
+              $(SRC_DIR)/rp_report_text.c $(SRC_DIR)/rp_report_json.c \
+              $(SRC_DIR)/rp_report_html.c $(SRC_DIR)/rp_report_flame.c \
+              $(SRC_DIR)/rp_report_collapsed.c $(SRC_DIR)/rp_report_pprof.c \
+              $(SRC_DIR)/rp_report_callgrind.c $(SRC_DIR)/rp_report_dot.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
-              $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_model.c \
-              $(SRC_DIR)/rp_report.c $(PURE_SRCS)
+              $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
+              $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so
 FIXTURE    := $(FIX_DIR)/.libs/mod_reqprof_fixture.so
@@ -38,28 +45,32 @@ WARN       := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
               -Wformat-security -Wno-unused-parameter \
               -Wno-missing-field-initializers
 APXS_WARN  := $(foreach w,$(WARN),-Wc,$(w))
-LIBS       := -lpcre2-8 -lunwind -lunwind-x86_64 -ldw -lelf
+LIBS       := -lpcre2-8 -lunwind -lunwind-x86_64 -ldw -lelf -lz
 # Only reqprof_module leaves the .so.
 EXPORTS    := -Wl,-Wl,--version-script=$(CURDIR)/$(SRC_DIR)/exports.map
 
 # What the build, the tests and the demo need from Debian.
 DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               libpcre2-dev libunwind-dev libdw-dev pkg-config check \
-              python3 python3-pytest python3-requests curl binutils
+              python3 python3-pytest python3-requests curl binutils \
+              zlib1g-dev chromium chromium-driver python3-selenium \
+              golang-go valgrind graphviz
 
 # Unit tests: the pure parts, built with sanitizers.
 UNIT_SRCS  := $(PURE_SRCS)
 UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
               $(BUILD)/check_escape $(BUILD)/check_store \
               $(BUILD)/check_symbols $(BUILD)/check_offcpu \
-              $(BUILD)/check_sampler
+              $(BUILD)/check_sampler $(BUILD)/check_model \
+              $(BUILD)/check_flame $(BUILD)/check_exports \
+              $(BUILD)/check_html
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -I$(SRC_DIR) \
               $(shell pkg-config --cflags apr-1 libpcre2-8 check libdw \
                   2>/dev/null)
 UNIT_LIBS   = $(shell pkg-config --libs apr-1 libpcre2-8 check libdw \
-                  2>/dev/null) -lunwind -lunwind-x86_64 -lelf -lpthread -ldl \
+                  2>/dev/null) -lunwind -lunwind-x86_64 -lelf -lz -lpthread -ldl \
               -rdynamic
 
 # bash with pipefail: build output is filtered, failures must still fail.
@@ -71,7 +82,8 @@ QUIET      := ^/usr/share/apr-1.0/build/libtool\|^libtool: \|^ *-\|^$$
 
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps demo test unit integration bench soak install clean fixture
+.PHONY: all deps demo test unit integration bench bench-render soak install \
+        clean fixture
 
 all: $(MODULE)
 
@@ -122,7 +134,17 @@ test: deps all fixture unit
 integration: all fixture
 	$(PYTHON) -m pytest -q tests
 
-bench: deps all fixture
+# The render benchmark: optimised, no sanitizers, as the module is built.
+$(BUILD)/bench_render: tests/bench_render.c $(UNIT_SRCS) $(HEADERS) | $(BUILD)
+	$(CC) -O2 -g $(WARN) -I$(SRC_DIR) \
+	    $(shell pkg-config --cflags apr-1 libpcre2-8 libdw) -o $@ $< \
+	    $(UNIT_SRCS) $(shell pkg-config --libs apr-1 libpcre2-8 libdw) \
+	    -lunwind -lunwind-x86_64 -lelf -lz -lpthread -ldl
+
+bench-render: $(BUILD)/bench_render
+	$(BUILD)/bench_render
+
+bench: deps all fixture bench-render
 	$(PYTHON) tests/bench.py
 
 soak: deps all fixture

@@ -130,3 +130,56 @@ const char *rp_escape_json(apr_pool_t *p, const char *s)
     *o = '\0';
     return out;
 }
+
+const char *rp_escape_html(apr_pool_t *p, const char *s)
+{
+    static const struct {
+        char c;
+        const char *entity;
+    } entities[] = {
+        { '&', "&amp;" }, { '<', "&lt;" }, { '>', "&gt;" },
+        { '"', "&quot;" }, { '\'', "&#39;" }, { 0, NULL }
+    };
+    const char *in = rp_escape_text(p, s);
+    char *out, *o;
+    int i;
+
+    /* Most names need nothing: give the text-safe string back as it is. */
+    if (!in[strcspn(in, "&<>\"'")]) {
+        return in;
+    }
+    out = o = apr_palloc(p, strlen(in) * 6 + 1);
+    for (; *in; in++) {
+        for (i = 0; entities[i].c && entities[i].c != *in; i++) {
+        }
+        if (entities[i].c) {
+            o = stpcpy(o, entities[i].entity);
+        }
+        else {
+            *o++ = *in;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *rp_escape_url(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *in = (const unsigned char *)s;
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *in; in++) {
+        if ((*in >= 'a' && *in <= 'z') || (*in >= 'A' && *in <= 'Z')
+            || (*in >= '0' && *in <= '9') || strchr("-._~/", *in)) {
+            *o++ = (char)*in;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[*in >> 4];
+            *o++ = hex[*in & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}

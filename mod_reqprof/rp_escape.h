@@ -26,4 +26,12 @@ const char *rp_escape_text(apr_pool_t *p, const char *s);
  * '&' as \u003c etc. so the JSON is safe inside HTML too. */
 const char *rp_escape_json(apr_pool_t *p, const char *s);
 
+/* HTML text or a quoted attribute value (either quote) for S: first made
+ * text-safe as above, then '&', '<', '>', '"' and '\'' as entities. */
+const char *rp_escape_html(apr_pool_t *p, const char *s);
+
+/* A query-string value for S (RFC 3986 unreserved bytes pass, every other
+ * byte as %XX); still to be HTML-escaped when put in an attribute. */
+const char *rp_escape_url(apr_pool_t *p, const char *s);
+
 #endif /* RP_ESCAPE_H */

@@ -1,26 +1,29 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * rp_handler: the "reqprof" handler.
+ * rp_handler: the "reqprof" handler: the page's views and the exports.
  *
  * It parses the whole query against one table before doing anything, so a
  * bad parameter gets a 400 with a one-line reason and no other effect.
- * Today it answers two questions in plain text: how is the profiler set up
- * for this host, and would a given path be profiled here, and which rule
- * decided (?explain=/some/path).  Every string that came from a request or
- * the configuration is escaped for the output, and every response says its
- * charset and must not be stored: the page shows implementation details.
+ * Then: copy every child's region (under their seqlocks, never blocking a
+ * profiled request), build one model, and hand it to the renderer of the
+ * asked format through a buffered sink.  POSTs go to rp_control.  Every
+ * answer says its charset, must not be stored or framed, and allows only
+ * its own inline style and script: the page shows implementation details.
  */
 
 #include <string.h>
 
+#include <apr_base64.h>
+#include <apr_general.h>
 #include <apr_strings.h>
+#include <ap_expr.h>
 #include <http_core.h>
 #include <http_protocol.h>
 #include <http_request.h>
-#include <util_filter.h>
 
 #include "rp_private.h"
 #include "rp_config.h"
+#include "rp_control.h"
 #include "rp_escape.h"
 #include "rp_filter.h"
 #include "rp_handler.h"
@@ -29,18 +32,27 @@
 #include "rp_runtime.h"
 #include "rp_sort.h"
 
-#define EXPLAIN_MAX 4096
+#define PATH_MAX_LEN 4096
+#define SECONDS_MAX 300
 
 /* ------------------------------------------------------------------ */
 /* Query parameters */
 
 typedef struct {
-    const char *explain;    /* path to explain, or NULL */
-    int format;             /* index in rp_report_format_names */
-    const char *sort;       /* a sort key */
-    int limit;              /* rows, 0 = all */
-    int strip;              /* strip directories */
-    const char *uri;        /* focus on this URI, or NULL */
+    int view;
+    int format;
+    const char *sort;
+    int limit;
+    const char *fraction;
+    const char *match;
+    int strip;
+    const char *uri;
+    const char *func;
+    const char *min;
+    int icicle;
+    int seconds;
+    const char *explain;
+    int done;               /* after a change: which (rp_control), or -1 */
 } rp_args_t;
 
 static const char *check_path(apr_pool_t *p, const char *v)
@@ -57,41 +69,103 @@ static const char *check_sort(apr_pool_t *p, const char *v)
                          rp_sort_key_names(p), NULL);
 }
 
+/* A decimal number in [LO, HI], or a reason. */
+static const char *check_number(apr_pool_t *p, const char *name,
+                                const char *v, double lo, double hi,
+                                double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+
+    if (!*v || *end || d != d || d < lo || d > hi) {
+        return apr_psprintf(p, "%s '%s' is not a number from %g to %g", name,
+                            apr_pstrndup(p, v, 40), lo, hi);
+    }
+    if (out) {
+        *out = d;
+    }
+    return NULL;
+}
+
+static const char *check_fraction(apr_pool_t *p, const char *v)
+{
+    return check_number(p, "fraction", v, 0, 1, NULL);
+}
+
+static const char *check_min(apr_pool_t *p, const char *v)
+{
+    return check_number(p, "min", v, 0, 100, NULL);
+}
+
+/* The regex is compiled here too, so a bad one is a 400, not a surprise
+ * later. */
+static const char *check_match(apr_pool_t *p, const char *v)
+{
+    const char *err = rp_filter_add(rp_filter_create(p), p, RP_RULE_INCLUDE,
+                                    v, "match");
+
+    return err ? apr_pstrcat(p, "match: ", err, NULL) : NULL;
+}
+
 static const rp_qparam_t params[] = {
-    { "explain", RP_Q_STRING, APR_OFFSETOF(rp_args_t, explain),
-      0, EXPLAIN_MAX, NULL, check_path },
+    { "view", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, view),
+      0, 0, rp_report_view_names, NULL },
     { "format", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, format),
       0, 0, rp_report_format_names, NULL },
     { "sort", RP_Q_STRING, APR_OFFSETOF(rp_args_t, sort),
       0, 32, NULL, check_sort },
     { "limit", RP_Q_INT, APR_OFFSETOF(rp_args_t, limit),
       0, 1000000, NULL, NULL },
+    { "fraction", RP_Q_STRING, APR_OFFSETOF(rp_args_t, fraction),
+      0, 32, NULL, check_fraction },
+    { "match", RP_Q_STRING, APR_OFFSETOF(rp_args_t, match),
+      0, 256, NULL, check_match },
     { "strip", RP_Q_FLAG, APR_OFFSETOF(rp_args_t, strip),
       0, 0, NULL, NULL },
     { "uri", RP_Q_STRING, APR_OFFSETOF(rp_args_t, uri),
-      0, EXPLAIN_MAX, NULL, check_path },
+      0, PATH_MAX_LEN, NULL, check_path },
+    { "func", RP_Q_STRING, APR_OFFSETOF(rp_args_t, func),
+      0, 1024, NULL, NULL },
+    { "min", RP_Q_STRING, APR_OFFSETOF(rp_args_t, min),
+      0, 32, NULL, check_min },
+    { "icicle", RP_Q_FLAG, APR_OFFSETOF(rp_args_t, icicle),
+      0, 0, NULL, NULL },
+    { "seconds", RP_Q_INT, APR_OFFSETOF(rp_args_t, seconds),
+      1, SECONDS_MAX, NULL, NULL },
+    { "explain", RP_Q_STRING, APR_OFFSETOF(rp_args_t, explain),
+      0, PATH_MAX_LEN, NULL, check_path },
+    { "done", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, done),
+      0, 0, rp_control_actions, NULL },
     { NULL }
 };
 
-/* ------------------------------------------------------------------ */
-/* Output helpers */
+/* Bits of rp_query_parse's SEEN, by position in params. */
+#define SEEN_VIEW    (1u << 0)
+#define SEEN_FORMAT  (1u << 1)
 
-/* Headers every answer carries (mod_status' page leaks as much as ours;
- * unlike it, we keep it out of caches and frames). */
-static void set_headers(request_rec *r, const char *content_type)
+/* ------------------------------------------------------------------ */
+/* Output */
+
+void rp_handler_headers(request_rec *r, const char *content_type,
+                        const char *csp_nonce)
 {
     ap_set_content_type(r, content_type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
-    apr_table_setn(r->headers_out, "Content-Security-Policy",
-                   "default-src 'none'; frame-ancestors 'none'");
+    apr_table_setn(r->headers_out, "Referrer-Policy", "same-origin");
+    apr_table_setn(r->headers_out, "Content-Security-Policy", csp_nonce
+                   ? apr_psprintf(r->pool, "default-src 'none'; style-src "
+                                  "'nonce-%s'; script-src 'nonce-%s'; "
+                                  "img-src data:; form-action 'self'; "
+                                  "frame-ancestors 'none'; base-uri 'none'",
+                                  csp_nonce, csp_nonce)
+                   : "default-src 'none'; frame-ancestors 'none'");
 }
 
-/* A one-line error answer with STATUS. */
-static int fail(request_rec *r, int status, const char *reason)
+int rp_handler_fail(request_rec *r, int status, const char *reason)
 {
-    set_headers(r, "text/plain; charset=utf-8");
+    rp_handler_headers(r, "text/plain; charset=utf-8", NULL);
     r->status = status;
     if (!r->header_only) {
         ap_rprintf(r, "%s\n", rp_escape_text(r->pool, reason));
@@ -99,72 +173,120 @@ static int fail(request_rec *r, int status, const char *reason)
     return OK;
 }
 
-static const char *esc(request_rec *r, const char *s)
+/* The sink: 64 KB at a time to the output filters. */
+typedef struct {
+    request_rec *r;
+    char buf[65536];
+    apr_size_t used;
+} sink_t;
+
+static void sink_flush(sink_t *k)
 {
-    return rp_escape_text(r->pool, s ? s : "");
+    if (k->used) {
+        ap_rwrite(k->buf, (int)k->used, k->r);
+        k->used = 0;
+    }
+}
+
+static void sink_write(rp_out_t *o, const char *s, apr_size_t n)
+{
+    sink_t *k = o->ctx;
+
+    if (k->used + n > sizeof(k->buf)) {
+        sink_flush(k);
+        if (n > sizeof(k->buf)) {
+            ap_rwrite(s, (int)n, k->r);
+            return;
+        }
+    }
+    memcpy(k->buf + k->used, s, n);
+    k->used += n;
+}
+
+/* 16 random bytes, base64: the nonce of this answer's inline style and
+ * script. */
+static const char *csp_nonce(request_rec *r)
+{
+    unsigned char raw[16];
+    char *out = apr_palloc(r->pool, apr_base64_encode_len(sizeof(raw)));
+
+    if (apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_base64_encode(out, (const char *)raw, sizeof(raw));
+    return out;
 }
 
 /* ------------------------------------------------------------------ */
-/* Views */
+/* Where the handler was named */
 
-static void show_rules(request_rec *r, const rp_filter_t *f,
-                       rp_rule_kind_e kind)
+/* mod_status' documented hazard: whoever may write a .htaccess file could
+ * open the page.  Refuse when a .htaccess read for this request names the
+ * handler (SetHandler), or when the handler came from elsewhere than
+ * SetHandler (AddHandler, ForceType...) and any .htaccess was read. */
+static int named_in_htaccess(request_rec *r)
 {
-    int i, n = rp_filter_count(f, kind);
-    const char *where;
+    const struct htaccess_result *h;
+    const core_dir_config *d;
+    const char *err = NULL, *v;
 
-    ap_rprintf(r, "%s%s\n", rp_filter_kind_name(kind),
-               n ? "" : "   (none)");
-    for (i = 0; i < n; i++) {
-        const char *pat = rp_filter_pattern(f, kind, i, &where);
-        ap_rprintf(r, "  #%-3d %-40s %s\n", i + 1, esc(r, pat),
-                   esc(r, where));
+    for (h = r->htaccess; h; h = h->next) {
+        d = ap_get_core_module_config(h->htaccess);
+        if (d && d->expr_handler) {
+            v = ap_expr_str_exec(r, d->expr_handler, &err);
+            if (!err && v && strcmp(v, RP_HANDLER) == 0) {
+                return 1;
+            }
+        }
     }
+    d = ap_get_core_module_config(r->per_dir_config);
+    if (r->htaccess) {
+        if (!d || !d->expr_handler) {
+            return 1;
+        }
+        v = ap_expr_str_exec(r, d->expr_handler, &err);
+        if (err || !v || strcmp(v, RP_HANDLER) != 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
-static void show_status(request_rec *r, const rp_server_conf_t *conf)
+/* ------------------------------------------------------------------ */
+/* Explain */
+
+/* The path as the filters would see it: percent-decoded (a '/' encoded as
+ * %2F stays encoded, as httpd's default AllowEncodedSlashes Off rejects
+ * it anyway) and with "." and ".." segments resolved. */
+static rp_explain_view_t *explain(request_rec *r,
+                                  const rp_server_conf_t *conf,
+                                  const char *given)
 {
-    ap_rprintf(r, "mod_reqprof %s\n\n", RP_VERSION);
-    ap_rprintf(r, "host             %s:%u\n",
-               esc(r, r->server->server_hostname), ap_get_server_port(r));
-    ap_rprintf(r, "profiling        %s\n", conf->enabled ? "on" : "off");
-    ap_rprintf(r, "timer            %s\n", rp_config_timer_name(conf->timer));
-    ap_rprintf(r, "frequency        %d Hz\n", conf->frequency);
-    ap_rprintf(r, "max depth        %d frames\n", conf->max_depth);
-    ap_rprintf(r, "signal           %s (%d)\n", esc(r, conf->signame),
-               conf->signo);
-    ap_rprintf(r, "memory           %" APR_INT64_T_FMT " bytes per child\n",
-               conf->memory);
-    ap_rprintf(r, "page defaults    sort=%s strip_dirs=%s limit=%d\n",
-               esc(r, conf->sort), conf->strip_dirs ? "on" : "off",
-               conf->limit);
-    ap_rputs("\n", r);
-    show_rules(r, conf->filter, RP_RULE_INCLUDE);
-    show_rules(r, conf->filter, RP_RULE_EXCLUDE);
-    ap_rprintf(r, "\nmatch-limit hits %u (this child; counted as no "
-               "match)\n", rp_filter_limit_hits());
-    ap_rprintf(r, "\nexplain a path:  %s?explain=/some/path\n",
-               esc(r, r->uri));
-    ap_rprintf(r, "this child       slot %d%s%s\n", rp_runtime_get()->slot,
-               rp_runtime_get()->sampler_off ? ", not sampling: " : "",
-               rp_runtime_get()->sampler_off
-               ? esc(r, rp_runtime_get()->sampler_off) : "");
+    rp_explain_view_t *x = apr_pcalloc(r->pool, sizeof(*x));
+    char *path = apr_pstrdup(r->pool, given);
+    char *q = strchr(path, '?');
+
+    if (q) {
+        *q = '\0';
+    }
+    x->given = given;
+    x->bad_escape = (ap_unescape_url_keep2f(path, 1) != OK);
+    ap_getparents(path);
+    x->path = path;
+    rp_filter_explain(conf->filter, path, strlen(path), &x->e);
+    x->n_include = rp_filter_count(conf->filter, RP_RULE_INCLUDE);
+    return x;
 }
 
-/* Snapshot every child's region, build the model, render it. */
-static void show_profile(request_rec *r, const rp_args_t *args,
-                         const rp_format_t *fmt)
+/* ------------------------------------------------------------------ */
+/* The model */
+
+static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o)
 {
     rp_runtime_t *rt = rp_runtime_get();
-    rp_view_opts_t opts;
     rp_snapshot_t *snap;
-    rp_model_t *m;
+    rp_model_t *before;
 
-    if (!rt->store) {
-        ap_rputs("\nno profile: the shared memory could not be set up (see "
-                 "the error log)\n", r);
-        return;
-    }
     if (!rt->symbols) {
         apr_thread_mutex_lock(rt->lock);
         if (!rt->symbols) {
@@ -172,100 +294,140 @@ static void show_profile(request_rec *r, const rp_args_t *args,
         }
         apr_thread_mutex_unlock(rt->lock);
     }
-    opts.sort = args->sort;
-    opts.limit = args->limit;
-    opts.strip_dirs = args->strip;
-    /* Copy under the seqlocks, then render with no lock held. */
+    /* Copy under the seqlocks; render later with no lock held. */
     snap = rp_store_snapshot(rt->store, r->pool);
-    m = rp_model_build(r->pool, snap, rt->symbols, args->uri,
-                       args->strip);
-    fmt->render(r, m, &opts);
-}
-
-/* The path as the filters would see it: percent-decoded (a '/' encoded as
- * %2F stays encoded, as httpd's default AllowEncodedSlashes Off rejects
- * it anyway) and with "." and ".." segments resolved. */
-static const char *as_uri(request_rec *r, const char *given, int *bad)
-{
-    char *path = apr_pstrdup(r->pool, given);
-    char *q = strchr(path, '?');
-
-    if (q) {
-        *q = '\0';
+    before = rp_model_build(r->pool, snap, rt->symbols, o->focus,
+                            o->strip_dirs);
+    if (!o->seconds) {
+        return before;
     }
-    *bad = (ap_unescape_url_keep2f(path, 1) != OK);
-    ap_getparents(path);
-    return path;
-}
-
-static const char *why_text(request_rec *r, const rp_explain_t *e,
-                            int n_include)
-{
-    switch (e->why) {
-    case RP_WHY_NO_RULES:
-        return "profiled: no exclude pattern matches and there is no "
-               "include list";
-    case RP_WHY_EXCLUDED:
-        return "not profiled: an exclude pattern matches (exclude wins)";
-    case RP_WHY_INCLUDED:
-        return "profiled: an include pattern matches and no exclude "
-               "pattern does";
-    case RP_WHY_NOT_INCLUDED:
-        return apr_psprintf(r->pool, "not profiled: none of the %d include "
-                            "patterns matches", n_include);
-    }
-    return "?";
-}
-
-static void show_explain(request_rec *r, const rp_server_conf_t *conf,
-                         const char *given)
-{
-    rp_explain_t e;
-    int bad;
-    const char *path = as_uri(r, given, &bad);
-
-    rp_filter_explain(conf->filter, path, strlen(path), &e);
-    ap_rprintf(r, "path             %s\n", esc(r, given));
-    ap_rprintf(r, "as matched       %s\n", esc(r, path));
-    if (bad) {
-        ap_rputs("warning          the path has a bad %-escape; httpd "
-                 "would answer it with 400 before any profiling\n", r);
-    }
-    ap_rprintf(r, "host             %s:%u\n",
-               esc(r, r->server->server_hostname), ap_get_server_port(r));
-    ap_rprintf(r, "decision         %s\n",
-               why_text(r, &e, rp_filter_count(conf->filter,
-                                               RP_RULE_INCLUDE)));
-    if (e.pattern) {
-        ap_rprintf(r, "rule             %s #%d '%s' at %s\n",
-                   rp_filter_kind_name(e.kind), e.index + 1,
-                   esc(r, e.pattern), esc(r, e.where));
-    }
-    if (e.limit_hits) {
-        ap_rprintf(r, "limit hits       %d pattern(s) hit the match limit "
-                   "and counted as no match\n", e.limit_hits);
-    }
-    if (!conf->enabled) {
-        ap_rputs("note             profiling is off (ReqProf Off): nothing "
-                 "is profiled until it is switched on\n", r);
-    }
+    /* The next N seconds only, as Go's /debug/pprof/profile?seconds=N. */
+    apr_sleep(apr_time_from_sec(o->seconds));
+    snap = rp_store_snapshot(rt->store, r->pool);
+    return rp_model_diff(r->pool, before,
+                         rp_model_build(r->pool, snap, rt->symbols,
+                                        o->focus, o->strip_dirs));
 }
 
 /* ------------------------------------------------------------------ */
 /* Entry */
 
+/* From the parsed query to the view options, or a reason for a 400. */
+static const char *view_opts(request_rec *r, const rp_args_t *a,
+                             apr_uint32_t seen, const rp_format_t *fmt,
+                             rp_view_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->view = a->explain ? RP_VIEW_EXPLAIN : (rp_view_e)a->view;
+    if (a->explain && (seen & SEEN_VIEW) && a->view != RP_VIEW_EXPLAIN) {
+        return "explain= goes with view=explain";
+    }
+    if (!fmt->page && (seen & SEEN_VIEW)) {
+        return apr_pstrcat(r->pool, "format ", fmt->name, " exports the "
+                           "whole profile and takes no view", NULL);
+    }
+    if (a->seconds && fmt->page) {
+        return "seconds= goes with an export format (pprof, collapsed, "
+               "callgrind, dot, svg)";
+    }
+    if (a->explain && !fmt->page) {
+        return "explain is answered as html, text or json";
+    }
+    o->select.sort = a->sort;
+    o->select.limit = a->limit;
+    if (a->fraction) {
+        o->select.fraction = strtod(a->fraction, NULL);
+    }
+    if (a->match) {
+        rp_filter_t *f = rp_filter_create(r->pool);
+        rp_filter_add(f, r->pool, RP_RULE_INCLUDE, a->match, "match");
+        o->select.match = f;
+        o->match = a->match;
+    }
+    o->strip_dirs = a->strip;
+    o->focus = a->uri;
+    o->func = a->func;
+    o->min_pct = a->min ? strtod(a->min, NULL) : 0;
+    o->icicle = a->icicle;
+    o->seconds = a->seconds;
+    return NULL;
+}
+
+static void page_facts(request_rec *r, const rp_server_conf_t *conf,
+                       const rp_args_t *a, const char *nonce,
+                       rp_page_t *pg)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+
+    memset(pg, 0, sizeof(*pg));
+    pg->self = ap_escape_uri(r->pool, r->uri);
+    pg->csp_nonce = nonce;
+    pg->nonce = rt->store ? rp_control_nonce(r) : NULL;
+    pg->version = RP_VERSION;
+    pg->host = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
+                            ap_get_server_port(r));
+    pg->configured_enabled = conf->enabled;
+    pg->configured_timer = conf->timer;
+    pg->configured_frequency = conf->frequency;
+    pg->default_sort = conf->sort;
+    pg->default_strip = conf->strip_dirs;
+    pg->default_limit = conf->limit;
+    pg->max_depth = conf->max_depth;
+    pg->signame = conf->signame;
+    pg->signo = conf->signo;
+    pg->memory = conf->memory;
+    pg->filter = conf->filter;
+    pg->slot = rt->slot;
+    pg->sampler_off = rt->sampler_off;
+    pg->limit_hits = rp_filter_limit_hits();
+    if (a->explain) {
+        pg->explain = explain(r, conf, a->explain);
+    }
+    if (rt->store) {
+        rp_settings_t now;
+        rp_store_settings_get(rt->store, &now);
+        if (!now.enabled) {
+            pg->notice = "profiling is paused: nothing new is collected";
+        }
+    }
+    if (a->done >= 0) {
+        pg->notice = pg->notice && a->done != 1
+                     ? apr_pstrcat(r->pool, rp_control_done(a->done), "; ",
+                                   pg->notice, NULL)
+                     : rp_control_done(a->done);
+    }
+}
+
 int rp_handler(request_rec *r)
 {
     const rp_server_conf_t *conf;
+    rp_runtime_t *rt = rp_runtime_get();
     rp_args_t args;
+    rp_view_opts_t opts;
+    rp_page_t page;
+    rp_render_t c;
+    rp_out_t out;
+    sink_t *sink;
     apr_uint32_t seen;
     const rp_format_t *fmt;
-    const char *err;
+    const char *err, *nonce = NULL;
 
     if (!r->handler || strcmp(r->handler, RP_HANDLER) != 0) {
         return DECLINED;
     }
-    ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
+    if (named_in_htaccess(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RP_LOGNO(1102)
+                      "the reqprof handler is named in a .htaccess file "
+                      "(or not by SetHandler): refused; name it with "
+                      "SetHandler in the server configuration");
+        return rp_handler_fail(r, HTTP_FORBIDDEN, "the reqprof page may "
+                               "only be enabled with SetHandler in the "
+                               "server configuration, not in .htaccess");
+    }
+    ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", NULL);
+    if (r->method_number == M_POST) {
+        return rp_control_post(r);
+    }
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -274,29 +436,51 @@ int rp_handler(request_rec *r)
     args.sort = conf->sort;
     args.limit = conf->limit;
     args.strip = conf->strip_dirs;
+    args.done = -1;
     if ((err = rp_query_parse(r->pool, r->args, params, &args, &seen))) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, RP_LOGNO(1101)
-                      "bad query: %s", esc(r, err));
-        return fail(r, HTTP_BAD_REQUEST, err);
+                      "bad query: %s", rp_escape_text(r->pool, err));
+        return rp_handler_fail(r, HTTP_BAD_REQUEST, err);
     }
     fmt = rp_report_format(rp_report_format_names[args.format]);
-    if (args.explain && strcmp(fmt->name, "text") != 0) {
-        return fail(r, HTTP_BAD_REQUEST, "explain is answered in text only");
+    if ((err = view_opts(r, &args, seen, fmt, &opts))) {
+        return rp_handler_fail(r, HTTP_BAD_REQUEST, err);
     }
-    set_headers(r, args.explain ? "text/plain; charset=utf-8"
-                                : fmt->content_type);
+    if (opts.view != RP_VIEW_EXPLAIN && !rt->store) {
+        return rp_handler_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
+                               "the shared memory could not be set up (see "
+                               "the error log)");
+    }
+    if (strcmp(fmt->name, "html") == 0 || strcmp(fmt->name, "svg") == 0) {
+        nonce = csp_nonce(r);
+    }
+    rp_handler_headers(r, fmt->content_type, nonce);
+    if (fmt->extension) {
+        apr_table_setn(r->headers_out, "Content-Disposition",
+                       apr_psprintf(r->pool, "%s; filename=\"reqprof-%"
+                                    APR_TIME_T_FMT ".%s\"",
+                                    fmt->attachment ? "attachment"
+                                                    : "inline",
+                                    apr_time_sec(r->request_time),
+                                    fmt->extension));
+    }
     if (r->header_only) {
         return OK;
     }
-    if (args.explain) {
-        show_explain(r, conf, args.explain);
-    }
-    else if (strcmp(fmt->name, "text") == 0) {
-        show_status(r, conf);
-        show_profile(r, &args, fmt);
-    }
-    else {
-        show_profile(r, &args, fmt);
-    }
+    page_facts(r, conf, &args, nonce, &page);
+    sink = apr_palloc(r->pool, sizeof(*sink));
+    sink->r = r;
+    sink->used = 0;
+    memset(&out, 0, sizeof(out));
+    out.pool = r->pool;
+    out.ctx = sink;
+    out.write = sink_write;
+    c.m = opts.view == RP_VIEW_EXPLAIN ? NULL : build_model(r, &opts);
+    c.o = &opts;
+    c.page = &page;
+    c.out = &out;
+    c.p = r->pool;
+    fmt->render(&c);
+    sink_flush(sink);
     return OK;
 }

@@ -16,6 +16,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "rp_filter.h"
 #include "rp_model.h"
 #include "rp_sort.h"
 
@@ -157,13 +158,17 @@ static void merge_region(builder_t *b, const rp_region_t *reg)
 
 /* Totals bottom-up (children have larger indices than parents), then
  * cumulative per function with an on-path count per function. */
-static void compute_totals(rp_model_t *m, apr_pool_t *p)
+void rp_model_totals(rp_model_t *m, apr_pool_t *p)
 {
     rp_tnode_t *nodes = (rp_tnode_t *)m->nodes->elts;
     rp_func_t *funcs = (rp_func_t *)m->funcs->elts;
     int n = m->nodes->nelts, i, sp;
     apr_uint32_t *on_path, *stack, *next;
 
+    for (i = 0; i < m->funcs->nelts; i++) {
+        funcs[i].self_count = funcs[i].self_ns = 0;
+        funcs[i].cum_count = funcs[i].cum_ns = 0;
+    }
     for (i = 0; i < n; i++) {
         nodes[i].total_count = nodes[i].self_count;
         nodes[i].total_ns = nodes[i].self_ns;
@@ -206,23 +211,85 @@ static void compute_totals(rp_model_t *m, apr_pool_t *p)
     }
 }
 
-rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
-                           rp_symbols_t *syms, const char *focus,
-                           int strip_dirs)
+/* ------------------------------------------------------------------ */
+/* Per-URI totals and recent requests, merged over children */
+
+static int uri_by_samples(const void *x, const void *y)
 {
-    builder_t b;
+    const rp_model_uri_t *a = x, *b = y;
+
+    if (a->samples != b->samples) {
+        return a->samples < b->samples ? 1 : -1;
+    }
+    return strcmp(a->uri, b->uri);
+}
+
+static int recent_by_time(const void *x, const void *y)
+{
+    const rp_recent_t *a = *(const rp_recent_t *const *)x;
+    const rp_recent_t *b = *(const rp_recent_t *const *)y;
+
+    return a->time < b->time ? 1 : a->time > b->time ? -1 : 0;
+}
+
+static void merge_uris(rp_model_t *m, apr_pool_t *p)
+{
+    apr_hash_t *ids = apr_hash_make(p);
+    int i;
+    apr_uint32_t k;
+
+    m->uris = apr_array_make(p, 16, sizeof(rp_model_uri_t));
+    m->recent = apr_array_make(p, 16, sizeof(const rp_recent_t *));
+    for (i = 0; i < m->nregions; i++) {
+        const rp_region_t *g = m->regions[i];
+        for (k = 0; k < g->n_uris; k++) {
+            const rp_uri_t *x = &g->uris[k];
+            apr_uintptr_t id;
+            rp_model_uri_t *u;
+            if (m->focus && strcmp(m->focus, x->uri) != 0) {
+                continue;
+            }
+            id = (apr_uintptr_t)apr_hash_get(ids, x->uri,
+                                             APR_HASH_KEY_STRING);
+            if (!id) {
+                u = apr_array_push(m->uris);
+                memset(u, 0, sizeof(*u));
+                u->uri = x->uri;
+                id = (apr_uintptr_t)m->uris->nelts;
+                apr_hash_set(ids, x->uri, APR_HASH_KEY_STRING, (void *)id);
+            }
+            u = &((rp_model_uri_t *)m->uris->elts)[id - 1];
+            u->requests += x->requests;
+            u->samples += x->samples;
+            u->weight_ns += x->weight_ns;
+            u->sum_wall_us += x->sum_wall_us;
+            u->sum_cpu_us += x->sum_cpu_us;
+            if (x->max_wall_us > u->max_wall_us) {
+                u->max_wall_us = x->max_wall_us;
+            }
+            if (x->max_cpu_us > u->max_cpu_us) {
+                u->max_cpu_us = x->max_cpu_us;
+            }
+        }
+        for (k = 0; k < g->n_recent; k++) {
+            if (!m->focus || strcmp(m->focus, g->recent[k].uri) == 0) {
+                *(const rp_recent_t **)apr_array_push(m->recent)
+                    = &g->recent[k];
+            }
+        }
+    }
+    qsort(m->uris->elts, m->uris->nelts, sizeof(rp_model_uri_t),
+          uri_by_samples);
+    qsort(m->recent->elts, m->recent->nelts, sizeof(const rp_recent_t *),
+          recent_by_time);
+}
+
+static rp_model_t *model_new(apr_pool_t *p, builder_t *b, const char *focus,
+                             int strip_dirs)
+{
     rp_model_t *m = apr_pcalloc(p, sizeof(*m));
     rp_tnode_t *root;
-    const rp_region_t **regs;
-    int i;
 
-    m->info = rp_snapshot_info(snap);
-    m->nregions = rp_snapshot_nregions(snap);
-    regs = apr_palloc(p, sizeof(*regs) * (m->nregions + 1));
-    for (i = 0; i < m->nregions; i++) {
-        regs[i] = rp_snapshot_region(snap, i);
-    }
-    m->regions = regs;
     m->focus = focus;
     m->funcs = apr_array_make(p, 256, sizeof(rp_func_t));
     m->nodes = apr_array_make(p, 1024, sizeof(rp_tnode_t));
@@ -230,16 +297,37 @@ rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
     memset(root, 0, sizeof(*root));
     root->func = root->parent = root->next_sibling = RP_MODEL_NONE;
     root->first_child = RP_MODEL_NONE;
-    b.p = p;
-    b.m = m;
-    b.func_ids = apr_hash_make(p);
-    b.edges = apr_hash_make(p);
+    b->p = p;
+    b->m = m;
+    b->func_ids = apr_hash_make(p);
+    b->edges = apr_hash_make(p);
+    b->syms = NULL;
+    b->strip = strip_dirs;
+    return m;
+}
+
+rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
+                           rp_symbols_t *syms, const char *focus,
+                           int strip_dirs)
+{
+    builder_t b;
+    rp_model_t *m = model_new(p, &b, focus, strip_dirs);
+    const rp_region_t **regs;
+    int i;
+
     b.syms = syms;
-    b.strip = strip_dirs;
+    m->info = rp_snapshot_info(snap);
+    m->nregions = rp_snapshot_nregions(snap);
+    regs = apr_palloc(p, sizeof(*regs) * (m->nregions + 1));
+    for (i = 0; i < m->nregions; i++) {
+        regs[i] = rp_snapshot_region(snap, i);
+    }
+    m->regions = regs;
     for (i = 0; i < m->nregions; i++) {
         merge_region(&b, regs[i]);
     }
-    compute_totals(m, p);
+    rp_model_totals(m, p);
+    merge_uris(m, p);
     return m;
 }
 
@@ -318,4 +406,302 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
     sort_funcs = funcs;
     qsort(out->elts, out->nelts, sizeof(apr_uint32_t), cmp_index);
     return out;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Function tables: selection as pstats restricts print_stats */
+
+apr_array_header_t *rp_model_select(apr_pool_t *p, const rp_model_t *m,
+                                    const rp_select_t *sel, int *total)
+{
+    apr_array_header_t *rows = rp_model_sorted(p, m, sel->sort);
+    const rp_func_t *funcs = (const rp_func_t *)m->funcs->elts;
+    apr_uint32_t *idx = (apr_uint32_t *)rows->elts;
+    int i, n = 0;
+
+    if (total) {
+        *total = rows->nelts;
+    }
+    if (sel->match) {
+        for (i = 0; i < rows->nelts; i++) {
+            const char *name = funcs[idx[i]].name;
+            if (rp_filter_match(sel->match, name, strlen(name))) {
+                idx[n++] = idx[i];
+            }
+        }
+        rows->nelts = n;
+    }
+    if (sel->fraction > 0 && sel->fraction < 1) {
+        /* pstats rounds to the nearest row count */
+        rows->nelts = (int)(rows->nelts * sel->fraction + 0.5);
+    }
+    if (sel->limit > 0 && rows->nelts > sel->limit) {
+        rows->nelts = sel->limit;
+    }
+    return rows;
+}
+
+apr_array_header_t *rp_model_find(apr_pool_t *p, const rp_model_t *m,
+                                  const char *name)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(apr_uint32_t));
+    const rp_func_t *funcs = (const rp_func_t *)m->funcs->elts;
+    int i;
+
+    for (i = 0; i < m->funcs->nelts; i++) {
+        if (strcmp(funcs[i].name, name) == 0
+            && strcmp(funcs[i].object, "[uri]") != 0) {
+            *(apr_uint32_t *)apr_array_push(out) = (apr_uint32_t)i;
+        }
+    }
+    return out;
+}
+
+static int edge_cmp(const void *x, const void *y)
+{
+    const rp_edge_t *a = x, *b = y;
+
+    if (a->count != b->count) {
+        return a->count < b->count ? 1 : -1;
+    }
+    return a->func < b->func ? -1 : a->func > b->func;
+}
+
+/* An edge X -> Y counts once per stack, as cumulative time counts a
+ * function once: under recursion (f -> g -> f -> g) the inner f -> g
+ * node's samples are already in the outer one's. */
+static int edge_above(const rp_tnode_t *nodes, const rp_tnode_t *n)
+{
+    apr_uint32_t x = nodes[n->parent].func, c;
+
+    for (c = nodes[n->parent].parent; c != 0 && c != RP_MODEL_NONE;
+         c = nodes[c].parent) {
+        if (nodes[c].func == n->func && nodes[c].parent != 0
+            && nodes[nodes[c].parent].func == x) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
+                                   apr_uint32_t f, int callers)
+{
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    apr_uint32_t nf = (apr_uint32_t)m->funcs->nelts;
+    apr_uint32_t *slot = apr_palloc(p, sizeof(*slot) * (nf + 1));
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(rp_edge_t));
+    int i;
+
+    memset(slot, 0xFF, sizeof(*slot) * (nf + 1));
+    for (i = 1; i < m->nodes->nelts; i++) {
+        const rp_tnode_t *n = &nodes[i];
+        apr_uint32_t other;
+        rp_edge_t *e;
+        if (n->parent == 0 || n->parent == RP_MODEL_NONE) {
+            continue;                   /* a URI node */
+        }
+        if (callers ? n->func != f : nodes[n->parent].func != f) {
+            continue;
+        }
+        other = callers ? nodes[n->parent].func : n->func;
+        if (edge_above(nodes, n)) {
+            continue;
+        }
+        if (slot[other] == RP_MODEL_NONE) {
+            e = apr_array_push(out);
+            e->func = other;
+            e->count = e->ns = 0;
+            slot[other] = (apr_uint32_t)(out->nelts - 1);
+        }
+        e = &((rp_edge_t *)out->elts)[slot[other]];
+        e->count += n->total_count;
+        e->ns += n->total_ns;
+    }
+    qsort(out->elts, out->nelts, sizeof(rp_edge_t), edge_cmp);
+    return out;
+}
+
+/* Every caller -> callee edge of the call tree in one pass; the same
+ * figures as rp_model_edges, which walks the tree once per function and
+ * so is too slow to call for each of thousands of functions.  An edge
+ * counts a node's totals only where the same edge is not already on the
+ * path above it (recursion), as rp_model_totals does for functions. */
+apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m)
+{
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    int n = m->nodes->nelts, i, sp;
+    apr_uint32_t *eid = apr_palloc(p, sizeof(*eid) * (n + 1));
+    apr_uint32_t *on_path, *stack, *next;
+    apr_hash_t *ids = apr_hash_make(p);
+    apr_array_header_t *edges = apr_array_make(p, 256, sizeof(rp_call_t));
+    rp_call_t *e;
+
+    eid[0] = RP_MODEL_NONE;
+    for (i = 1; i < n; i++) {
+        apr_uint32_t key[2];
+        apr_uintptr_t id;
+        if (nodes[i].parent == 0 || nodes[i].parent == RP_MODEL_NONE) {
+            eid[i] = RP_MODEL_NONE;     /* a URI node: no caller */
+            continue;
+        }
+        key[0] = nodes[nodes[i].parent].func;
+        key[1] = nodes[i].func;
+        id = (apr_uintptr_t)apr_hash_get(ids, key, sizeof(key));
+        if (!id) {
+            e = apr_array_push(edges);
+            e->from = key[0];
+            e->to = key[1];
+            e->count = e->ns = 0;
+            id = (apr_uintptr_t)edges->nelts;
+            apr_hash_set(ids, apr_pmemdup(p, key, sizeof(key)), sizeof(key),
+                         (void *)id);
+        }
+        eid[i] = (apr_uint32_t)(id - 1);
+    }
+    e = (rp_call_t *)edges->elts;
+    on_path = apr_pcalloc(p, sizeof(*on_path) * (edges->nelts + 1));
+    stack = apr_palloc(p, sizeof(*stack) * (n + 1));
+    next = apr_palloc(p, sizeof(*next) * (n + 1));
+    sp = 0;
+    stack[0] = 0;
+    next[0] = nodes[0].first_child;
+    while (sp >= 0) {
+        apr_uint32_t c = next[sp];
+        if (c == RP_MODEL_NONE) {
+            if (eid[stack[sp]] != RP_MODEL_NONE) {
+                on_path[eid[stack[sp]]]--;
+            }
+            sp--;
+            continue;
+        }
+        next[sp] = nodes[c].next_sibling;
+        if (eid[c] != RP_MODEL_NONE && on_path[eid[c]]++ == 0) {
+            e[eid[c]].count += nodes[c].total_count;
+            e[eid[c]].ns += nodes[c].total_ns;
+        }
+        stack[++sp] = c;
+        next[sp] = nodes[c].first_child;
+    }
+    return edges;
+}
+
+static __thread const rp_model_t *child_model;
+
+static int child_cmp(const void *x, const void *y)
+{
+    const rp_tnode_t *nodes = (const rp_tnode_t *)child_model->nodes->elts;
+    const rp_func_t *funcs = (const rp_func_t *)child_model->funcs->elts;
+    const rp_tnode_t *a = &nodes[*(const apr_uint32_t *)x];
+    const rp_tnode_t *b = &nodes[*(const apr_uint32_t *)y];
+
+    if (a->total_count != b->total_count) {
+        return a->total_count < b->total_count ? 1 : -1;
+    }
+    return strcmp(funcs[a->func].name, funcs[b->func].name);
+}
+
+apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
+                                      apr_uint32_t n)
+{
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(apr_uint32_t));
+    apr_uint32_t c;
+
+    for (c = nodes[n].first_child; c != RP_MODEL_NONE;
+         c = nodes[c].next_sibling) {
+        *(apr_uint32_t *)apr_array_push(out) = c;
+    }
+    child_model = m;
+    qsort(out->elts, out->nelts, sizeof(apr_uint32_t), child_cmp);
+    return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers for renderers */
+
+double rp_model_ms(apr_uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+double rp_model_pct(apr_uint64_t part, apr_uint64_t whole)
+{
+    return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
+{
+    apr_uint64_t us = 0;
+    int i;
+
+    for (i = 0; i < m->uris->nelts; i++) {
+        const rp_model_uri_t *u = &((const rp_model_uri_t *)m->uris->elts)[i];
+        us += m->info && m->info->settings.timer == 1 /* real */
+              ? u->sum_wall_us : u->sum_cpu_us;
+    }
+    if (time_us) {
+        *time_us = us;
+    }
+    return us ? (double)m->counters[RP_CTR_SAMPLES] * 1e6 / (double)us : 0;
+}
+
+const rp_func_t *rp_model_func(const rp_model_t *m, apr_uint32_t f)
+{
+    return &((const rp_func_t *)m->funcs->elts)[f];
+}
+
+const rp_tnode_t *rp_model_node(const rp_model_t *m, apr_uint32_t n)
+{
+    return &((const rp_tnode_t *)m->nodes->elts)[n];
+}
+
+/* ------------------------------------------------------------------ */
+/* Synthetic models (tests, benchmark) */
+
+rp_model_t *rp_model_from_folded(apr_pool_t *p, const char *const *lines,
+                                 int n, apr_uint64_t ns_per_sample)
+{
+    static rp_snapshot_info_t info;
+    builder_t b;
+    rp_model_t *m = model_new(p, &b, NULL, 0);
+    int i;
+
+    m->info = &info;
+    m->regions = apr_pcalloc(p, sizeof(*m->regions));
+    for (i = 0; i < n; i++) {
+        char *line = apr_pstrdup(p, lines[i]), *sp = strrchr(line, ' ');
+        char *frame, *last, *at;
+        apr_uint32_t node = 0;
+        apr_uint64_t count;
+        int depth = 0;
+        rp_tnode_t *t;
+        if (!sp) {
+            continue;
+        }
+        *sp = '\0';
+        count = apr_strtoi64(sp + 1, NULL, 10);
+        for (frame = apr_strtok(line, ";", &last); frame;
+             frame = apr_strtok(NULL, ";", &last), depth++) {
+            at = strchr(frame, '@');
+            if (at) {
+                *at++ = '\0';
+            }
+            node = child_of(&b, node, intern_func(&b, frame,
+                                                  depth ? (at ? at : "")
+                                                        : "[uri]",
+                                                  NULL, 0));
+        }
+        t = &((rp_tnode_t *)m->nodes->elts)[node];
+        t->self_count += count;
+        t->self_ns += count * ns_per_sample;
+        m->counters[RP_CTR_SAMPLES] += count;
+        m->counters[RP_CTR_TICKS] += count;
+        m->counters[RP_CTR_WEIGHT_NS] += count * ns_per_sample;
+    }
+    rp_model_totals(m, p);
+    m->uris = apr_array_make(p, 1, sizeof(rp_model_uri_t));
+    m->recent = apr_array_make(p, 1, sizeof(const rp_recent_t *));
+    return m;
 }

@@ -50,7 +50,35 @@ typedef struct {
     apr_uint64_t samples, weight_ns;     /* of the focus */
     apr_time_t first_time, last_time;
     const char *focus;          /* URI focused on, or NULL */
+    apr_array_header_t *uris;   /* of rp_model_uri_t, merged over children,
+                                 * most samples first */
+    apr_array_header_t *recent; /* of const rp_recent_t *, newest first */
 } rp_model_t;
+
+/* One URI's exact totals (measured per request) and sampled estimate,
+ * summed over every child. */
+typedef struct {
+    const char *uri;
+    apr_uint64_t requests;
+    apr_uint64_t samples, weight_ns;
+    apr_uint64_t sum_wall_us, max_wall_us;
+    apr_uint64_t sum_cpu_us, max_cpu_us;
+} rp_model_uri_t;
+
+/* A caller or callee of a function, with the samples of the calls. */
+typedef struct {
+    apr_uint32_t func;          /* index in funcs */
+    apr_uint64_t count, ns;     /* inclusive samples of the edge */
+} rp_edge_t;
+
+/* Which functions a table shows, as pstats' print_stats restrictions. */
+typedef struct {
+    const char *sort;           /* a sort key (rp_sort) */
+    const void *match;          /* an rp_filter_t of one include rule that
+                                 * names must match, or NULL */
+    double fraction;            /* keep this leading share of rows, 0: all */
+    int limit;                  /* then at most this many rows, 0: all */
+} rp_select_t;
 
 /* Build the model of SNAP, symbolizing with SYMS; FOCUS (may be NULL)
  * keeps only that URI's samples.  STRIP_DIRS shortens file and object
@@ -63,5 +91,66 @@ rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
  * "tottime", "cumtime"); URI pseudo-functions are left out. */
 apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
                                     const char *key);
+
+/* The rows of a function table: sorted by SEL->sort, then restricted in
+ * pstats' order: names matching SEL->match, the leading SEL->fraction of
+ * those, at most SEL->limit of those.  *TOTAL (may be NULL) gets the
+ * number of functions before any restriction. */
+apr_array_header_t *rp_model_select(apr_pool_t *p, const rp_model_t *m,
+                                    const rp_select_t *sel, int *total);
+
+/* Functions named NAME (there may be several: static functions of other
+ * objects), as an array of apr_uint32_t indices. */
+apr_array_header_t *rp_model_find(apr_pool_t *p, const rp_model_t *m,
+                                  const char *name);
+
+/* Callers (CALLERS != 0) or callees of function F: one rp_edge_t per
+ * other function, most samples first.  A caller of an outermost frame is
+ * its URI (object "[uri]"). */
+apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
+                                   apr_uint32_t f, int callers);
+
+/* Every caller -> callee pair of the tree in one pass, as an array of
+ * rp_call_t, with the figures rp_model_edges gives (for exports that need
+ * all of them: calling rp_model_edges per function is quadratic). */
+typedef struct {
+    apr_uint32_t from, to;      /* function indices */
+    apr_uint64_t count, ns;     /* inclusive, once per stack */
+} rp_call_t;
+
+apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m);
+
+/* (Re)compute the node totals bottom-up, m->samples and m->weight_ns, and
+ * the function table (self; cumulative once per stack) from the nodes'
+ * self figures.  For models whose self figures were changed (diff). */
+void rp_model_totals(rp_model_t *m, apr_pool_t *p);
+
+/* The children of tree node N, most samples first (ties by name). */
+apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
+                                      apr_uint32_t n);
+
+/* A model without a snapshot, for unit tests and the render benchmark:
+ * from N folded stacks "uri;outer;...;inner COUNT", each sample weighing
+ * NS_PER_SAMPLE; a frame "name@object" names its object. */
+rp_model_t *rp_model_from_folded(apr_pool_t *p, const char *const *lines,
+                                 int n, apr_uint64_t ns_per_sample);
+
+/* The profile gathered between two models of the same focus and
+ * strip_dirs: AFTER minus BEFORE, stack by stack (counters, URIs and
+ * times too).  When a clear happened in between (AFTER's generation
+ * differs), AFTER alone is the answer.  Written in rp_model_diff.c. */
+rp_model_t *rp_model_diff(apr_pool_t *p, const rp_model_t *before,
+                          const rp_model_t *after);
+
+/* Helpers for renderers. */
+double rp_model_ms(apr_uint64_t ns);
+double rp_model_pct(apr_uint64_t part, apr_uint64_t whole);
+/* Samples delivered per second of the time the timer measures (CPU time
+ * for cpu, wall time for real) in the profiled requests; *TIME_US (may be
+ * NULL) gets that time. */
+double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us);
+/* Name of function F, or of the function of tree node N. */
+const rp_func_t *rp_model_func(const rp_model_t *m, apr_uint32_t f);
+const rp_tnode_t *rp_model_node(const rp_model_t *m, apr_uint32_t n);
 
 #endif /* RP_MODEL_H */

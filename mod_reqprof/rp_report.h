@@ -1,34 +1,148 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * rp_report: renderers of the profile, one per format, chosen from a table
- * {name, content type, render}.  They read the model through const
- * pointers and write to the request; they change no state.
+ * rp_report: the renderers of the page and of every export, chosen from a
+ * table {name, content type, render}.  One snapshot makes one model
+ * (rp_model); every renderer reads it, and the page facts below, through
+ * const pointers and writes to an rp_out_t sink; none of them changes
+ * state or sees a request_rec, so each can be checked against golden files
+ * and timed without a server.
+ *
+ * Views (?view=) are what the page shows; formats (?format=) how.  The
+ * page formats (html, text, json) render every view; the exports (svg,
+ * collapsed, pprof, callgrind, dot) render the profile as a whole and
+ * ignore the view.  Not for signal context.
  */
 
 #ifndef RP_REPORT_H
 #define RP_REPORT_H
 
-#include <httpd.h>
-
+#include "rp_filter.h"
 #include "rp_model.h"
+#include "rp_out.h"
+
+typedef enum {
+    RP_VIEW_OVERVIEW = 0,       /* status, accounting, per-child table */
+    RP_VIEW_FUNCTIONS,          /* pstats print_stats */
+    RP_VIEW_CALLERS,            /* print_callers of ?func= */
+    RP_VIEW_CALLEES,            /* print_callees of ?func= */
+    RP_VIEW_TREE,               /* call tree, pruned by ?min= percent */
+    RP_VIEW_FLAME,              /* flame graph (icicle with ?icicle=1) */
+    RP_VIEW_REQUESTS,           /* per-URI table and recent requests */
+    RP_VIEW_EXPLAIN,            /* filter decision for ?explain= */
+    RP_VIEW_COUNT
+} rp_view_e;
+
+/* View names in rp_view_e order, NULL-terminated (for the query table). */
+extern const char *const rp_report_view_names[];
+/* Format names in table order, NULL-terminated. */
+extern const char *const rp_report_format_names[];
+
+/* What the query asked for; all validated before rendering. */
+typedef struct {
+    rp_view_e view;
+    rp_select_t select;         /* sort, name regex, fraction, limit */
+    const char *match;          /* the regex source of select.match, or NULL */
+    int strip_dirs;
+    const char *focus;          /* ?uri=: profile of this URI only, or NULL */
+    const char *func;           /* ?func=: callers/callees of this name */
+    double min_pct;             /* ?min=: tree and flame prune, percent */
+    int icicle;                 /* ?icicle=1: flame graph top-down */
+    int seconds;                /* ?seconds=N: the model is the difference
+                                 * over N seconds (exports), 0: cumulative */
+} rp_view_opts_t;
+
+/* The answer of the explain view. */
+typedef struct {
+    const char *given;          /* the path as asked */
+    const char *path;           /* as the filters see it */
+    int bad_escape;             /* it has a bad %-escape */
+    rp_explain_t e;
+    int n_include;
+} rp_explain_view_t;
+
+/* Facts of the page that are not in the model. */
+typedef struct {
+    const char *self;           /* the page's path (for links and forms) */
+    const char *nonce;          /* CSRF nonce for the control forms */
+    const char *csp_nonce;      /* nonce of the page's inline style/script */
+    const char *version;        /* RP_VERSION */
+    const char *host;           /* "name:port" */
+    const char *notice;         /* a one-line message to show, or NULL */
+    /* configuration (the live settings are in the model's info) */
+    int configured_enabled;
+    int configured_timer;
+    int configured_frequency;
+    const char *default_sort;   /* ReqProfSort, ReqProfStripDirs, */
+    int default_strip;          /* ReqProfLimit */
+    int default_limit;
+    int max_depth;
+    const char *signame;
+    int signo;
+    apr_int64_t memory;
+    const rp_filter_t *filter;  /* this host's include/exclude lists */
+    /* this child */
+    int slot;
+    const char *sampler_off;    /* why this child cannot sample, or NULL */
+    apr_uint32_t limit_hits;    /* filter match-limit hits, this child */
+    const rp_explain_view_t *explain;   /* for RP_VIEW_EXPLAIN */
+} rp_page_t;
 
 typedef struct {
-    const char *sort;           /* a key of rp_sort */
-    int limit;                  /* rows, 0 = all */
-    int strip_dirs;
-} rp_view_opts_t;
+    const rp_model_t *m;        /* NULL for the explain view */
+    const rp_view_opts_t *o;
+    const rp_page_t *page;
+    rp_out_t *out;
+    apr_pool_t *p;              /* scratch */
+} rp_render_t;
 
 typedef struct {
     const char *name;           /* ?format= */
     const char *content_type;
-    void (*render)(request_rec *r, const rp_model_t *m,
-                   const rp_view_opts_t *o);
+    const char *extension;      /* of the file name given; NULL: none */
+    int attachment;             /* 1: a download, not shown inline */
+    int page;                   /* 1: renders views; 0: an export */
+    void (*render)(const rp_render_t *c);
 } rp_format_t;
 
 /* The format named NAME, or NULL. */
 const rp_format_t *rp_report_format(const char *name);
 
-/* The names, in table order, NULL-terminated (for the query table). */
-extern const char *const rp_report_format_names[];
+/* The renderers, one file each (rp_report_<name>.c). */
+void rp_report_html(const rp_render_t *c);
+void rp_report_text(const rp_render_t *c);
+void rp_report_json(const rp_render_t *c);
+void rp_report_svg(const rp_render_t *c);
+void rp_report_collapsed(const rp_render_t *c);
+void rp_report_pprof(const rp_render_t *c);
+void rp_report_callgrind(const rp_render_t *c);
+void rp_report_dot(const rp_render_t *c);
+
+/* The flame graph as an <svg> element, for the html view (EMBEDDED: no
+ * XML prolog, script nonce from page->csp_nonce) and for format=svg. */
+void rp_report_flame_svg(const rp_render_t *c, int embedded);
+
+/* "cpu" or "real" for a settings timer value. */
+const char *rp_report_timer_name(int timer);
+
+/* The reason of an explain answer, as one line (from P). */
+const char *rp_report_why(apr_pool_t *p, const rp_explain_view_t *x);
+
+/* The view options of C as query pairs (view, sort, limit, fraction,
+ * match, strip, uri, func, min, icicle, explain, format, seconds; a NULL
+ * value: not set), ended by a NULL key, in KV of RP_REPORT_STATE_MAX. */
+typedef struct {
+    const char *key;
+    const char *value;
+} rp_kv_t;
+
+#define RP_REPORT_STATE_MAX 16
+
+void rp_report_state(const rp_render_t *c, rp_kv_t *kv);
+
+/* A query string for a link that keeps C's view options but sets
+ * KEY=VALUE (VALUE NULL: drop KEY); pairs end with NULL.  A link to an
+ * export drops the view and the explain question (exports take none).  Escaped for a URL, not yet
+ * for HTML. */
+const char *rp_report_link(const rp_render_t *c, ...);
 
 #endif /* RP_REPORT_H */

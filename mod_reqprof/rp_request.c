@@ -43,11 +43,13 @@ typedef struct {
     rp_thread_t *t;
     apr_time_t start;
     apr_int64_t cpu_start_us;
+    int timer;                  /* the clock the request was sampled on */
     int done;
 } rp_req_ctx_t;
 
 static ap_filter_rec_t *end_filter_handle;
 static int logged_no_thread;
+static int logged_offcpu;
 
 static apr_int64_t thread_cpu_us(void)
 {
@@ -145,6 +147,7 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
 static void finish(rp_req_ctx_t *ctx)
 {
     rp_sampler_counts_t counts;
+    rp_settings_t live;
     apr_int64_t wall_us, cpu_us;
 
     if (ctx->done) {
@@ -158,6 +161,12 @@ static void finish(rp_req_ctx_t *ctx)
         return;
     }
     rp_sampler_end(ctx->t, &counts);
+    rp_store_settings_get(rp_runtime_get()->store, &live);
+    if (live.timer != ctx->timer) {
+        /* The timer was switched on the page meanwhile, and the profile
+         * cleared: samples of the old clock must not join the new. */
+        return;
+    }
     wall_us = (apr_int64_t)(apr_time_now() - ctx->start);
     cpu_us = thread_cpu_us() - ctx->cpu_start_us;
     drain(ctx, &counts, wall_us, cpu_us);
@@ -208,7 +217,8 @@ int rp_request_translate(request_rec *r)
     /* httpd escapes error-log messages itself. */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
                   "profiling %s", r->uri);
-    t = rp_sampler_begin(rp_timer_period_ns(live.frequency));
+    t = rp_sampler_begin(rp_timer_period_ns(live.frequency),
+                         live.timer == RP_TIMER_REAL);
     if (!t) {
         if (!logged_no_thread) {
             logged_no_thread = 1;
@@ -218,9 +228,16 @@ int rp_request_translate(request_rec *r)
         }
         return DECLINED;
     }
+    if (live.timer == RP_TIMER_REAL && !logged_offcpu
+        && rp_sampler_offcpu_failed()) {
+        logged_offcpu = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RP_LOGNO(1003)
+                      "%s", rp_sampler_offcpu_failed());
+    }
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->r = r;
     ctx->t = t;
+    ctx->timer = live.timer;
     ctx->start = apr_time_now();
     ctx->cpu_start_us = thread_cpu_us();
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);

@@ -17,6 +17,7 @@
 #include "rp_private.h"
 #include "rp_config.h"
 #include "rp_runtime.h"
+#include "rp_control.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
 
@@ -29,6 +30,9 @@ typedef struct {
     int nslots;
     apr_size_t region_size;
     rp_settings_t applied;      /* configured settings of the last start */
+    unsigned char secret[RP_SECRET_LEN];  /* nonce key; kept, like the
+                                 * segment, over graceful restarts */
+    int have_secret;
 } rp_shm_state_t;
 
 static rp_runtime_t rt = { NULL, -1 };
@@ -145,6 +149,17 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     st = shm_state(s, pconf);
+    if (!st->have_secret) {
+        apr_status_t rv = rp_control_init_secret(st->secret,
+                                                 sizeof(st->secret));
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, RP_LOGNO(1309)
+                         "cannot draw the page's nonce secret");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        st->have_secret = 1;
+    }
+    memcpy(rt.secret, st->secret, sizeof(rt.secret));
     if (!(rt.store = st->store)) {
         return OK;
     }
@@ -176,9 +191,6 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const rp_server_conf_t *conf = rp_config_get(s);
-    rp_settings_t now;
-    const char *warning = NULL;
-
     rt.pool = pchild;
     rt.max_depth = conf->max_depth;
     if (!rt.store) {
@@ -202,15 +214,8 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
                               apr_pool_cleanup_null);
     rt.objects = rp_objects_create(pchild);
     rt.object_ids = apr_hash_make(pchild);
-    rp_store_settings_get(rt.store, &now);
     rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
-                                           conf->max_depth,
-                                           now.timer == RP_TIMER_REAL,
-                                           now.frequency, &warning);
-    if (warning) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, RP_LOGNO(1308)
-                     "%s", warning);
-    }
+                                           conf->max_depth);
     if (rt.sampler_off) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, RP_LOGNO(1307)
                      "sampling is off in this child: %s", rt.sampler_off);

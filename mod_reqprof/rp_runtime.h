@@ -23,6 +23,8 @@
 #include "rp_store.h"
 #include "rp_symbols.h"
 
+#define RP_SECRET_LEN 32
+
 typedef struct {
     rp_store_t *store;          /* NULL: the segment could not be made */
     int slot;                   /* this child's region, -1: none */
@@ -34,6 +36,8 @@ typedef struct {
     rp_symbols_t *symbols;      /* for the page, made on first use */
     const char *sampler_off;    /* NULL, or why this child cannot sample */
     int max_depth;
+    unsigned char secret[RP_SECRET_LEN]; /* the page's nonce key, drawn
+                                 * once in the parent (rp_control) */
 } rp_runtime_t;
 
 /* Hooks. */

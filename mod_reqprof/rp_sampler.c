@@ -65,6 +65,7 @@ struct rp_thread_t {
     rp_sampler_counts_t c;              /* signal-side counters */
     /* Off-CPU side, under off_lock. */
     pthread_mutex_t off_lock;
+    int real;                           /* this request: real-time mode */
     apr_uint32_t req_seq;               /* bumped at each begin */
     rp_buf_t off;
     apr_uint64_t off_samples, off_woke, off_full;
@@ -80,7 +81,15 @@ static int cfg_signo;
 static rp_thread_t *threads[MAX_THREADS];
 static apr_uint32_t nthreads;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static long off_period_ns;
+/* The off-CPU sampler: started by the first real-time request (the timer
+ * can be switched on the page at any time), then left running; it idles
+ * while no real-time request is running.  Its period follows the live
+ * frequency. */
+static long off_period_ns;              /* atomic: 0 until started */
+static int off_state;                   /* 0 not tried, 1 running, -1 failed */
+static const char *off_why;             /* why it failed */
+static apr_pool_t *off_pool;
+static pthread_mutex_t off_start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ------------------------------------------------------------------ */
 /* Signal context */
@@ -165,10 +174,9 @@ static rp_thread_t *thread_setup(long period_ns)
         return NULL;
     }
     t->on.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
-    /* The off-CPU buffer only where an off-CPU sampler runs. */
-    t->off.w = off_period_ns ? malloc(BUF_WORDS * sizeof(apr_uint64_t))
-                             : NULL;
-    if (!t->on.w || (off_period_ns && !t->off.w)) {
+    /* The off-CPU buffer comes with the thread's first real-time
+     * request (off_buffer). */
+    if (!t->on.w) {
         goto fail;
     }
     pthread_mutex_init(&t->off_lock, NULL);
@@ -198,7 +206,28 @@ fail:
     return NULL;
 }
 
-rp_thread_t *rp_sampler_begin(long period_ns)
+static void off_start(void);
+
+/* The thread's off-CPU buffer, made on its first real-time request.  The
+ * sampler thread reads t->off.w only under off_lock. */
+static int off_buffer(rp_thread_t *t)
+{
+    apr_uint64_t *w;
+
+    if (t->off.w) {
+        return 1;
+    }
+    if (!(w = malloc(BUF_WORDS * sizeof(apr_uint64_t)))) {
+        return 0;
+    }
+    pthread_mutex_lock(&t->off_lock);
+    t->off.w = w;
+    t->off.used = 0;
+    pthread_mutex_unlock(&t->off_lock);
+    return 1;
+}
+
+rp_thread_t *rp_sampler_begin(long period_ns, int real)
 {
     rp_thread_t *t = tls_thread;
 
@@ -216,12 +245,23 @@ rp_thread_t *rp_sampler_begin(long period_ns)
     }
     t->on.used = 0;
     memset(&t->c, 0, sizeof(t->c));
+    if (real) {
+        if (!__atomic_load_n(&off_state, __ATOMIC_ACQUIRE)) {
+            off_start();
+        }
+        if (__atomic_load_n(&off_period_ns, __ATOMIC_RELAXED) != period_ns
+            && off_state == 1) {
+            __atomic_store_n(&off_period_ns, period_ns, __ATOMIC_RELAXED);
+        }
+        real = off_state == 1 && off_buffer(t);
+    }
     if (t->off.w) {
         /* Only an off-CPU sampler thread shares these fields. */
         pthread_mutex_lock(&t->off_lock);
         t->off.used = 0;
         t->off_samples = t->off_woke = t->off_full = 0;
         t->req_seq++;
+        t->real = real;
         pthread_mutex_unlock(&t->off_lock);
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -300,7 +340,7 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     rp_offcpu_result_e rv;
     rp_sampler_counts_t dummy;
 
-    if (!t->active || !t->off.w) {
+    if (!t->active || !t->real || !t->off.w) {
         return;
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
@@ -309,7 +349,7 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
         return;
     }
     pthread_mutex_lock(&t->off_lock);
-    if (t->active && t->req_seq == seq) {
+    if (t->active && t->real && t->req_seq == seq) {
         if (rv == RP_OFFCPU_WOKE) {
             t->off_woke++;
         }
@@ -320,7 +360,8 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
             memset(&dummy, 0, sizeof(dummy));
             put_sample(&t->off, &dummy, frames, depth,
                        depth >= cfg_max_depth, 1,
-                       (apr_uint64_t)off_period_ns);
+                       (apr_uint64_t)__atomic_load_n(&off_period_ns,
+                                                     __ATOMIC_RELAXED));
             t->off_samples += dummy.samples;
             t->off_full += dummy.buffer_full;
         }
@@ -340,7 +381,17 @@ static void *off_cpu_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     clock_gettime(CLOCK_MONOTONIC, &next);
     for (;;) {
-        next.tv_nsec += off_period_ns;
+        int any = 0;
+        n = apr_atomic_read32(&nthreads);
+        for (i = 0; i < n && !any; i++) {
+            any = threads[i]->active && threads[i]->real;
+        }
+        /* No real-time request running: look again in 10 ms, not at the
+         * sampling rate (a cpu-timer child then pays 100 wake-ups a
+         * second, not 1000). */
+        next.tv_nsec += any ? __atomic_load_n(&off_period_ns,
+                                              __ATOMIC_RELAXED)
+                            : 10000000L;
         while (next.tv_nsec >= 1000000000L) {
             next.tv_nsec -= 1000000000L;
             next.tv_sec++;
@@ -372,13 +423,9 @@ static apr_status_t stop_timers(void *unused)
 }
 
 const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
-                                  int max_depth, int real, int frequency_hz,
-                                  const char **warning)
+                                  int max_depth)
 {
     const char *why = NULL;
-    pthread_t th;
-    pthread_attr_t attr;
-    rp_offcpu_t *o;
 
     cfg_max_depth = max_depth > MAX_DEPTH_CAP ? MAX_DEPTH_CAP : max_depth;
     if ((why = rp_timer_install(pchild, signo, rp_sampler_signal)) != NULL) {
@@ -388,30 +435,56 @@ const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
      * timers go before the handler does. */
     apr_pool_cleanup_register(pchild, NULL, stop_timers,
                               apr_pool_cleanup_null);
+    off_pool = pchild;
     cfg_signo = signo;
-    *warning = NULL;
-    if (!real) {
-        return NULL;
+    return NULL;
+}
+
+/* Start the off-CPU sampler thread, once per child, on the first
+ * real-time request. */
+static void off_start(void)
+{
+    pthread_t th;
+    pthread_attr_t attr;
+    rp_offcpu_t *o;
+    const char *why = NULL;
+
+    pthread_mutex_lock(&off_start_lock);
+    if (off_state) {
+        pthread_mutex_unlock(&off_start_lock);
+        return;
     }
-    off_period_ns = rp_timer_period_ns(frequency_hz);
     /* A child that switched to its User is not dumpable, and then even
      * its own /proc/self/task/TID/syscall is closed to it.  httpd itself
      * makes children dumpable when CoreDumpDirectory is set; real-time
      * mode needs the same (it lets processes of the same user, and root,
      * attach to the child, as they could to a child that dumps core). */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!(o = rp_offcpu_create(pchild, &why))) {
-        *warning = apr_pstrcat(pchild, "the off-CPU unwinder could not be "
-                               "set up (", why ? why : "?", "): real-time "
-                               "mode samples on-CPU time only", NULL);
-        return NULL;
+    if (!(o = rp_offcpu_create(off_pool, &why))) {
+        off_why = apr_pstrcat(off_pool, "the off-CPU unwinder could not be "
+                              "set up (", why ? why : "?", "): real-time "
+                              "mode samples on-CPU time only", NULL);
+        __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&off_start_lock);
+        return;
     }
+    __atomic_store_n(&off_period_ns, 10000000L, __ATOMIC_RELAXED);
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (pthread_create(&th, &attr, off_cpu_main, o) != 0) {
-        *warning = "the off-CPU sampler thread could not be started: "
-                   "real-time mode samples on-CPU time only";
+        off_why = "the off-CPU sampler thread could not be started: "
+                  "real-time mode samples on-CPU time only";
+        __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
+    }
+    else {
+        __atomic_store_n(&off_state, 1, __ATOMIC_RELEASE);
     }
     pthread_attr_destroy(&attr);
-    return NULL;
+    pthread_mutex_unlock(&off_start_lock);
+}
+
+const char *rp_sampler_offcpu_failed(void)
+{
+    return __atomic_load_n(&off_state, __ATOMIC_ACQUIRE) < 0 ? off_why
+                                                              : NULL;
 }

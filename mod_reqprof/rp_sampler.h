@@ -50,20 +50,23 @@ typedef struct {
     apr_uint64_t weight_ns;      /* time it stands for */
 } rp_sample_t;
 
-/* Once per child: install the signal handler (refusing a signal in use),
- * remember the depth cap, and in real-time mode start the off-CPU sampler
- * thread at FREQUENCY_HZ.  Returns NULL or why nothing can be sampled;
- * *WARNING is set when only the off-CPU part failed (on-CPU sampling
- * works).  Not signal-safe. */
+/* Once per child: install the signal handler (refusing a signal in use)
+ * and remember the depth cap.  Returns NULL or why nothing can be
+ * sampled.  Not signal-safe. */
 const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
-                                  int max_depth, int real, int frequency_hz,
-                                  const char **warning);
+                                  int max_depth);
+
+/* Why the off-CPU sampler of real-time mode could not start (it is tried
+ * once, at the first real-time request), or NULL.  Not signal-safe. */
+const char *rp_sampler_offcpu_failed(void);
 
 /* On the request's thread, at its start: set the thread up on first use
  * (buffer, unwinder warm-up, timer at PERIOD_NS) and raise its flag.
+ * REAL: the request is timed in real time, so its blocked time is sampled
+ * too (the off-CPU sampler starts with the child's first such request).
  * Returns NULL when this thread cannot sample (setup failed; logged by the
  * caller once).  Not signal-safe. */
-rp_thread_t *rp_sampler_begin(long period_ns);
+rp_thread_t *rp_sampler_begin(long period_ns, int real);
 
 /* On the same thread, when the request's output is finished: lower the
  * flag and merge in the off-CPU samples.  After it, the samples can be

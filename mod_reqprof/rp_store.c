@@ -636,6 +636,11 @@ void rp_store_clear(rp_store_t *s)
     }
 }
 
+apr_uint32_t rp_store_generation(const rp_store_t *s)
+{
+    return apr_atomic_read32(&s->hdr->generation);
+}
+
 /* ------------------------------------------------------------------ */
 /* Checks */
 

@@ -177,6 +177,9 @@ apr_uint32_t rp_store_settings_set(rp_store_t *s, const rp_settings_t *in);
  * from any process. */
 void rp_store_clear(rp_store_t *s);
 
+/* The current generation (bumped by every clear). */
+apr_uint32_t rp_store_generation(const rp_store_t *s);
+
 /* ------------------------------------------------------------------ */
 /* Writer side */
 

@@ -11,6 +11,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from httpd_env import MPMS, Httpd  # noqa: E402
+from browser import browser  # noqa: E402,F401  (a fixture)
 
 
 @pytest.fixture(params=MPMS)

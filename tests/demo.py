@@ -57,13 +57,25 @@ def main():
             print("  %-30s %-28s %8s req/s, %s failed"
                   % (what, path, rps.group(1) if rps else "?",
                      failed.group(1) if failed else "?"))
-        print("\n--- %s ---" % srv.url("/reqprof"))
-        print(srv.get("/reqprof").text)
-        print("--- %s ---" % srv.url("/reqprof?explain=/spin"))
-        print(srv.get("/reqprof", params={"explain": "/spin"}).text)
-        print("--- %s ---" % srv.url("/reqprof?explain=/reqprof"))
-        print(srv.get("/reqprof", params={"explain": "/reqprof"}).text)
-        print("page:  %s" % srv.url("/reqprof"))
+        text = srv.get("/reqprof", params={"view": "functions",
+                                           "format": "text", "limit": "15",
+                                           "strip": "1"}).text
+        print("\n--- %s ---" % srv.url("/reqprof?view=functions&format=text"
+                                       "&limit=15&strip=1"))
+        print(text)
+        print("--- %s ---" % srv.url("/reqprof?explain=/spin&format=text"))
+        print(srv.get("/reqprof", params={"explain": "/spin",
+                                          "format": "text"}).text)
+        print("page (open it in a browser on this machine; the example "
+              "config allows local clients only):")
+        for what, query in (("overview and controls", ""),
+                            ("functions", "?view=functions"),
+                            ("call tree", "?view=tree&min=1"),
+                            ("flame graph", "?view=flame"),
+                            ("requests", "?view=requests"),
+                            ("pprof export", "?format=pprof"),
+                            ("callgrind export", "?format=callgrind")):
+            print("  %-22s %s" % (what, srv.url("/reqprof" + query)))
         print("error log: %s" % srv.error_log)
         seconds = os.environ.get("DEMO_SECONDS")
         if seconds:

@@ -378,10 +378,27 @@ DocumentRoot "%(docroot)s"
         """The merged profile as JSON (GET /reqprof?format=json, every row),
         where a test put the page at /reqprof."""
         params.setdefault("format", "json")
+        params.setdefault("view", "functions")
         params.setdefault("limit", "0")
         r = self.get("/reqprof", params=params)
         assert r.status_code == 200, r.text
         return json.loads(r.text)
+
+    def control(self, action, origin=True, nonce=None, **fields):
+        """POST a page control (enable, pause, clear, timer, frequency) the
+        way the page's forms do: the nonce from the page, this origin.
+        Returns the response (303 on success)."""
+        if nonce is None:
+            nonce = self.profile(view="overview")["nonce"]
+        headers = {}
+        if origin is True:
+            headers["Origin"] = "http://127.0.0.1:%d" % self.port
+        elif origin:
+            headers["Origin"] = origin
+        data = dict(fields, action=action, nonce=nonce)
+        return self.session.post(self.url("/reqprof"), data=data,
+                                 headers=headers, allow_redirects=False,
+                                 timeout=30)
 
     def ab(self, path, n, c, extra=()):
         """Drive PATH with ab; returns (completed, failed + non-2xx)."""

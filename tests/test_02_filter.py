@@ -59,7 +59,7 @@ def test_filter_semantics(httpd, mpm, case, conf, expect):
         # Raw request: requests would re-encode or normalise the path.
         srv.raw(("GET %s HTTP/1.0\r\n\r\n" % path).encode())
     for path, want in expect.items():
-        text = srv.get("/reqprof", params={"explain": path}).text
+        text = srv.get("/reqprof", params={"explain": path, "format": "text"}).text
         said = re.search(r"^decision +(\w+ ?\w*)", text, re.M).group(1)
         assert said.startswith("profiled" if want else "not profiled"), \
             (path, text)
@@ -73,7 +73,7 @@ def test_off_profiles_nothing(httpd, mpm):
     srv = httpd(mpm=mpm, conf="ReqProf Off\nReqProfInclude ^/\n" + PAGE,
                 loglevel="warn reqprof:trace1")
     srv.get("/hello")
-    text = srv.get("/reqprof", params={"explain": "/hello"}).text
+    text = srv.get("/reqprof", params={"explain": "/hello", "format": "text"}).text
     assert "profiling is off" in text
     srv.stop()
     assert profiled_paths(srv.new_log()) == set()
@@ -90,7 +90,7 @@ def test_explain_names_the_deciding_rule(httpd, mpm):
         "/other": ("not profiled: none of the 2 include", None),
     }
     for path, (decision, rule) in cases.items():
-        text = srv.get("/reqprof", params={"explain": path}).text
+        text = srv.get("/reqprof", params={"explain": path, "format": "text"}).text
         assert re.search(r"^decision +" + re.escape(decision), text, re.M), \
             text
         if rule:
@@ -122,7 +122,7 @@ def test_virtual_host_lists_replace_main(httpd, mpm):
     srv.start()
 
     def decide(host, path):
-        text = srv.get("/reqprof", params={"explain": path},
+        text = srv.get("/reqprof", params={"explain": path, "format": "text"},
                        headers={"Host": host}).text
         return re.search(r"^decision +(.*)$", text, re.M).group(1)
 
@@ -142,7 +142,7 @@ def test_invalid_utf8_path_is_matched_not_rejected(httpd, mpm):
     srv = httpd(mpm=mpm, conf="ReqProf On\nReqProfInclude ^/x\n" + PAGE,
                 loglevel="warn reqprof:trace1")
     srv.raw(b"GET /x%ff%fe HTTP/1.0\r\n\r\n")
-    text = srv.get("/reqprof", params={"explain": "/x%ff"}).text
+    text = srv.get("/reqprof", params={"explain": "/x%ff", "format": "text"}).text
     assert "decision         profiled" in text
     assert "\\xFF" in text
     srv.stop()
@@ -161,9 +161,9 @@ def test_hostile_pattern_is_bounded(httpd, mpm):
     t = time.time()
     status, _, _ = srv.fetch(path)
     assert status == 404
-    text = srv.get("/reqprof", params={"explain": path}).text
+    text = srv.get("/reqprof", params={"explain": path, "format": "text"}).text
     assert time.time() - t < 2.0
     assert "decision         not profiled" in text
     assert re.search(r"^limit hits +1 pattern", text, re.M), text
     assert not re.search(r"^match-limit hits +0 ",
-                         srv.get("/reqprof").text, re.M)
+                         srv.get("/reqprof?format=text").text, re.M)

@@ -123,7 +123,7 @@ def test_good_config_passes_and_serves(httpd, mpm):
     rc, out = srv.configtest()
     assert rc == 0 and "Syntax OK" in out, out
     srv.start()
-    text = srv.get("/reqprof").text
+    text = srv.get("/reqprof?format=text").text
     for want in ("profiling        on", "timer            real",
                  "frequency        997 Hz", "max depth        256 frames",
                  "signal           SIGRTMIN+5", "memory           65536 bytes",

@@ -81,7 +81,7 @@ def test_short_requests_are_sampled(httpd):
     prof = srv.profile()
     assert prof["counters"]["samples"] > 0
     assert prof["settings"]["delivered_hz"] > 0
-    text = srv.get("/reqprof").text
+    text = srv.get("/reqprof?format=text").text
     assert re.search(r"Hz asked, [\d.]+ Hz delivered", text)
 
 

@@ -379,6 +379,26 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+START_TEST(test_html_escapes_markup_and_quotes)
+{
+    ck_assert_str_eq(rp_escape_html(pool, "<script>alert('x')</script>"),
+                     "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    ck_assert_str_eq(rp_escape_html(pool, "a\"b&c"), "a&quot;b&amp;c");
+    /* Text-safe first: control and invalid bytes become \xNN. */
+    ck_assert_str_eq(rp_escape_html(pool, "/x\xff\n<"), "/x\\xFF\\x0A&lt;");
+    ck_assert_str_eq(rp_escape_html(pool, "plain_name"), "plain_name");
+}
+END_TEST
+
+START_TEST(test_url_escapes_all_but_unreserved)
+{
+    ck_assert_str_eq(rp_escape_url(pool, "/a b&c=d?e#f"),
+                     "/a%20b%26c%3Dd%3Fe%23f");
+    ck_assert_str_eq(rp_escape_url(pool, "\"<>\xff"), "%22%3C%3E%FF");
+    ck_assert_str_eq(rp_escape_url(pool, "A-z_0.9~"), "A-z_0.9~");
+}
+END_TEST
+
 static Suite *escape_suite(void)
 {
     Suite *s = suite_create("rp_escape");
@@ -396,6 +416,8 @@ static Suite *escape_suite(void)
     tcase_add_test(tc, test_no_control_bytes_in_output);
     tcase_add_test(tc, test_worst_case_length);
     tcase_add_test(tc, test_markup_unchanged);
+    tcase_add_test(tc, test_html_escapes_markup_and_quotes);
+    tcase_add_test(tc, test_url_escapes_all_but_unreserved);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(tc_sort, setup, teardown);

@@ -31,7 +31,6 @@ void unit_spin_here(long ms);
 void unit_block_here(long ms);
 
 static apr_pool_t *pool;
-static const char *warning;
 static volatile unsigned long sink;
 
 static long cpu_ms(void)
@@ -107,18 +106,18 @@ static void *worker(void *arg)
 
     if (j->mode == 2) {
         /* Set the thread up, then work with the flag down. */
-        t = rp_sampler_begin(j->period_ns);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1);
         if (!t) {
             j->setup_failed = 1;
             return NULL;
         }
         rp_sampler_end(t, &j->counts);
         unit_spin_here(200);
-        t = rp_sampler_begin(j->period_ns);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1);
         rp_sampler_end(t, &j->counts);
     }
     else {
-        t = rp_sampler_begin(j->period_ns);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1);
         if (!t) {
             j->setup_failed = 1;
             return NULL;
@@ -162,8 +161,7 @@ START_TEST(test_cpu_samples_land_in_the_spinner)
 {
     job_t j = { 4000000L, 0 };    /* 250 Hz */
 
-    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 0, 250,
-                                             &warning));
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
     run(&j);
     /* 300 ms of CPU at up to 250 Hz (kernel tick bound): tens of ticks. */
     ck_assert_uint_ge(j.counts.ticks, 20);
@@ -180,8 +178,7 @@ START_TEST(test_no_samples_with_flag_down)
 {
     job_t j = { 4000000L, 2 };
 
-    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 0, 250,
-                                             &warning));
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
     run(&j);
     ck_assert_int_eq(j.total, 0);
     ck_assert_uint_eq(j.counts.ticks, 0);
@@ -192,8 +189,7 @@ START_TEST(test_blocked_thread_sampled_off_cpu)
 {
     job_t j = { 2000000L, 1 };    /* 500 Hz */
 
-    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64, 1, 500,
-                                             &warning));
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
     run(&j);
     /* 300 ms blocked at 500 Hz: about 150 off-CPU samples. */
     ck_assert_msg(j.counts.offcpu >= 100 && j.counts.offcpu <= 170,
@@ -213,7 +209,7 @@ START_TEST(test_signal_in_use_is_refused)
     const char *why;
 
     signal(SIGRTMIN + 5, other_handler);
-    why = rp_sampler_child_init(pool, SIGRTMIN + 5, 64, 0, 250, &warning);
+    why = rp_sampler_child_init(pool, SIGRTMIN + 5, 64);
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_nonnull(strstr(why, "already has a handler"));
     ck_assert_ptr_null(rp_timer_signal_taken(pool, SIGRTMIN + 6));

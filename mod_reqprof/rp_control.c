@@ -1,0 +1,345 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_control: checked state changes from the page (see rp_control.h).
+ *
+ * The order of the checks matters: where the request comes from first
+ * (a foreign page must learn nothing, not even whether its nonce was
+ * right), then the body's form, then the nonce, then the action.  Each
+ * refusal is one log line and one line of answer; nothing changes.
+ */
+
+#include <string.h>
+
+#include <apr_sha1.h>
+#include <apr_strings.h>
+#include <apr_general.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+
+#include "rp_private.h"
+#include "rp_control.h"
+#include "rp_handler.h"
+#include "rp_query.h"
+#include "rp_runtime.h"
+#include "rp_store.h"
+
+#define BODY_MAX 8192
+
+/* ------------------------------------------------------------------ */
+/* Nonce */
+
+apr_status_t rp_control_init_secret(unsigned char *secret, apr_size_t len)
+{
+    return apr_generate_random_bytes(secret, len);
+}
+
+const char *rp_control_nonce(request_rec *r)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+    static const char hex[] = "0123456789abcdef";
+    unsigned char digest[APR_SHA1_DIGESTSIZE];
+    apr_uint32_t words[2];
+    rp_settings_t now;
+    apr_sha1_ctx_t ctx;
+    char *out;
+    int i;
+
+    rp_store_settings_get(rt->store, &now);
+    words[0] = rp_store_generation(rt->store);
+    words[1] = now.seq;
+    /* secret | state | secret: a keyed hash that needs no HMAC code. */
+    apr_sha1_init(&ctx);
+    apr_sha1_update_binary(&ctx, rt->secret, sizeof(rt->secret));
+    apr_sha1_update_binary(&ctx, (const unsigned char *)words,
+                           sizeof(words));
+    apr_sha1_update_binary(&ctx, rt->secret, sizeof(rt->secret));
+    apr_sha1_final(digest, &ctx);
+    out = apr_palloc(r->pool, 2 * sizeof(digest) + 1);
+    for (i = 0; i < (int)sizeof(digest); i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[2 * sizeof(digest)] = '\0';
+    return out;
+}
+
+/* Compare in time independent of where the strings differ. */
+static int same_secret(const char *a, const char *b)
+{
+    apr_size_t n = strlen(a), i;
+    unsigned char d = (unsigned char)(n != strlen(b));
+
+    for (i = 0; i < n && b[i]; i++) {
+        d |= (unsigned char)(a[i] ^ b[i]);
+    }
+    return d == 0 && i == n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Where the request comes from */
+
+/* NULL when ORIGIN (a header's value) names this host, as the client
+ * addressed it; else why not.  IS_REFERER: a URL whose origin part must
+ * match, followed by '/', '?' or nothing. */
+static const char *foreign(request_rec *r, const char *value, int is_referer)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *self;
+    apr_size_t n;
+
+    if (!host) {
+        host = apr_psprintf(r->pool, "%s:%u", r->hostname,
+                            ap_get_server_port(r));
+    }
+    self = apr_pstrcat(r->pool, ap_http_scheme(r), "://", host, NULL);
+    n = strlen(self);
+    if (strncasecmp(value, self, n) != 0) {
+        return "from another origin";
+    }
+    if (!is_referer ? value[n] != '\0'
+                    : (value[n] != '\0' && value[n] != '/'
+                       && value[n] != '?')) {
+        return "from another origin";
+    }
+    return NULL;
+}
+
+static const char *check_origin(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *referer = apr_table_get(r->headers_in, "Referer");
+
+    if (origin) {
+        return foreign(r, origin, 0);
+    }
+    if (referer) {
+        return foreign(r, referer, 1);
+    }
+    return "without an Origin or Referer header";
+}
+
+/* ------------------------------------------------------------------ */
+/* The form */
+
+typedef struct {
+    const char *nonce;
+    int action;
+    int timer;              /* -1: not given */
+    int frequency;          /* 0: not given */
+    const char *back;
+} form_t;
+
+const char *const rp_control_actions[] = {
+    "enable", "pause", "clear", "timer", "frequency", NULL
+};
+
+const char *rp_control_done(int action)
+{
+    static const char *const done[] = {
+        "profiling enabled", "profiling paused", "profile cleared",
+        "timer switched (the profile was cleared)", "frequency changed"
+    };
+
+    return action >= 0 && action < 5 ? done[action] : NULL;
+}
+static const char *const timer_names[] = { "cpu", "real", NULL };
+
+/* The page's own query string: printable ASCII only, so it cannot split
+ * the Location header or leave the page. */
+static const char *check_back(apr_pool_t *p, const char *v)
+{
+    const unsigned char *s = (const unsigned char *)v;
+
+    (void)p;
+    if (*s && *s != '?') {
+        return "back must be a query string starting with '?'";
+    }
+    for (; *s; s++) {
+        if (*s <= 0x20 || *s >= 0x7F) {
+            return "back must be printable ASCII";
+        }
+    }
+    return NULL;
+}
+
+static const rp_qparam_t form_params[] = {
+    { "nonce", RP_Q_STRING, APR_OFFSETOF(form_t, nonce), 0, 64, NULL, NULL },
+    { "action", RP_Q_CHOICE, APR_OFFSETOF(form_t, action), 0, 0,
+      rp_control_actions, NULL },
+    { "timer", RP_Q_CHOICE, APR_OFFSETOF(form_t, timer), 0, 0, timer_names,
+      NULL },
+    { "frequency", RP_Q_INT, APR_OFFSETOF(form_t, frequency), 1, 10000, NULL,
+      NULL },
+    { "back", RP_Q_STRING, APR_OFFSETOF(form_t, back), 0, 4096, NULL,
+      check_back },
+    { NULL }
+};
+
+/* The body, up to BODY_MAX bytes; NULL with *STATUS set otherwise. */
+static const char *read_body(request_rec *r, int *status)
+{
+    char *buf = apr_palloc(r->pool, BODY_MAX + 1);
+    apr_size_t len = 0;
+    long n;
+
+    if ((*status = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK))
+        != OK) {
+        return NULL;
+    }
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + len, BODY_MAX + 1 - len))
+               > 0) {
+            len += (apr_size_t)n;
+            if (len > BODY_MAX) {
+                *status = HTTP_REQUEST_ENTITY_TOO_LARGE;
+                return NULL;
+            }
+        }
+        if (n < 0) {
+            *status = HTTP_BAD_REQUEST;
+            return NULL;
+        }
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        *status = HTTP_BAD_REQUEST;
+        return NULL;
+    }
+    return buf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Actions: a table, each a change of the shared header */
+
+typedef const char *(*action_fn)(rp_store_t *s, rp_settings_t *st,
+                                 const form_t *f);
+
+static const char *do_enable(rp_store_t *s, rp_settings_t *st,
+                             const form_t *f)
+{
+    st->enabled = 1;
+    return "profiling enabled";
+}
+
+static const char *do_pause(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    st->enabled = 0;
+    return "profiling paused";
+}
+
+static const char *do_clear(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    rp_store_clear(s);
+    return "profile cleared";
+}
+
+static const char *do_timer(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    if (f->timer < 0) {
+        return NULL;
+    }
+    if (st->timer != f->timer) {
+        /* Samples of CPU time and of wall time do not add up. */
+        st->timer = f->timer;
+        rp_store_clear(s);
+        return f->timer ? "timer set to real (profile cleared)"
+                        : "timer set to cpu (profile cleared)";
+    }
+    return "timer unchanged";
+}
+
+static const char *do_frequency(rp_store_t *s, rp_settings_t *st,
+                                const form_t *f)
+{
+    if (!f->frequency) {
+        return NULL;
+    }
+    st->frequency = f->frequency;
+    return "frequency set";
+}
+
+static const struct {
+    action_fn fn;
+    const char *needs;          /* the field it needs, for the reason */
+} actions[] = {
+    { do_enable, NULL }, { do_pause, NULL }, { do_clear, NULL },
+    { do_timer, "timer=cpu|real" }, { do_frequency, "frequency=1..10000" }
+};
+
+/* ------------------------------------------------------------------ */
+
+static int refuse(request_rec *r, int status, const char *why)
+{
+    const char *from = apr_table_get(r->headers_in, "Origin");
+
+    /* One line per refused request: a forged post is worth knowing of. */
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RP_LOGNO(1201)
+                  "refused a page change: %s (Origin %s, client %s)", why,
+                  from ? from : "-", r->useragent_ip);
+    return rp_handler_fail(r, status, apr_pstrcat(r->pool,
+                           "change refused: ", why, NULL));
+}
+
+int rp_control_post(request_rec *r)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+    const char *why, *body, *type, *done;
+    rp_settings_t st;
+    apr_uint32_t seen;
+    form_t f;
+    int status;
+
+    if ((why = check_origin(r)) != NULL) {
+        return refuse(r, HTTP_FORBIDDEN, why);
+    }
+    type = apr_table_get(r->headers_in, "Content-Type");
+    if (!type || strncasecmp(type, "application/x-www-form-urlencoded",
+                             33) != 0) {
+        return refuse(r, HTTP_BAD_REQUEST, "the body must be "
+                      "application/x-www-form-urlencoded");
+    }
+    if (!(body = read_body(r, &status))) {
+        return refuse(r, status, status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                      ? "the body is too large" : "the body cannot be read");
+    }
+    memset(&f, 0, sizeof(f));
+    f.timer = -1;
+    f.back = "";
+    f.action = -1;
+    if ((why = rp_query_parse(r->pool, body, form_params, &f, &seen))) {
+        return refuse(r, HTTP_BAD_REQUEST, why);
+    }
+    if (!rt->store) {
+        return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no shared memory (see "
+                      "the error log)");
+    }
+    if (!f.nonce || !same_secret(rp_control_nonce(r), f.nonce)) {
+        return refuse(r, HTTP_FORBIDDEN, "the nonce is missing or old "
+                      "(reload the page)");
+    }
+    if (f.action < 0) {
+        return refuse(r, HTTP_BAD_REQUEST, "no action given");
+    }
+    rp_store_settings_get(rt->store, &st);
+    if (!(done = actions[f.action].fn(rt->store, &st, &f))) {
+        return refuse(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool, "action ",
+                      rp_control_actions[f.action], " needs ",
+                      actions[f.action].needs, NULL));
+    }
+    rp_store_settings_set(rt->store, &st);
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, RP_LOGNO(1202)
+                  "page: %s (client %s)", done, r->useragent_ip);
+    rp_handler_headers(r, "text/plain; charset=utf-8", NULL);
+    /* Back to the view the form was on, saying what was done. */
+    apr_table_setn(r->headers_out, "Location",
+                   apr_pstrcat(r->pool, ap_escape_uri(r->pool, r->uri),
+                               *f.back ? f.back : "?", *f.back ? "&" : "",
+                               "done=", rp_control_actions[f.action], NULL));
+    r->status = HTTP_SEE_OTHER;
+    ap_rprintf(r, "%s\n", done);
+    return OK;
+}

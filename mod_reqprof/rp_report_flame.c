@@ -1,0 +1,677 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_report_flame: the flame graph as one self-contained SVG, drawn by
+ * the module from the merged call tree, for the page's flame view
+ * (embedded in its HTML) and for ?format=svg (a standalone document).
+ *
+ * A frame's width is its node's total samples; its children sit on it
+ * from the left in alphabetical order of function (then object), as
+ * flamegraph.pl orders them, so a function keeps its place from one
+ * profile to the next and two graphs can be compared by eye; the empty
+ * space a frame leaves on its right is its self time.  The root "all"
+ * is at the bottom (at the top for ?icicle=1) and the URIs are its
+ * children.  Colour says which object (module or library) a frame's code
+ * is in: a hash of the object's base name picks a warm hue, the function
+ * name only shades it, so one module reads as one colour; URIs are blue
+ * and the pseudo-frames ([truncated], [table full], ...) grey.
+ *
+ * Frames narrower than 0.1 px at the drawn width (or under ?min=
+ * percent) are left out with their subtrees and counted in a note: a big
+ * profile would otherwise give an SVG of millions of invisible rects.
+ * Positions are computed from every sibling, drawn or not, so what is
+ * drawn stays exact.
+ *
+ * Interaction is an inline script, no external asset.  The page is
+ * served with a CSP of nonces, so the script and the style carry the
+ * page's nonce, and nothing is inline otherwise: no on...= handlers (one
+ * listener on the svg, delegating), no style="" (the script sets
+ * presentation attributes).  Every frame carries its sample offset and
+ * count (data-o, data-n) and depth (data-d), so zooming and the search's
+ * "Matched" share are exact integer arithmetic in the script.  The
+ * script hangs reqprofSearch(), reqprofZoom(), reqprofUnzoom() and
+ * reqprofReset() on the svg element for the page around it.
+ *
+ * Every name is escaped with rp_escape_html, which makes it valid UTF-8
+ * text and fit both XML and HTML text and attributes.  Not for signal
+ * context.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "rp_escape.h"
+#include "rp_report.h"
+
+/* Geometry, in SVG user units (px at 100 %). */
+#define FL_WIDTH        1200
+#define FL_PAD          10              /* left and right */
+#define FL_FRAME_H      16              /* one stack level */
+#define FL_FONT         12
+#define FL_CHAR_W       (FL_FONT * 0.59)        /* a mean glyph, Verdana */
+#define FL_TOP          62              /* title, subtitle, controls */
+#define FL_BOTTOM       44              /* note, details, matched */
+#define FL_MIN_PX       0.1             /* narrower frames are not drawn */
+#define FL_USABLE       (FL_WIDTH - 2 * FL_PAD)
+
+/* One frame to draw: a tree node at a depth and a sample offset from the
+ * left edge of the root. */
+typedef struct {
+    apr_uint32_t node;
+    apr_uint32_t depth;
+    apr_uint64_t off;
+} frame_t;
+
+/* What a frame draws of its function, computed once per function. */
+typedef struct {
+    const char *name;           /* escaped */
+    const char *object;         /* escaped, "" when none */
+    int units;                  /* length of the name as the script sees
+                                 * it (UTF-16 units, entities decoded) */
+    char fill[24];
+} look_t;
+
+/* A child while the children are put in order. */
+typedef struct {
+    const char *name;
+    const char *object;
+    apr_uint32_t node;
+} kid_t;
+
+typedef struct {
+    const rp_render_t *c;
+    const rp_model_t *m;
+    const rp_tnode_t *nodes;
+    apr_uint64_t total;
+    double min_n;               /* samples of the narrowest drawn frame */
+    apr_array_header_t *frames; /* of frame_t, in document order */
+    apr_uint32_t max_depth;
+    look_t **looks;             /* by function index, filled lazily */
+    look_t root_look;
+} flame_t;
+
+
+/* ------------------------------------------------------------------ */
+/* Colours */
+
+/* Fills of frames that are not code of a known object: looked up by
+ * name first, then by object. */
+static const struct {
+    const char *name;
+    const char *object;
+    const char *fill;
+} fixed_fills[] = {
+    { "[truncated]",  NULL,    "rgb(170,170,170)" },
+    { "[table full]", NULL,    "rgb(150,150,150)" },
+    { "[unknown]",    NULL,    "rgb(190,190,190)" },
+    { NULL,           "[uri]", "rgb(110,160,225)" },
+    { NULL,           "",      "rgb(200,200,200)" },
+    { NULL,           NULL,    NULL }
+};
+
+#define FL_ROOT_FILL    "rgb(210,190,160)"
+#define FL_MATCH_FILL   "rgb(230,0,230)"
+
+/* FNV-1a, then a finaliser so that the low bits of near names differ
+ * too; stable, so a module has one colour in every graph. */
+static apr_uint32_t hash(const char *s)
+{
+    apr_uint32_t h = 2166136261u;
+
+    while (*s) {
+        h ^= (unsigned char)*s++;
+        h *= 16777619u;
+    }
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+
+    return s ? s + 1 : path;
+}
+
+static double hsl_part(double p, double q, double t)
+{
+    if (t < 0) {
+        t += 1;
+    }
+    if (t > 1) {
+        t -= 1;
+    }
+    if (t < 1.0 / 6) {
+        return p + (q - p) * 6 * t;
+    }
+    if (t < 0.5) {
+        return q;
+    }
+    if (t < 2.0 / 3) {
+        return p + (q - p) * (2.0 / 3 - t) * 6;
+    }
+    return p;
+}
+
+/* Hue (red to yellow), saturation and lightness from the object, so a
+ * module reads as one colour and two modules rarely alike; the function
+ * only shades the lightness, so neighbours within one object can still
+ * be told apart. */
+static void code_fill(char *buf, apr_size_t len, const char *object,
+                      const char *name)
+{
+    apr_uint32_t ho = hash(base_name(object)), hn = hash(name);
+    double h = (double)(ho % 61) / 360.0;
+    double s = 0.60 + (double)((ho >> 8) % 36) / 100.0;
+    double l = 0.50 + (double)((ho >> 16) % 19) / 100.0
+               + ((double)(hn % 5) - 2) / 100.0;
+    double q = l < 0.5 ? l * (1 + s) : l + s - l * s, p = 2 * l - q;
+
+    apr_snprintf(buf, len, "rgb(%d,%d,%d)",
+                 (int)(255 * hsl_part(p, q, h + 1.0 / 3) + 0.5),
+                 (int)(255 * hsl_part(p, q, h) + 0.5),
+                 (int)(255 * hsl_part(p, q, h - 1.0 / 3) + 0.5));
+}
+
+static void fill_of(char *buf, apr_size_t len, const rp_func_t *f)
+{
+    int i;
+
+    for (i = 0; fixed_fills[i].fill; i++) {
+        if ((fixed_fills[i].name && strcmp(fixed_fills[i].name, f->name) == 0)
+            || (fixed_fills[i].object
+                && strcmp(fixed_fills[i].object, f->object) == 0)) {
+            apr_cpystrn(buf, fixed_fills[i].fill, len);
+            return;
+        }
+    }
+    code_fill(buf, len, f->object, f->name);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Escaped names: length and clipping as the browser will count them */
+
+/* Bytes of the next character of escaped text S and, in *UNITS, how many
+ * UTF-16 units it is once the browser has decoded it: an entity is one,
+ * a four-byte UTF-8 sequence two. */
+static apr_size_t next_char(const char *s, int *units)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t n = 1;
+
+    *units = 1;
+    if (*u == '&') {
+        const char *semi = strchr(s, ';');
+        return semi ? (apr_size_t)(semi - s) + 1 : 1;
+    }
+    if (*u >= 0xF0) {
+        *units = 2;
+    }
+    while (u[n] >= 0x80 && u[n] < 0xC0) {
+        n++;
+    }
+    return n;
+}
+
+static int units_of(const char *s)
+{
+    int total = 0, u;
+
+    while (*s) {
+        s += next_char(s, &u);
+        total += u;
+    }
+    return total;
+}
+
+/* ESC clipped to a frame of WIDTH px: whole when it fits, else as many
+ * characters as fit less two, then "..", and nothing when not even three
+ * characters fit (the script clips the same way when it zooms). */
+static const char *clip(apr_pool_t *p, const char *esc, int units,
+                        double width)
+{
+    int fit = (int)((width - 6) / FL_CHAR_W), used = 0, u;
+    const char *s = esc;
+
+    if (fit < 3) {
+        return "";
+    }
+    if (units <= fit) {
+        return esc;
+    }
+    while (*s) {
+        apr_size_t n = next_char(s, &u);
+        if (used + u > fit - 2) {
+            break;
+        }
+        used += u;
+        s += n;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, esc, s - esc), "..", NULL);
+}
+
+static const look_t *look_of(flame_t *fl, apr_uint32_t func)
+{
+    const rp_func_t *f;
+    look_t *lk;
+
+    if (func == RP_MODEL_NONE) {
+        return &fl->root_look;
+    }
+    if (fl->looks[func]) {
+        return fl->looks[func];
+    }
+    f = rp_model_func(fl->m, func);
+    lk = apr_palloc(fl->c->p, sizeof(*lk));
+    lk->name = rp_escape_html(fl->c->p, f->name ? f->name : "");
+    lk->object = rp_escape_html(fl->c->p, f->object ? f->object : "");
+    lk->units = units_of(lk->name);
+    fill_of(lk->fill, sizeof(lk->fill), f);
+    fl->looks[func] = lk;
+    return lk;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Layout: which frames are drawn, and where */
+
+static int kid_cmp(const void *x, const void *y)
+{
+    const kid_t *a = x, *b = y;
+    int d = strcmp(a->name, b->name);
+
+    if (d == 0) {
+        d = strcmp(a->object, b->object);
+    }
+    if (d == 0) {
+        d = a->node < b->node ? -1 : a->node > b->node;
+    }
+    return d;
+}
+
+/* Depth first with an explicit stack (stacks may be thousands deep),
+ * frames in document order: a frame, then its drawn children left to
+ * right.  Returns how many nodes are left out. */
+static apr_uint32_t layout(flame_t *fl)
+{
+    apr_pool_t *p = fl->c->p;
+    apr_array_header_t *stack = apr_array_make(p, 64, sizeof(frame_t));
+    apr_array_header_t *kids = apr_array_make(p, 64, sizeof(kid_t));
+    frame_t *top;
+    apr_uint32_t ch;
+    int i, first;
+
+    top = apr_array_push(stack);
+    top->node = 0;
+    top->depth = 0;
+    top->off = 0;
+    while (stack->nelts) {
+        frame_t f = ((frame_t *)stack->elts)[--stack->nelts];
+        apr_uint64_t off = f.off;
+
+        *(frame_t *)apr_array_push(fl->frames) = f;
+        if (f.depth > fl->max_depth) {
+            fl->max_depth = f.depth;
+        }
+        kids->nelts = 0;
+        for (ch = fl->nodes[f.node].first_child; ch != RP_MODEL_NONE;
+             ch = fl->nodes[ch].next_sibling) {
+            const rp_func_t *fn = rp_model_func(fl->m, fl->nodes[ch].func);
+            kid_t *k = apr_array_push(kids);
+            k->name = fn->name ? fn->name : "";
+            k->object = fn->object ? fn->object : "";
+            k->node = ch;
+        }
+        qsort(kids->elts, kids->nelts, sizeof(kid_t), kid_cmp);
+        /* Offsets left to right over every child, drawn or not; pushed
+         * right to left so the leftmost comes out of the stack first. */
+        first = stack->nelts;
+        for (i = 0; i < kids->nelts; i++) {
+            const rp_tnode_t *n = &fl->nodes[((kid_t *)kids->elts)[i].node];
+            if (n->total_count && (double)n->total_count >= fl->min_n) {
+                top = apr_array_push(stack);
+                top->node = ((kid_t *)kids->elts)[i].node;
+                top->depth = f.depth + 1;
+                top->off = off;
+            }
+            off += n->total_count;
+        }
+        for (i = 0; i < (stack->nelts - first) / 2; i++) {
+            frame_t *a = &((frame_t *)stack->elts)[first + i];
+            frame_t *b = &((frame_t *)stack->elts)[stack->nelts - 1 - i];
+            frame_t t = *a;
+            *a = *b;
+            *b = t;
+        }
+    }
+    return (apr_uint32_t)(fl->m->nodes->nelts - fl->frames->nelts);
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Drawing */
+
+/* The style: scoped to #flame, since in the HTML page it applies to the
+ * whole document.  No fill on frame rects here: CSS would override the
+ * fill attributes the script sets. */
+static const char *const style_lines[] = {
+    "#flame text { font-family: Verdana, sans-serif; font-size: 12px;"
+    " fill: #000; }",
+    "#flame .f text { pointer-events: none; }",
+    "#flame .f { cursor: pointer; }",
+    "#flame .f:hover rect { stroke: #000; stroke-width: 0.5; }",
+    "#flame .title { font-size: 17px; text-anchor: middle; }",
+    "#flame .sub { fill: #555; text-anchor: middle; }",
+    "#flame .ctl { fill: #1a4d99; cursor: pointer; }",
+    "#flame .ctl:hover { text-decoration: underline; }",
+    "#flame .note { fill: #777; }",
+    "#flame .right { text-anchor: end; }",
+    NULL
+};
+
+/* The script.  Inside CDATA, so it needs no escaping as XML, and HTML's
+ * parser honours CDATA inside <svg> too.  It must never contain "]]>". */
+static const char *const script_lines[] = {
+    "(function () {",
+    "'use strict';",
+    "var me = document.currentScript;",
+    "var svg = me && me.closest ? me.closest('svg') : null;",
+    "if (!svg) { svg = document.querySelector('svg#flame'); }",
+    "var PAD = +svg.getAttribute('data-pad');",
+    "var USABLE = +svg.getAttribute('data-usable');",
+    "var CW = +svg.getAttribute('data-cw');",
+    "var MATCH = svg.getAttribute('data-match');",
+    "var matched = svg.querySelector('#flame-matched');",
+    "var details = svg.querySelector('#flame-details');",
+    "var searchCtl = svg.querySelector('#flame-search');",
+    "var resetCtl = svg.querySelector('#flame-reset');",
+    "var frames = [], root = null, zoomed = null, term = '';",
+    "Array.prototype.forEach.call(svg.querySelectorAll('g.f'),"
+    " function (g) {",
+    "  var r = g.querySelector('rect'), t = g.querySelector('text');",
+    "  var it = { g: g, r: r, t: t, o: +g.getAttribute('data-o'),",
+    "    n: +g.getAttribute('data-n'), d: +g.getAttribute('data-d'),",
+    "    name: g.querySelector('title').textContent.substr(0,",
+    "      +g.getAttribute('data-l')),",
+    "    fill: r.getAttribute('fill') };",
+    "  g.reqprofFrame = it;",
+    "  frames.push(it);",
+    "  if (it.d === 0) { root = it; }",
+    "});",
+    "if (!root) { return; }",
+    "function clip(name, w) {",
+    "  var fit = Math.floor((w - 6) / CW);",
+    "  if (fit < 3) { return ''; }",
+    "  return name.length <= fit ? name : name.substr(0, fit - 2) + '..';",
+    "}",
+    "function place(it, x, w) {",
+    "  it.r.setAttribute('x', x.toFixed(2));",
+    "  it.r.setAttribute('width', w.toFixed(2));",
+    "  it.t.setAttribute('x', (x + 3).toFixed(2));",
+    "  it.t.textContent = clip(it.name, w);",
+    "  it.g.removeAttribute('display');",
+    "}",
+    "function pct(n) { return (100 * n / root.n).toFixed(2) + '%'; }",
+    /* Ancestors of Z contain its sample range at a lower depth; its
+     * descendants lie within it deeper; anything else is hidden. */
+    "function zoom(z) {",
+    "  var scale = USABLE / z.n;",
+    "  frames.forEach(function (it) {",
+    "    var end = it.o + it.n, zend = z.o + z.n;",
+    "    if (it.d < z.d && it.o <= z.o && end >= zend) {",
+    "      place(it, PAD, USABLE);",
+    "      it.g.setAttribute('opacity', '0.5');",
+    "    }",
+    "    else if (it.d >= z.d && it.o >= z.o && end <= zend) {",
+    "      place(it, PAD + (it.o - z.o) * scale, it.n * scale);",
+    "      it.g.removeAttribute('opacity');",
+    "    }",
+    "    else {",
+    "      it.g.setAttribute('display', 'none');",
+    "    }",
+    "  });",
+    "  zoomed = z;",
+    "  resetCtl.setAttribute('opacity', '1');",
+    "}",
+    "function unzoom() {",
+    "  var scale = USABLE / root.n;",
+    "  frames.forEach(function (it) {",
+    "    place(it, PAD + it.o * scale, it.n * scale);",
+    "    it.g.removeAttribute('opacity');",
+    "  });",
+    "  zoomed = null;",
+    "  resetCtl.setAttribute('opacity', '0.4');",
+    "}",
+    /* Matched share: hits sorted by offset, widest first; a hit that
+     * starts inside the last counted one is nested in it (the tree's
+     * ranges nest or are disjoint), so it is not counted again. */
+    "function search(re) {",
+    "  var rx = null, hits = [], sum = 0, end = -1;",
+    "  term = re ? String(re) : '';",
+    "  if (term) {",
+    "    try { rx = new RegExp(term); }",
+    "    catch (e) { matched.textContent = 'Matched: bad regex'; return -1; }",
+    "  }",
+    "  frames.forEach(function (it) {",
+    "    var hit = rx !== null && it.d > 0 && rx.test(it.name);",
+    "    it.r.setAttribute('fill', hit ? MATCH : it.fill);",
+    "    if (hit) { hits.push(it); }",
+    "  });",
+    "  if (!rx) {",
+    "    matched.textContent = '';",
+    "    searchCtl.textContent = 'Search';",
+    "    return 0;",
+    "  }",
+    "  hits.sort(function (a, b) { return a.o - b.o || b.n - a.n; });",
+    "  hits.forEach(function (it) {",
+    "    if (it.o >= end) { sum += it.n; end = it.o + it.n; }",
+    "  });",
+    "  matched.textContent = 'Matched: ' + pct(sum);",
+    "  searchCtl.textContent = 'Clear search';",
+    "  return 100 * sum / root.n;",
+    "}",
+    "function frameOf(e) {",
+    "  var g = e.target.closest ? e.target.closest('g.f') : null;",
+    "  return g ? g.reqprofFrame : null;",
+    "}",
+    "svg.addEventListener('click', function (e) {",
+    "  var it = frameOf(e), q;",
+    "  if (it) { zoom(it); return; }",
+    "  if (e.target === resetCtl) { unzoom(); return; }",
+    "  if (e.target === searchCtl) {",
+    "    if (term) { search(''); return; }",
+    "    q = window.prompt('Search (regular expression)', '');",
+    "    if (q) { search(q); }",
+    "  }",
+    "});",
+    "svg.addEventListener('mouseover', function (e) {",
+    "  var it = frameOf(e);",
+    "  details.textContent = it ? it.name + ' (' + it.n + ' samples, '",
+    "    + pct(it.n) + ')' : '';",
+    "});",
+    "svg.addEventListener('mouseout', function () {",
+    "  details.textContent = '';",
+    "});",
+    "svg.reqprofZoom = function (g) {",
+    "  if (g && g.reqprofFrame) { zoom(g.reqprofFrame); }",
+    "};",
+    "svg.reqprofUnzoom = unzoom;",
+    "svg.reqprofSearch = search;",
+    "svg.reqprofReset = function () { unzoom(); search(''); };",
+    "resetCtl.setAttribute('opacity', '0.4');",
+    "})();",
+    NULL
+};
+
+static void put_lines(rp_out_t *out, const char *const *lines)
+{
+    for (; *lines; lines++) {
+        rp_out_puts(out, *lines);
+        rp_out_write(out, "\n", 1);
+    }
+}
+
+/* D with up to three decimals and no trailing zeros ("0.1", "25"):
+ * apr_snprintf's %g drops the leading zero (".1"). */
+static const char *number(apr_pool_t *p, double d)
+{
+    char *s = apr_psprintf(p, "%.3f", d), *e = s + strlen(s) - 1;
+
+    while (*e == '0') {
+        *e-- = '\0';
+    }
+    if (*e == '.') {
+        *e = '\0';
+    }
+    return s;
+}
+
+static void draw_frame(flame_t *fl, const frame_t *f, int height)
+{
+    const rp_render_t *c = fl->c;
+    const rp_tnode_t *n = &fl->nodes[f->node];
+    const look_t *lk = look_of(fl, n->func);
+    double scale = (double)FL_USABLE / (double)fl->total;
+    double x = FL_PAD + (double)f->off * scale;
+    double w = (double)n->total_count * scale;
+    int y = c->o->icicle
+            ? FL_TOP + (int)f->depth * FL_FRAME_H
+            : height - FL_BOTTOM - ((int)f->depth + 1) * FL_FRAME_H;
+
+    rp_out_printf(c->out, "<g class=\"f\" data-o=\"%" APR_UINT64_T_FMT
+                  "\" data-n=\"%" APR_UINT64_T_FMT "\" data-d=\"%u\" "
+                  "data-l=\"%d\"><title>%s%s%s%s\n%" APR_UINT64_T_FMT
+                  " samples, %.2f%%, est. %.2f ms</title>",
+                  f->off, n->total_count, f->depth, lk->units, lk->name,
+                  *lk->object ? " (" : "", lk->object,
+                  *lk->object ? ")" : "", n->total_count,
+                  rp_model_pct(n->total_count, fl->total),
+                  rp_model_ms(n->total_ns));
+    rp_out_printf(c->out, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
+                  "height=\"%d\" rx=\"2\" fill=\"%s\"/><text x=\"%.2f\" "
+                  "y=\"%d\">%s</text></g>\n", x, y, w, FL_FRAME_H - 1,
+                  lk->fill, x + 3, y + FL_FRAME_H - 4,
+                  clip(c->p, lk->name, lk->units, w));
+}
+
+static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
+{
+    const rp_render_t *c = fl->c;
+    const rp_model_t *m = fl->m;
+    const char *nonce = c->page && c->page->csp_nonce
+                        ? apr_pstrcat(c->p, " nonce=\"",
+                                      rp_escape_html(c->p,
+                                                     c->page->csp_nonce),
+                                      "\"", NULL)
+                        : "";
+    int height = FL_TOP + ((int)fl->max_depth + 1) * FL_FRAME_H + FL_BOTTOM;
+    int i;
+
+    if (!embedded) {
+        rp_out_puts(c->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" "
+                    "standalone=\"no\"?>\n");
+    }
+    rp_out_printf(c->out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                  "version=\"1.1\" id=\"flame\" class=\"reqprof-flame%s\" "
+                  "width=\"%s\" %sviewBox=\"0 0 %d %d\" data-pad=\"%d\" "
+                  "data-usable=\"%d\" data-cw=\"%.2f\" data-match=\"%s\">\n",
+                  c->o->icicle ? " icicle" : "",
+                  embedded ? "100%" : apr_itoa(c->p, FL_WIDTH),
+                  embedded ? "" : apr_psprintf(c->p, "height=\"%d\" ",
+                                               height),
+                  FL_WIDTH, height, FL_PAD, FL_USABLE, FL_CHAR_W,
+                  FL_MATCH_FILL);
+    rp_out_printf(c->out, "<style%s>\n", nonce);
+    put_lines(c->out, style_lines);
+    rp_out_puts(c->out, "</style>\n");
+    rp_out_printf(c->out, "<defs><linearGradient id=\"flame-bg\" x1=\"0\" "
+                  "y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"5%%\" "
+                  "stop-color=\"#eeeeee\"/><stop offset=\"95%%\" "
+                  "stop-color=\"#eeeeb0\"/></linearGradient></defs>\n"
+                  "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
+                  "fill=\"url(#flame-bg)\"/>\n", FL_WIDTH, height);
+    rp_out_printf(c->out, "<text class=\"title\" x=\"%d\" y=\"24\">%s"
+                  "%s%s</text>\n", FL_WIDTH / 2,
+                  c->o->icicle ? "Icicle graph" : "Flame graph",
+                  m->focus ? ", focus: " : "",
+                  m->focus ? rp_escape_html(c->p, m->focus) : "");
+    rp_out_printf(c->out, "<text class=\"sub\" x=\"%d\" y=\"44\">%"
+                  APR_UINT64_T_FMT " samples, est. %.1f ms; click a frame "
+                  "to zoom</text>\n", FL_WIDTH / 2, fl->total,
+                  rp_model_ms(m->weight_ns));
+    rp_out_printf(c->out, "<text id=\"flame-reset\" class=\"ctl\" x=\"%d\" "
+                  "y=\"44\">Reset zoom</text>\n", FL_PAD);
+    rp_out_printf(c->out, "<text id=\"flame-search\" class=\"ctl right\" "
+                  "x=\"%d\" y=\"44\">Search</text>\n", FL_WIDTH - FL_PAD);
+    if (!fl->total) {
+        rp_out_printf(c->out, "<text class=\"note\" x=\"%d\" y=\"%d\">No "
+                      "samples yet.</text>\n", FL_PAD, FL_TOP + 12);
+    }
+    else {
+        for (i = 0; i < fl->frames->nelts; i++) {
+            draw_frame(fl, &((frame_t *)fl->frames->elts)[i], height);
+        }
+    }
+    rp_out_printf(c->out, "<text id=\"flame-note\" class=\"note\" x=\"%d\" "
+                  "y=\"%d\">", FL_PAD, height - 26);
+    if (dropped && c->o->min_pct > 0) {
+        rp_out_printf(c->out, "%u frame%s under %s%% not drawn", dropped,
+                      dropped == 1 ? "" : "s", number(c->p, c->o->min_pct));
+    }
+    else if (dropped) {
+        rp_out_printf(c->out, "%u frame%s narrower than %s px not drawn",
+                      dropped, dropped == 1 ? "" : "s",
+                      number(c->p, FL_MIN_PX));
+    }
+    rp_out_puts(c->out, "</text>\n");
+    rp_out_printf(c->out, "<text id=\"flame-details\" x=\"%d\" y=\"%d\">"
+                  "</text>\n", FL_PAD, height - 8);
+    rp_out_printf(c->out, "<text id=\"flame-matched\" class=\"right\" "
+                  "x=\"%d\" y=\"%d\"></text>\n", FL_WIDTH - FL_PAD,
+                  height - 8);
+    rp_out_printf(c->out, "<script%s><![CDATA[\n", nonce);
+    put_lines(c->out, script_lines);
+    rp_out_puts(c->out, "]]></script>\n</svg>\n");
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Entry points */
+
+void rp_report_flame_svg(const rp_render_t *c, int embedded)
+{
+    flame_t fl;
+    apr_uint32_t dropped = 0;
+
+    memset(&fl, 0, sizeof(fl));
+    fl.c = c;
+    fl.m = c->m;
+    fl.nodes = (const rp_tnode_t *)c->m->nodes->elts;
+    fl.total = fl.nodes[0].total_count;
+    fl.frames = apr_array_make(c->p, 1024, sizeof(frame_t));
+    fl.looks = apr_pcalloc(c->p, sizeof(*fl.looks)
+                                 * (c->m->funcs->nelts + 1));
+    fl.root_look.name = "all";
+    fl.root_look.object = "";
+    fl.root_look.units = 3;
+    apr_cpystrn(fl.root_look.fill, FL_ROOT_FILL, sizeof(fl.root_look.fill));
+    fl.min_n = c->o->min_pct > 0
+               ? (double)fl.total * c->o->min_pct / 100.0
+               : (double)fl.total * FL_MIN_PX / FL_USABLE;
+    if (fl.total) {
+        dropped = layout(&fl);
+    }
+    draw(&fl, embedded, dropped);
+}
+
+void rp_report_svg(const rp_render_t *c)
+{
+    rp_report_flame_svg(c, 0);
+}

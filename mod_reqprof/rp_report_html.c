@@ -1,0 +1,1306 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_report_html: the page an operator reads, every view as one HTML
+ * document with no external assets.
+ *
+ * This file owns the page's frame (style, script, header with the views,
+ * the other formats and the exports, the live controls) and one function
+ * per view, chosen from a table in rp_view_e order.  The functions view
+ * is a table of columns {header, sort key, cell}, so a column is one line.
+ *
+ * Safety is by construction, not by care at each call site: every string
+ * that came from a request or a binary goes through h() (rp_escape_html,
+ * which also quotes attribute values), every link is built by
+ * rp_report_link (URL escapes) and then h()'d as a whole.  The page is
+ * served under a CSP that runs only the <style> and <script> carrying
+ * page->csp_nonce, so there are no style="" attributes and no inline
+ * event handlers here; the script only improves what works without it
+ * (empty fields of GET forms, expand/collapse in the tree).
+ *
+ * State changes are POST forms carrying page->nonce and the page's own
+ * query string ("back"), so the handler can send the operator back where
+ * they were.  Rendering is linear in what is shown: per-row links of the
+ * functions view are a template cut once, the call tree is walked with an
+ * explicit stack (no depth limit).  Not for signal context.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "rp_escape.h"
+#include "rp_report.h"
+#include "rp_sort.h"
+
+/* A frame's object in the model when it stands for a URI. */
+#define URI_OBJECT "[uri]"
+
+/* Marks the place of a value in a link template (tpl_make). */
+#define MARK     "\x01rp\x01"
+#define MARK_URL "%01rp%01"
+
+
+/* ------------------------------------------------------------------ */
+/* Small helpers */
+
+/* HTML text or attribute value for S (NULL reads as ""). */
+static const char *h(const rp_render_t *c, const char *s)
+{
+    return rp_escape_html(c->p, s ? s : "");
+}
+
+/* The escaped href of the page with QUERY (from rp_report_link). */
+static const char *href(const rp_render_t *c, const char *query)
+{
+    return h(c, apr_pstrcat(c->p, c->page->self, query, NULL));
+}
+
+static void put(const rp_render_t *c, const char *s)
+{
+    rp_out_puts(c->out, s);
+}
+
+/* <a href="self+QUERY" ATTRS>TEXT</a>; TEXT already escaped. */
+static void link_to(const rp_render_t *c, const char *query,
+                    const char *attrs, const char *text)
+{
+    rp_out_printf(c->out, "<a href=\"%s\"%s%s>%s</a>", href(c, query),
+                  attrs ? " " : "", attrs ? attrs : "", text);
+}
+
+static int is_uri(const rp_func_t *f)
+{
+    return strcmp(f->object, URI_OBJECT) == 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+
+    return s && s[1] ? s + 1 : path;
+}
+
+/* "file:line" when known, else the file, else the object: escaped. */
+static const char *where(const rp_render_t *c, const rp_func_t *f)
+{
+    if (f->file && f->line) {
+        return apr_psprintf(c->p, "%s:%d", h(c, f->file), f->line);
+    }
+    return h(c, f->file ? f->file : f->object);
+}
+
+static const char *fmt_time(const rp_render_t *c, apr_time_t t)
+{
+    apr_time_exp_t x;
+
+    if (!t || apr_time_exp_gmt(&x, t) != APR_SUCCESS) {
+        return "-";
+    }
+    return apr_psprintf(c->p, "%04d-%02d-%02d %02d:%02d:%02d UTC",
+                        x.tm_year + 1900, x.tm_mon + 1, x.tm_mday,
+                        x.tm_hour, x.tm_min, x.tm_sec);
+}
+
+static double us_ms(apr_uint64_t us)
+{
+    return (double)us / 1000.0;
+}
+
+static double mean_ms(apr_uint64_t sum_us, apr_uint64_t n)
+{
+    return n ? (double)sum_us / (double)n / 1000.0 : 0.0;
+}
+
+/* The nonce attribute of the page's own <style> and <script>. */
+static const char *nonce_attr(const rp_render_t *c)
+{
+    return c->page->csp_nonce
+           ? apr_pstrcat(c->p, " nonce=\"", h(c, c->page->csp_nonce), "\"",
+                         NULL)
+           : "";
+}
+
+/* ------------------------------------------------------------------ */
+/* Link templates: one rp_report_link per table, not per row */
+
+typedef struct {
+    const char *pre, *post;     /* escaped href around the value */
+} tpl_t;
+
+/* A template of the link that sets KEY (uri or func; its value comes
+ * per row) and KEY2=VALUE2 (KEY2 may be NULL) on top of the current
+ * options.  Only numbers follow uri and func in rp_report_link's order,
+ * so the last mark in the link is ours, even when a request-controlled
+ * value before it (a match regex) holds the mark's bytes. */
+static void tpl_make(const rp_render_t *c, tpl_t *t, const char *view,
+                     const char *key, const char *key2, const char *value2)
+{
+    const char *q = key2 ? rp_report_link(c, "view", view, key, MARK, key2,
+                                          value2, NULL)
+                         : rp_report_link(c, "view", view, key, MARK, NULL);
+    const char *at = NULL, *s;
+
+    for (s = strstr(q, MARK_URL); s; s = strstr(s + 1, MARK_URL)) {
+        at = s;
+    }
+    if (!at) {
+        t->pre = href(c, q);
+        t->post = "";
+        return;
+    }
+    t->pre = href(c, apr_pstrndup(c->p, q, (apr_size_t)(at - q)));
+    t->post = h(c, at + sizeof(MARK_URL) - 1);
+}
+
+static const char *tpl_href(const rp_render_t *c, const tpl_t *t,
+                            const char *value)
+{
+    return apr_pstrcat(c->p, t->pre, h(c, rp_escape_url(c->p, value)),
+                       t->post, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Hidden fields: a GET form keeps the view options it does not set */
+
+/* Emit a hidden input for each current option but those named in SKIP
+ * (a NULL-terminated list). */
+static void hidden_state(const rp_render_t *c, const char *const *skip)
+{
+    rp_kv_t kv[RP_REPORT_STATE_MAX];
+    int i, k;
+
+    rp_report_state(c, kv);
+    for (i = 0; kv[i].key; i++) {
+        /* The explain view's question is asked by its own form. */
+        if (strcmp(kv[i].key, "explain") == 0) {
+            continue;
+        }
+        for (k = 0; skip[k] && strcmp(skip[k], kv[i].key) != 0; k++) {
+        }
+        if (!skip[k] && kv[i].value) {
+            rp_out_printf(c->out, "<input type=\"hidden\" name=\"%s\" "
+                          "value=\"%s\">", kv[i].key, h(c, kv[i].value));
+        }
+    }
+}
+
+static void form_get(const rp_render_t *c, const char *id)
+{
+    rp_out_printf(c->out, "<form class=\"get\" method=\"get\" "
+                  "action=\"%s\" id=\"%s\">", h(c, c->page->self), id);
+}
+
+/* ------------------------------------------------------------------ */
+/* Style and script */
+
+static const char CSS[] =
+    ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg2:#f6f8fa;"
+    "--accent:#0969da;--head:#24292f;--warn:#9a6700;--warnbg:#fff8c5}\n"
+    "*{box-sizing:border-box}\n"
+    "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',"
+    "Roboto,'Helvetica Neue',Arial,sans-serif;color:var(--fg);"
+    "background:#fff}\n"
+    "a{color:var(--accent);text-decoration:none}\n"
+    "a:hover{text-decoration:underline}\n"
+    "header.top{background:var(--head);color:#f0f3f6;padding:8px 20px 0}\n"
+    "header.top a{color:#f0f3f6}\n"
+    ".brand{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap}\n"
+    ".brand h1{font-size:17px;margin:0;font-weight:600}\n"
+    ".brand .host,.brand .ver{color:#9198a1;font-size:12px}\n"
+    "nav.views{display:flex;gap:2px;margin-top:8px;flex-wrap:wrap}\n"
+    "nav.views a{padding:6px 12px;border-radius:6px 6px 0 0;"
+    "color:#d1d9e0}\n"
+    "nav.views a:hover{background:#32383f;text-decoration:none}\n"
+    "nav.views a.cur{background:#fff;color:var(--fg);font-weight:600}\n"
+    ".bar{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;"
+    "padding:8px 20px;background:var(--bg2);border-bottom:1px solid "
+    "var(--line);font-size:13px}\n"
+    ".bar .lbl{color:var(--muted)}\n"
+    ".bar b{font-variant-numeric:tabular-nums}\n"
+    ".controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
+    ".controls form{display:inline-flex;gap:4px;align-items:center;"
+    "margin:0}\n"
+    "button,input,select{font:inherit;font-size:13px}\n"
+    "button{padding:3px 10px;border:1px solid var(--line);border-radius:6px;"
+    "background:#fff;cursor:pointer}\n"
+    "button:hover{background:#eef1f4}\n"
+    "button.danger{color:#cf222e}\n"
+    "input,select{padding:2px 6px;border:1px solid var(--line);"
+    "border-radius:6px;background:#fff}\n"
+    "input[type=number]{width:6.5em}\n"
+    "main{padding:14px 20px 40px}\n"
+    "h2{font-size:16px;margin:18px 0 8px}\n"
+    "h2:first-child{margin-top:0}\n"
+    "h3{font-size:14px;margin:12px 0 6px}\n"
+    "h2.func code{font-size:15px}\n"
+    "h2.func .obj{font-size:12px;font-weight:normal}\n"
+    ".notice{background:var(--warnbg);color:var(--warn);border:1px solid "
+    "#d4a72c66;padding:6px 12px;border-radius:6px;margin:0 0 12px}\n"
+    ".focus{background:#ddf4ff;border:1px solid #54aeff66;padding:6px 12px;"
+    "border-radius:6px;margin:0 0 12px}\n"
+    ".muted,.obj{color:var(--muted)}\n"
+    ".hint{color:var(--muted);margin:4px 0 10px}\n"
+    "table.data{border-collapse:collapse;font-size:13px;margin:6px 0 14px}\n"
+    "table.data th,table.data td{padding:3px 10px;border-bottom:1px solid "
+    "#eaeef2;text-align:left;vertical-align:top}\n"
+    "table.data thead th{position:sticky;top:0;background:var(--bg2);"
+    "border-bottom:1px solid var(--line);font-weight:600;"
+    "white-space:nowrap}\n"
+    "table.data tbody tr:nth-child(even){background:#fafbfc}\n"
+    "table.data tbody tr:hover{background:#eef6ff}\n"
+    "table.data .num{text-align:right;font-variant-numeric:tabular-nums;"
+    "white-space:nowrap}\n"
+    "th.sorted{background:#e7effa}\n"
+    "th a{color:var(--fg)}\n"
+    "td.fn{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
+    "monospace;word-break:break-all}\n"
+    "td.fn .sub{font-family:system-ui,sans-serif;font-size:11px;"
+    "margin-left:8px}\n"
+    "td.file{color:var(--muted);word-break:break-all}\n"
+    "table.kv th{color:var(--muted);font-weight:normal;padding-right:18px}\n"
+    "table.kv td,table.kv th{border:0;padding:2px 10px 2px 0}\n"
+    "form.get{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;"
+    "margin:6px 0 10px}\n"
+    "form.get label{color:var(--muted);font-size:13px}\n"
+    ".filters{display:flex;flex-wrap:wrap;gap:4px 36px;align-items:center;"
+    "padding:6px 12px;border:1px solid var(--line);border-radius:8px;"
+    "margin:0 0 10px;width:fit-content}\n"
+    ".filters form.get{margin:0}\n"
+    ".tools{display:flex;gap:14px;align-items:center;flex-wrap:wrap;"
+    "margin:4px 0}\n"
+    /* The tree: names indent with the nesting, the figures stay in
+     * columns at the right edge of a row (rows end where the tree does). */
+    "#tree{font-size:13px;max-width:1180px;overflow-x:auto}\n"
+    "#tree .row,#tree summary{display:flex;align-items:baseline;"
+    "min-width:60em;padding:1px 0}\n"
+    "#tree .row{font-weight:600;border-bottom:1px solid var(--line);"
+    "padding-left:1.2em}\n"
+    "#tree summary{cursor:pointer;list-style:none}\n"
+    "#tree summary::-webkit-details-marker{display:none}\n"
+    "#tree summary::before{content:'\\25B8';flex:none;width:1.2em;"
+    "color:var(--muted)}\n"
+    "#tree details[open]>summary::before{content:'\\25BE'}\n"
+    "#tree details.leaf>summary::before{content:'';cursor:default}\n"
+    "#tree summary:hover{background:#eef6ff}\n"
+    "#tree details details{margin-left:1.2em}\n"
+    "#tree .fn{flex:0 1 auto;overflow:hidden;text-overflow:ellipsis;"
+    "white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,"
+    "Consolas,monospace}\n"
+    "#tree .row .fn{font-family:inherit}\n"
+    "#tree .obj{flex:1 1 auto;min-width:0;overflow:hidden;"
+    "text-overflow:ellipsis;white-space:nowrap;margin-left:10px;"
+    "font-size:12px}\n"
+    "#tree .n,#tree .p,#tree .ms,#tree .s{flex:none;text-align:right;"
+    "font-variant-numeric:tabular-nums;color:var(--muted)}\n"
+    "#tree .n{width:6em;color:var(--fg)}\n"
+    "#tree .p{width:5.5em}\n"
+    "#tree .ms{width:8em}\n"
+    "#tree .s{width:6em}\n"
+    "#tree .uri>summary .fn{color:#8250df;font-weight:600}\n"
+    ".ok{color:#1a7f37}\n"
+    ".bad{color:#cf222e}\n"
+    "meter{width:120px;height:10px}\n"
+    "svg{max-width:100%}\n"
+    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
+    "monospace;background:var(--bg2);padding:0 4px;border-radius:4px}\n";
+
+/* The page works without this: it leaves empty fields out of GET forms
+ * (the handler refuses "fraction=" as a number) and drives the tree's
+ * expand and collapse buttons, which stay hidden without it. */
+static const char JS[] =
+    "(function(){\n"
+    "function each(s,f){Array.prototype.forEach.call("
+    "document.querySelectorAll(s),f);}\n"
+    "each('form.get',function(f){f.addEventListener('submit',function(){\n"
+    "  each('#'+f.id+' input',function(i){"
+    "if(i.name&&i.value===''){i.disabled=true;}});});});\n"
+    "window.addEventListener('pageshow',function(){"
+    "each('form.get input',function(i){i.disabled=false;});});\n"
+    "var t=document.getElementById('tree');\n"
+    "each('button[data-tree]',function(b){b.hidden=false;\n"
+    "  b.addEventListener('click',function(){"
+    "var open=b.getAttribute('data-tree')==='open';\n"
+    "  Array.prototype.forEach.call(t.querySelectorAll('details'),"
+    "function(d){if(!d.classList.contains('leaf')){d.open=open;}});});});\n"
+    "})();\n";
+
+/* ------------------------------------------------------------------ */
+/* The frame: head, header, controls */
+
+static const char *const view_titles[RP_VIEW_COUNT] = {
+    "Overview", "Functions", "Callers", "Callees", "Call tree",
+    "Flame graph", "Requests", "Explain"
+};
+
+static const char *const page_formats[] = { "text", "json", NULL };
+static const char *const exports[] = {
+    "svg", "collapsed", "pprof", "callgrind", "dot", NULL
+};
+
+/* The live controls: one POST form per change. */
+static void controls(const rp_render_t *c)
+{
+    const rp_settings_t *s = &c->m->info->settings;
+    const char *open = apr_psprintf(c->p, "<form method=\"post\" "
+                                    "action=\"%s\"><input type=\"hidden\" "
+                                    "name=\"nonce\" value=\"%s\"><input "
+                                    "type=\"hidden\" name=\"back\" "
+                                    "value=\"%s\">", h(c, c->page->self),
+                                    h(c, c->page->nonce),
+                                    h(c, rp_report_link(c, NULL)));
+
+    put(c, "<div class=\"controls\">");
+    put(c, open);
+    put(c, s->enabled
+        ? "<button id=\"btn-pause\" name=\"action\" value=\"pause\" "
+          "title=\"stop collecting; the profile is kept\">Pause</button>"
+        : "<button id=\"btn-enable\" name=\"action\" value=\"enable\" "
+          "title=\"start collecting samples\">Enable</button>");
+    put(c, "</form>");
+    put(c, open);
+    put(c, "<button id=\"btn-clear\" class=\"danger\" name=\"action\" "
+        "value=\"clear\" title=\"forget every sample of every child\">"
+        "Clear</button></form>");
+    put(c, open);
+    rp_out_printf(c->out, "<label for=\"timer\" class=\"lbl\">timer</label>"
+                  "<select id=\"timer\" name=\"timer\">"
+                  "<option value=\"cpu\"%s>cpu</option>"
+                  "<option value=\"real\"%s>real</option></select>"
+                  "<button id=\"btn-timer\" name=\"action\" value=\"timer\" "
+                  "title=\"a new timer clears the profile: samples of CPU "
+                  "and of wall time do not add up\">Set</button></form>",
+                  s->timer == 0 ? " selected" : "",
+                  s->timer == 1 ? " selected" : "");
+    put(c, open);
+    rp_out_printf(c->out, "<label for=\"frequency\" class=\"lbl\">Hz</label>"
+                  "<input id=\"frequency\" type=\"number\" "
+                  "name=\"frequency\" min=\"1\" max=\"10000\" required "
+                  "value=\"%d\"><button id=\"btn-frequency\" name=\"action\" "
+                  "value=\"frequency\">Set</button></form>",
+                  s->frequency >= 1 && s->frequency <= 10000
+                  ? s->frequency : 99);
+    put(c, "</div>");
+}
+
+/* State and totals, on every view that has a model. */
+static void status_bar(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_settings_t *s = &m->info->settings;
+
+    put(c, "<div class=\"bar\">");
+    rp_out_printf(c->out, "<span><span class=\"lbl\">profiling</span> "
+                  "<b id=\"state\" class=\"%s\">%s</b></span>",
+                  s->enabled ? "ok" : "bad", s->enabled ? "on" : "paused");
+    rp_out_printf(c->out, "<span><span class=\"lbl\">timer</span> "
+                  "<b id=\"timer-now\">%s</b></span>",
+                  rp_report_timer_name(s->timer));
+    rp_out_printf(c->out, "<span><span class=\"lbl\">frequency</span> "
+                  "<b id=\"hz\">%d</b> Hz</span>", s->frequency);
+    rp_out_printf(c->out, "<span><span class=\"lbl\">requests</span> "
+                  "<b id=\"total-requests\">%" APR_UINT64_T_FMT "</b></span>"
+                  "<span><span class=\"lbl\">samples</span> "
+                  "<b id=\"total-samples\">%" APR_UINT64_T_FMT "</b></span>"
+                  "<span><span class=\"lbl\">ticks</span> "
+                  "<b id=\"total-ticks\">%" APR_UINT64_T_FMT "</b></span>",
+                  m->counters[RP_CTR_REQUESTS], m->counters[RP_CTR_SAMPLES],
+                  m->counters[RP_CTR_TICKS]);
+    if (c->page->nonce) {
+        controls(c);
+    }
+    put(c, "</div>");
+}
+
+static void header(const rp_render_t *c)
+{
+    const rp_page_t *pg = c->page;
+    int i;
+
+    rp_out_printf(c->out, "<!doctype html>\n<html lang=\"en\"><head>"
+                  "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+                  "content=\"width=device-width, initial-scale=1\">\n"
+                  "<meta name=\"referrer\" content=\"same-origin\">\n"
+                  "<title>reqprof: %s - %s</title>\n<style%s>\n%s</style>\n"
+                  "</head>\n<body class=\"view-%s\">\n",
+                  view_titles[c->o->view], h(c, pg->host), nonce_attr(c),
+                  CSS, rp_report_view_names[c->o->view]);
+    rp_out_printf(c->out, "<header class=\"top\"><div class=\"brand\">"
+                  "<h1>mod_reqprof</h1><span class=\"host\">%s</span>"
+                  "<span class=\"ver\">%s</span><span class=\"ver\">"
+                  "other formats:", h(c, pg->host), h(c, pg->version));
+    for (i = 0; page_formats[i]; i++) {
+        put(c, " ");
+        /* The explain view's question is not a view option: carry it. */
+        link_to(c, rp_report_link(c, "format", page_formats[i], "explain",
+                                  c->o->view == RP_VIEW_EXPLAIN
+                                  && pg->explain ? pg->explain->given : NULL,
+                                  NULL),
+                apr_psprintf(c->p, "id=\"fmt-%s\"", page_formats[i]),
+                page_formats[i]);
+    }
+    put(c, " &middot; download:");
+    /* Exports render the whole profile; the handler refuses a view. */
+    for (i = 0; exports[i]; i++) {
+        put(c, " ");
+        link_to(c, rp_report_link(c, "format", exports[i], "view", NULL,
+                                  NULL),
+                apr_psprintf(c->p, "id=\"export-%s\"", exports[i]),
+                exports[i]);
+    }
+    put(c, "</span></div>\n<nav class=\"views\">");
+    for (i = 0; i < RP_VIEW_COUNT; i++) {
+        link_to(c, rp_report_link(c, "view", rp_report_view_names[i], NULL),
+                apr_psprintf(c->p, "id=\"nav-%s\"%s",
+                             rp_report_view_names[i],
+                             i == (int)c->o->view
+                             ? " class=\"cur\" aria-current=\"page\"" : ""),
+                view_titles[i]);
+    }
+    put(c, "</nav></header>\n");
+    if (c->m) {
+        status_bar(c);
+    }
+    put(c, "<main>\n");
+    if (pg->notice) {
+        rp_out_printf(c->out, "<p class=\"notice\" id=\"notice\">%s</p>\n",
+                      h(c, pg->notice));
+    }
+    if (c->o->focus && c->o->view != RP_VIEW_EXPLAIN) {
+        rp_out_printf(c->out, "<p class=\"focus\" id=\"focus\">Focused on "
+                      "URI <code>%s</code>: every figure below is of its "
+                      "requests only. ", h(c, c->o->focus));
+        link_to(c, rp_report_link(c, "uri", NULL, NULL),
+                "id=\"focus-clear\"", "Show every URI");
+        put(c, "</p>\n");
+    }
+}
+
+static void footer(const rp_render_t *c)
+{
+    rp_out_printf(c->out, "</main>\n<script%s>\n%s</script>\n"
+                  "</body></html>\n", nonce_attr(c), JS);
+}
+
+/* "N samples, X ms estimated" of the profile shown. */
+static void profile_line(const rp_render_t *c)
+{
+    rp_out_printf(c->out, "<p class=\"hint\">%" APR_UINT64_T_FMT " samples "
+                  "(%.1f ms estimated) in this profile.</p>\n", c->m->samples,
+                  rp_model_ms(c->m->weight_ns));
+}
+
+/* ------------------------------------------------------------------ */
+/* Overview */
+
+static void kv_row(const rp_render_t *c, const char *key, const char *value)
+{
+    rp_out_printf(c->out, "<tr><th>%s</th><td>%s</td></tr>\n", key, value);
+}
+
+static void rules(const rp_render_t *c, rp_rule_kind_e kind)
+{
+    const rp_filter_t *f = c->page->filter;
+    int i, n = f ? rp_filter_count(f, kind) : 0;
+    const char *at;
+
+    rp_out_printf(c->out, "<tr><th>%s</th><td>", rp_filter_kind_name(kind));
+    if (!n) {
+        put(c, "<span class=\"muted\">none</span>");
+    }
+    for (i = 0; i < n; i++) {
+        const char *pat = rp_filter_pattern(f, kind, i, &at);
+        rp_out_printf(c->out, "%s<code>%s</code> <span class=\"muted\">%s"
+                      "</span>", i ? "<br>" : "", h(c, pat), h(c, at));
+    }
+    put(c, "</td></tr>\n");
+}
+
+/* A table's fill "n / cap" with a meter. */
+static const char *fill(const rp_render_t *c, apr_uint32_t n,
+                        apr_uint32_t cap)
+{
+    return apr_psprintf(c->p, "%u / %u <meter min=\"0\" max=\"%u\" "
+                        "value=\"%u\" high=\"%u\"></meter>", n, cap,
+                        cap ? cap : 1, n, cap - cap / 10);
+}
+
+static void view_overview(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_page_t *pg = c->page;
+    const rp_snapshot_info_t *in = m->info;
+    const apr_uint64_t *k = m->counters;
+    apr_uint64_t us, sum;
+    double hz = rp_model_delivered_hz(m, &us);
+    int i;
+
+    put(c, "<h2>Status</h2>\n<table class=\"kv\" id=\"status\">\n");
+    kv_row(c, "profiling", in->settings.enabled ? "on" : "paused");
+    kv_row(c, "timer", apr_psprintf(c->p, "%s (%s)",
+                                    rp_report_timer_name(in->settings.timer),
+                                    in->settings.timer == 1
+                                    ? "wall-clock time, blocked time too"
+                                    : "CPU time of the request's thread"));
+    kv_row(c, "frequency", apr_psprintf(c->p, "%d Hz asked, <span id=\""
+                                        "delivered-hz\">%.1f</span> Hz "
+                                        "delivered over %.1f ms of profiled "
+                                        "%s time", in->settings.frequency,
+                                        hz, us_ms(us),
+                                        in->settings.timer == 1 ? "wall"
+                                                                : "CPU"));
+    kv_row(c, "since", apr_psprintf(c->p, "%s (first request stored); last "
+                                    "%s", fmt_time(c, m->first_time),
+                                    fmt_time(c, m->last_time)));
+    kv_row(c, "generation", apr_psprintf(c->p, "%u (each clear starts a new "
+                                         "one)", in->generation));
+    kv_row(c, "snapshot", apr_psprintf(c->p, "taken %s; %d region(s) "
+                                       "copied, %d busy, %d invalid, %u "
+                                       "retries", fmt_time(c, in->taken),
+                                       m->nregions, in->busy, in->invalid,
+                                       in->retries));
+    put(c, "</table>\n");
+
+    put(c, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\">\n");
+    kv_row(c, "requests profiled", apr_psprintf(c->p, "%" APR_UINT64_T_FMT,
+                                                k[RP_CTR_REQUESTS]));
+    kv_row(c, "samples stored", apr_psprintf(c->p, "%" APR_UINT64_T_FMT
+                                             " (%.1f ms estimated)",
+                                             k[RP_CTR_SAMPLES],
+                                             rp_model_ms(
+                                                 k[RP_CTR_WEIGHT_NS])));
+    sum = k[RP_CTR_SAMPLES] + k[RP_CTR_BUFFER_FULL] + k[RP_CTR_UNWIND_FAILED]
+          + k[RP_CTR_OTHER_DROPPED];
+    /* Every tick is a sample or a drop counted by cause: say so, and say
+     * when it does not hold (a region copied mid-way, a bug). */
+    kv_row(c, "accounting", apr_psprintf(c->p, "<span id=\"accounting\">"
+                                         "ticks %" APR_UINT64_T_FMT " = "
+                                         "samples %" APR_UINT64_T_FMT " + "
+                                         "buffer_full %" APR_UINT64_T_FMT
+                                         " + unwind_failed %"
+                                         APR_UINT64_T_FMT " + other %"
+                                         APR_UINT64_T_FMT "</span> "
+                                         "<span class=\"%s\">%s</span>",
+                                         k[RP_CTR_TICKS], k[RP_CTR_SAMPLES],
+                                         k[RP_CTR_BUFFER_FULL],
+                                         k[RP_CTR_UNWIND_FAILED],
+                                         k[RP_CTR_OTHER_DROPPED],
+                                         sum == k[RP_CTR_TICKS] ? "ok"
+                                                                : "bad",
+                                         sum == k[RP_CTR_TICKS]
+                                         ? "&#10003; adds up"
+                                         : "does not add up"));
+    kv_row(c, "stored with less detail", apr_psprintf(c->p,
+           "%" APR_UINT64_T_FMT " samples under [truncated] (deeper than "
+           "the depth cap), %" APR_UINT64_T_FMT " under [table full]; %"
+           APR_UINT64_T_FMT " requests found no room for their URI, %"
+           APR_UINT64_T_FMT " objects no room", k[RP_CTR_DEPTH_TRUNCATED],
+           k[RP_CTR_TABLE_FULL], k[RP_CTR_URI_FULL], k[RP_CTR_OBJECT_FULL]));
+    kv_row(c, "outside requests", apr_psprintf(c->p, "%" APR_UINT64_T_FMT
+                                               " ticks (not profiled work, "
+                                               "not in the invariant)",
+                                               k[RP_CTR_OUTSIDE_REQUEST]));
+    kv_row(c, "store health", apr_psprintf(c->p, "%u region(s) repaired, %u "
+                                           "reset (%" APR_UINT64_T_FMT
+                                           " samples lost), %u children "
+                                           "found no slot",
+                                           in->regions_repaired,
+                                           in->regions_reset,
+                                           in->samples_lost, in->no_slot));
+    put(c, "</table>\n");
+
+    put(c, "<h2>Children</h2>\n<table class=\"data\" id=\"children\">"
+        "<thead><tr><th class=\"num\">slot</th><th class=\"num\">pid</th>"
+        "<th class=\"num\">requests</th><th class=\"num\">samples</th>"
+        "<th class=\"num\">ticks</th><th class=\"num\">drops</th>"
+        "<th>call-tree nodes</th><th>URIs</th><th>objects</th>"
+        "<th>last request</th></tr></thead><tbody>\n");
+    for (i = 0; i < m->nregions; i++) {
+        const rp_region_t *g = m->regions[i];
+        const apr_uint64_t *n = g->counters;
+        rp_out_printf(c->out, "<tr><td class=\"num\">%d</td><td class=\"num\">"
+                      "%s</td><td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+                      "<td class=\"num\">%" APR_UINT64_T_FMT "</td><td "
+                      "class=\"num\">%" APR_UINT64_T_FMT "</td><td "
+                      "class=\"num\">%" APR_UINT64_T_FMT "</td><td>%s</td>"
+                      "<td>%s</td><td>%s</td><td>%s</td></tr>\n", g->slot,
+                      g->owner ? apr_itoa(c->p, (int)g->owner) : "free",
+                      n[RP_CTR_REQUESTS], n[RP_CTR_SAMPLES], n[RP_CTR_TICKS],
+                      n[RP_CTR_BUFFER_FULL] + n[RP_CTR_UNWIND_FAILED]
+                      + n[RP_CTR_OTHER_DROPPED],
+                      fill(c, g->n_nodes, g->cap_nodes),
+                      fill(c, g->n_uris, g->cap_uris),
+                      fill(c, g->n_objects, g->cap_objects),
+                      fmt_time(c, g->last_time));
+    }
+    if (!m->nregions) {
+        put(c, "<tr><td colspan=\"10\" class=\"muted\">no child has stored "
+            "data of this generation yet</td></tr>\n");
+    }
+    put(c, "</tbody></table>\n");
+
+    put(c, "<h2>Configuration</h2>\n<table class=\"kv\" id=\"config\">\n");
+    kv_row(c, "ReqProf at start", pg->configured_enabled ? "On" : "Off");
+    kv_row(c, "max depth", apr_psprintf(c->p, "%d frames (innermost kept)",
+                                        pg->max_depth));
+    kv_row(c, "signal", apr_psprintf(c->p, "%s (%d)", h(c, pg->signame),
+                                     pg->signo));
+    kv_row(c, "memory", apr_psprintf(c->p, "%" APR_INT64_T_FMT " bytes per "
+                                     "child (%.1f MB)", pg->memory,
+                                     (double)pg->memory / 1048576.0));
+    rules(c, RP_RULE_INCLUDE);
+    rules(c, RP_RULE_EXCLUDE);
+    kv_row(c, "match-limit hits", apr_psprintf(c->p, "%u in this child "
+                                               "(counted as no match)",
+                                               pg->limit_hits));
+    kv_row(c, "this child", apr_psprintf(c->p, "slot %d%s%s", pg->slot,
+                                         pg->sampler_off
+                                         ? "; not sampling: " : "",
+                                         pg->sampler_off
+                                         ? h(c, pg->sampler_off) : ""));
+    put(c, "</table>\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Functions: a table of columns */
+
+typedef struct {
+    tpl_t callers, callees;     /* links of the name cell */
+} row_links_t;
+
+typedef void (*cell_fn)(const rp_render_t *c, const row_links_t *l,
+                        const rp_func_t *f);
+
+static void cell_self(const rp_render_t *c, const row_links_t *l,
+                      const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%" APR_UINT64_T_FMT, f->self_count);
+}
+
+static void cell_self_pct(const rp_render_t *c, const row_links_t *l,
+                          const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%.2f%%", rp_model_pct(f->self_count,
+                                                 c->m->samples));
+}
+
+static void cell_self_ms(const rp_render_t *c, const row_links_t *l,
+                         const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%.2f", rp_model_ms(f->self_ns));
+}
+
+static void cell_cum(const rp_render_t *c, const row_links_t *l,
+                     const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%" APR_UINT64_T_FMT, f->cum_count);
+}
+
+static void cell_cum_pct(const rp_render_t *c, const row_links_t *l,
+                         const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%.2f%%", rp_model_pct(f->cum_count,
+                                                 c->m->samples));
+}
+
+static void cell_cum_ms(const rp_render_t *c, const row_links_t *l,
+                        const rp_func_t *f)
+{
+    rp_out_printf(c->out, "%.2f", rp_model_ms(f->cum_ns));
+}
+
+/* Cells of every row are written with puts, not printf: in a table of
+ * ten thousand rows the formatter's cost shows. */
+static void cell_name(const rp_render_t *c, const row_links_t *l,
+                      const rp_func_t *f)
+{
+    const char *url = h(c, rp_escape_url(c->p, f->name));
+
+    put(c, "<a href=\"");
+    put(c, l->callers.pre);
+    put(c, url);
+    put(c, l->callers.post);
+    put(c, "\" title=\"who calls it\">");
+    put(c, h(c, f->name));
+    put(c, "</a><a class=\"sub\" href=\"");
+    put(c, l->callees.pre);
+    put(c, url);
+    put(c, l->callees.post);
+    put(c, "\" title=\"what it calls\">callees&#8250;</a>");
+}
+
+static void cell_file(const rp_render_t *c, const row_links_t *l,
+                      const rp_func_t *f)
+{
+    put(c, where(c, f));
+}
+
+typedef struct {
+    const char *head;           /* header text */
+    const char *col;            /* the column's id (data-col) */
+    const char *key;            /* sort key (rp_sort), or NULL */
+    const char *cls;            /* class of its cells */
+    const char *title;          /* header tooltip */
+    cell_fn cell;
+} column_t;
+
+static const column_t columns[] = {
+    { "self", "self", "self", "num",
+      "samples in the function itself (pstats tottime)", cell_self },
+    { "self %", "self_pct", NULL, "num",
+      "self samples as a share of every sample", cell_self_pct },
+    { "self ms", "self_ms", NULL, "num",
+      "estimated time in the function itself", cell_self_ms },
+    { "cumulative", "cum", "cumulative", "num",
+      "samples in it and what it calls, once per stack (pstats cumtime)",
+      cell_cum },
+    { "cum %", "cum_pct", NULL, "num",
+      "cumulative samples as a share of every sample", cell_cum_pct },
+    { "cum ms", "cum_ms", NULL, "num",
+      "estimated time in it and below", cell_cum_ms },
+    { "function", "name", "name", "fn",
+      "the name links to its callers", cell_name },
+    { "file", "file", "file", "file",
+      "source file:line where known, else the object", cell_file },
+    { NULL }
+};
+
+/* pstats' aliases name the same column. */
+static const char *canonical_sort(const char *key)
+{
+    if (!key) {
+        return "self";
+    }
+    if (strcmp(key, "tottime") == 0) {
+        return "self";
+    }
+    if (strcmp(key, "cumtime") == 0) {
+        return "cumulative";
+    }
+    return key;
+}
+
+static void functions_form(const rp_render_t *c)
+{
+    static const char *const mine[] = {
+        "limit", "fraction", "match", "func", "min", "icicle", NULL
+    };
+    static const char *const focus_mine[] = {
+        "uri", "func", "min", "icicle", NULL
+    };
+    const rp_view_opts_t *o = c->o;
+
+    /* Fields keep a valid value even without the script: limit 0 and
+     * fraction 1 restrict nothing. */
+    put(c, "<div class=\"filters\">");
+    form_get(c, "restrict");
+    hidden_state(c, mine);
+    rp_out_printf(c->out, "<label>rows <input type=\"number\" name=\"limit\" "
+                  "min=\"0\" max=\"1000000\" value=\"%d\" title=\"at most "
+                  "this many rows, 0: all\"></label>"
+                  "<label>fraction <input type=\"number\" name=\"fraction\" "
+                  "min=\"0\" max=\"1\" step=\"any\" value=\"%s\" "
+                  "title=\"the leading share of rows, 1: all\"></label>"
+                  "<label>name matches <input type=\"text\" name=\"match\" "
+                  "size=\"24\" value=\"%s\" placeholder=\"regex, e.g. "
+                  "^apr_\"></label><button>Apply</button></form>\n",
+                  o->select.limit,
+                  o->select.fraction > 0
+                  ? apr_psprintf(c->p, "%g", o->select.fraction) : "1",
+                  h(c, o->match));
+    /* Focus in a form of its own: its field must not be sent empty. */
+    form_get(c, "focus-form");
+    hidden_state(c, focus_mine);
+    rp_out_printf(c->out, "<label>focus on URI <input type=\"text\" "
+                  "name=\"uri\" size=\"30\" required pattern=\"/.*\" "
+                  "value=\"%s\" placeholder=\"/path\"></label>"
+                  "<button>Focus</button></form></div>\n", h(c, o->focus));
+}
+
+static void view_functions(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_view_opts_t *o = c->o;
+    const char *sort = canonical_sort(o->select.sort);
+    apr_array_header_t *rows;
+    const column_t *col;
+    const char *td[sizeof(columns) / sizeof(columns[0])];
+    row_links_t links;
+    int total, i, k;
+
+    rows = rp_model_select(c->p, m, &o->select, &total);
+    profile_line(c);
+    functions_form(c);
+
+    put(c, "<div class=\"tools\"><span id=\"shown\">");
+    rp_out_printf(c->out, "showing %d of %d functions", rows->nelts, total);
+    if (rows->nelts < total) {
+        put(c, ", restricted by");
+        if (o->match && *o->match) {
+            rp_out_printf(c->out, " names matching <code>%s</code>",
+                          h(c, o->match));
+        }
+        if (o->select.fraction > 0 && o->select.fraction < 1) {
+            rp_out_printf(c->out, " the leading %g of them",
+                          o->select.fraction);
+        }
+        if (o->select.limit > 0) {
+            rp_out_printf(c->out, " at most %d rows", o->select.limit);
+        }
+    }
+    rp_out_printf(c->out, "; sorted by %s</span>", h(c, o->select.sort));
+    link_to(c, rp_report_link(c, "strip", o->strip_dirs ? "0" : "1", NULL),
+            "id=\"strip-toggle\"", o->strip_dirs ? "show directories"
+                                                 : "strip directories");
+    if (rows->nelts < total) {
+        link_to(c, rp_report_link(c, "limit", "0", "fraction", NULL,
+                                  "match", NULL, NULL),
+                "id=\"show-all\"", "show all rows");
+    }
+    put(c, "</div>\n");
+
+    put(c, "<table class=\"data\" id=\"functions\"><thead><tr>");
+    for (col = columns; col->head; col++) {
+        int cur = col->key && strcmp(col->key, sort) == 0;
+        int down = cur && rp_sort_key_find(col->key)->descending;
+        rp_out_printf(c->out, "<th class=\"%s%s\" data-col=\"%s\"",
+                      strcmp(col->cls, "num") == 0 ? "num" : "",
+                      cur ? " sorted" : "", col->col);
+        if (col->key) {
+            rp_out_printf(c->out, " data-key=\"%s\"%s", col->key,
+                          !cur ? "" : down ? " aria-sort=\"descending\""
+                                           : " aria-sort=\"ascending\"");
+        }
+        rp_out_printf(c->out, " title=\"%s\">", col->title);
+        if (col->key) {
+            link_to(c, rp_report_link(c, "sort", col->key, NULL), NULL,
+                    apr_pstrcat(c->p, col->head, !cur ? ""
+                                : down ? " &#9660;" : " &#9650;", NULL));
+        }
+        else {
+            put(c, col->head);
+        }
+        put(c, "</th>");
+    }
+    put(c, "</tr></thead>\n<tbody>\n");
+    tpl_make(c, &links.callers, "callers", "func", NULL, NULL);
+    tpl_make(c, &links.callees, "callees", "func", NULL, NULL);
+    for (col = columns, k = 0; col->head; col++, k++) {
+        td[k] = apr_pstrcat(c->p, "<td class=\"", col->cls, "\">", NULL);
+    }
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_func_t *f = rp_model_func(m, ((apr_uint32_t *)rows->elts)[i]);
+        put(c, "<tr>");
+        for (col = columns, k = 0; col->head; col++, k++) {
+            put(c, td[k]);
+            col->cell(c, &links, f);
+            put(c, "</td>");
+        }
+        put(c, "</tr>\n");
+    }
+    put(c, "</tbody></table>\n");
+    if (!total) {
+        put(c, "<p class=\"hint\" id=\"empty\">No samples yet: send "
+            "requests that the include rules match (see the overview and "
+            "the explain view), then reload.</p>\n");
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Callers and callees */
+
+static void func_summary(const rp_render_t *c, const rp_func_t *f)
+{
+    rp_out_printf(c->out, "<h2 class=\"func\"><code>%s</code> <span "
+                  "class=\"obj\">%s</span></h2>\n", h(c, f->name),
+                  h(c, f->object));
+    rp_out_printf(c->out, "<table class=\"data func-row\"><thead><tr>"
+                  "<th class=\"num\">self</th><th class=\"num\">self %%</th>"
+                  "<th class=\"num\">self ms</th><th class=\"num\">"
+                  "cumulative</th><th class=\"num\">cum %%</th>"
+                  "<th class=\"num\">cum ms</th><th>function</th>"
+                  "<th>file</th></tr></thead><tbody><tr>"
+                  "<td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+                  "<td class=\"num\">%.2f%%</td><td class=\"num\">%.2f</td>"
+                  "<td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+                  "<td class=\"num\">%.2f%%</td><td class=\"num\">%.2f</td>"
+                  "<td class=\"fn\">%s</td><td class=\"file\">%s</td>"
+                  "</tr></tbody></table>\n", f->self_count,
+                  rp_model_pct(f->self_count, c->m->samples),
+                  rp_model_ms(f->self_ns), f->cum_count,
+                  rp_model_pct(f->cum_count, c->m->samples),
+                  rp_model_ms(f->cum_ns), h(c, f->name), where(c, f));
+}
+
+static void edges_table(const rp_render_t *c, apr_uint32_t f, int callers)
+{
+    const rp_model_t *m = c->m;
+    apr_array_header_t *edges = rp_model_edges(c->p, m, f, callers);
+    const char *view = callers ? "callers" : "callees";
+    int i;
+
+    rp_out_printf(c->out, "<h3>%s</h3>\n<table class=\"data edges\" "
+                  "id=\"%s-%u\"><thead><tr><th class=\"num\">samples</th>"
+                  "<th class=\"num\">%%</th><th class=\"num\">est. ms</th>"
+                  "<th>%s</th><th>file</th></tr></thead><tbody>\n",
+                  callers ? "Called by" : "Calls", view, f,
+                  callers ? "caller" : "callee");
+    for (i = 0; i < edges->nelts; i++) {
+        const rp_edge_t *e = &((rp_edge_t *)edges->elts)[i];
+        const rp_func_t *g = rp_model_func(m, e->func);
+        rp_out_printf(c->out, "<tr><td class=\"num\">%" APR_UINT64_T_FMT
+                      "</td><td class=\"num\">%.2f%%</td><td class=\"num\">"
+                      "%.2f</td><td class=\"fn\">", e->count,
+                      rp_model_pct(e->count, m->samples), rp_model_ms(e->ns));
+        if (is_uri(g)) {
+            /* The outermost frame's caller is the request itself. */
+            put(c, "request ");
+            link_to(c, rp_report_link(c, "view", "functions", "uri",
+                                      g->name, "func", NULL, NULL),
+                    "class=\"uri\" title=\"the functions of this URI\"",
+                    h(c, g->name));
+            put(c, "</td><td class=\"file\">");
+            link_to(c, rp_report_link(c, "view", "requests", NULL), NULL,
+                    "requests");
+        }
+        else {
+            link_to(c, rp_report_link(c, "view", view, "func", g->name,
+                                      NULL), NULL, h(c, g->name));
+            rp_out_printf(c->out, "</td><td class=\"file\">%s",
+                          where(c, g));
+        }
+        put(c, "</td></tr>\n");
+    }
+    if (!edges->nelts) {
+        rp_out_printf(c->out, "<tr><td colspan=\"5\" class=\"muted\">none: "
+                      "%s</td></tr>\n", callers
+                      ? "not called from a sampled frame"
+                      : "no sampled callee; all its time is self");
+    }
+    put(c, "</tbody></table>\n");
+}
+
+static void view_edges(const rp_render_t *c, int callers)
+{
+    const rp_model_t *m = c->m;
+    apr_array_header_t *found;
+    int i;
+
+    profile_line(c);
+    if (!c->o->func) {
+        put(c, "<p class=\"hint\" id=\"pick\">Pick a function: every name "
+            "in the ");
+        link_to(c, rp_report_link(c, "view", "functions", NULL), NULL,
+                "functions view");
+        rp_out_printf(c->out, " links to its callers, and its "
+                      "<em>callees</em> link to what it calls.</p>\n");
+        return;
+    }
+    found = rp_model_find(c->p, m, c->o->func);
+    if (!found->nelts) {
+        rp_out_printf(c->out, "<p class=\"notice\" id=\"no-func\">No "
+                      "function named <code>%s</code> in this profile%s. "
+                      "Pick one in the ", h(c, c->o->func),
+                      c->o->focus ? " (of the focused URI)" : "");
+        link_to(c, rp_report_link(c, "view", "functions", "func", NULL,
+                                  NULL), NULL, "functions view");
+        put(c, ".</p>\n");
+        return;
+    }
+    put(c, "<div class=\"tools\">");
+    link_to(c, rp_report_link(c, "view", callers ? "callees" : "callers",
+                              NULL), "id=\"flip\"",
+            callers ? "what it calls &#8250;" : "&#8249; who calls it");
+    link_to(c, rp_report_link(c, "view", "functions", "func", NULL, NULL),
+            NULL, "all functions");
+    put(c, "</div>\n");
+    if (found->nelts > 1) {
+        rp_out_printf(c->out, "<p class=\"hint\">%d functions have this "
+                      "name (static functions of different objects); each "
+                      "is shown.</p>\n", found->nelts);
+    }
+    for (i = 0; i < found->nelts; i++) {
+        apr_uint32_t f = ((apr_uint32_t *)found->elts)[i];
+        func_summary(c, rp_model_func(m, f));
+        edges_table(c, f, callers);
+    }
+}
+
+static void view_callers(const rp_render_t *c)
+{
+    view_edges(c, 1);
+}
+
+static void view_callees(const rp_render_t *c)
+{
+    view_edges(c, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Call tree: nested <details>, walked with an explicit stack */
+
+/* A stack entry: a node to open, or (CLOSE) the end of one. */
+typedef struct {
+    apr_uint32_t node;
+    int close;
+} walk_t;
+
+static void min_form(const rp_render_t *c, const char *id)
+{
+    static const char *const mine[] = { "min", NULL };
+
+    form_get(c, id);
+    hidden_state(c, mine);
+    rp_out_printf(c->out, "<label>hide nodes under <input type=\"number\" "
+                  "name=\"min\" min=\"0\" max=\"100\" step=\"any\" "
+                  "value=\"%g\"> %% of the samples</label>"
+                  "<button>Apply</button></form>\n", c->o->min_pct);
+}
+
+/* Nodes with this share of the samples or more start open: the hot
+ * paths show at once, and at most 1/share of the nodes of a level do. */
+#define TREE_OPEN_SHARE 0.2
+
+static void tree_node(const rp_render_t *c, const rp_tnode_t *t, int leaf)
+{
+    const rp_model_t *m = c->m;
+    const rp_func_t *f = rp_model_func(m, t->func);
+    int uri = is_uri(f);
+    int open = !leaf && (double)t->total_count
+                        >= TREE_OPEN_SHARE * (double)m->samples;
+
+    rp_out_printf(c->out, "<details class=\"node%s%s\"%s><summary>"
+                  "<span class=\"fn\">%s</span><span class=\"obj\">%s"
+                  "</span><span class=\"n\">%" APR_UINT64_T_FMT "</span>"
+                  "<span class=\"p\">%.1f%%</span>"
+                  "<span class=\"ms\">%.1f</span>"
+                  "<span class=\"s\">%" APR_UINT64_T_FMT "</span>"
+                  "</summary>\n", uri ? " uri" : "", leaf ? " leaf" : "",
+                  open ? " open" : "", h(c, f->name),
+                  uri ? "" : h(c, base_name(f->object)), t->total_count,
+                  rp_model_pct(t->total_count, m->samples),
+                  rp_model_ms(t->total_ns), t->self_count);
+}
+
+static void view_tree(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    double min = c->o->min_pct * (double)m->samples;
+    apr_array_header_t *stack = apr_array_make(c->p, 256, sizeof(walk_t));
+    int shown = 0, pruned = 0, i;
+    walk_t *w;
+
+    profile_line(c);
+    min_form(c, "min-form");
+    put(c, "<div class=\"tools\"><button type=\"button\" data-tree=\"open\" "
+        "id=\"expand-all\" hidden>expand all</button><button type=\"button\" "
+        "data-tree=\"close\" id=\"collapse-all\" hidden>collapse all"
+        "</button><span class=\"muted\">largest first; nodes with 20% of "
+        "the samples or more start open</span></div>\n");
+    put(c, "<div id=\"tree\"><div class=\"row\"><span class=\"fn\">"
+        "function</span><span class=\"obj\">object</span><span "
+        "class=\"n\" title=\"samples in it and below\">samples</span>"
+        "<span class=\"p\">share</span><span class=\"ms\" title=\""
+        "estimated time in it and below\">est. ms</span><span "
+        "class=\"s\" title=\"samples in the function itself\">self"
+        "</span></div>\n");
+    w = apr_array_push(stack);
+    w->node = 0;
+    w->close = 0;
+    while (stack->nelts) {
+        walk_t e = ((walk_t *)stack->elts)[--stack->nelts];
+        apr_array_header_t *kids;
+        int k;
+        if (e.close) {
+            put(c, "</details>\n");
+            continue;
+        }
+        kids = rp_model_children(c->p, m, e.node);
+        if (e.node != 0) {
+            tree_node(c, rp_model_node(m, e.node), kids->nelts == 0);
+            w = apr_array_push(stack);
+            w->node = e.node;
+            w->close = 1;
+            shown++;
+        }
+        /* Pushed in reverse, so the biggest child comes out first. */
+        for (k = kids->nelts - 1; k >= 0; k--) {
+            apr_uint32_t n = ((apr_uint32_t *)kids->elts)[k];
+            const rp_tnode_t *t = rp_model_node(m, n);
+            if (!t->total_count || (double)t->total_count * 100.0 < min) {
+                pruned++;
+                continue;
+            }
+            w = apr_array_push(stack);
+            w->node = n;
+            w->close = 0;
+        }
+    }
+    put(c, "</div>\n");
+    i = m->nodes->nelts - 1 - shown;
+    rp_out_printf(c->out, "<p class=\"hint\" id=\"pruned\">%d nodes shown; "
+                  "%d nodes in %d subtrees hidden (under %g%% of the "
+                  "samples, or without samples).</p>\n", shown, i, pruned,
+                  c->o->min_pct);
+    if (!shown) {
+        put(c, "<p class=\"hint\" id=\"empty\">No samples yet.</p>\n");
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Flame graph */
+
+static void view_flame(const rp_render_t *c)
+{
+    profile_line(c);
+    min_form(c, "min-form");
+    put(c, "<div class=\"tools\">");
+    link_to(c, rp_report_link(c, "icicle", c->o->icicle ? NULL : "1", NULL),
+            "id=\"icicle-toggle\"", c->o->icicle ? "flame graph (roots at "
+                                                   "the bottom)"
+                                                 : "icicle (roots at the "
+                                                   "top)");
+    link_to(c, rp_report_link(c, "format", "svg", "view", NULL, NULL),
+            "id=\"flame-download\" download", "download SVG");
+    link_to(c, rp_report_link(c, "format", "collapsed", "view", NULL, NULL),
+            NULL, "folded stacks");
+    put(c, "</div>\n<div id=\"flame-box\">\n");
+    rp_report_flame_svg(c, 1);
+    put(c, "</div>\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests */
+
+static void view_requests(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    tpl_t focus;
+    int i;
+
+    profile_line(c);
+    tpl_make(c, &focus, "functions", "uri", "func", NULL);
+    put(c, "<h2>URIs</h2>\n<p class=\"hint\">Requests and times are exact "
+        "(measured per request); samples and estimated ms are the "
+        "sampler's. A URI links to its functions.</p>\n"
+        "<table class=\"data\" id=\"uris\"><thead><tr><th>URI</th>"
+        "<th class=\"num\">requests</th><th class=\"num\">samples</th>"
+        "<th class=\"num\">est. ms</th><th class=\"num\">wall ms mean</th>"
+        "<th class=\"num\">wall ms max</th><th class=\"num\">wall ms total"
+        "</th><th class=\"num\">CPU ms mean</th><th class=\"num\">CPU ms "
+        "max</th><th class=\"num\">CPU ms total</th></tr></thead><tbody>\n");
+    for (i = 0; i < m->uris->nelts; i++) {
+        const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
+        rp_out_printf(c->out, "<tr><td class=\"fn\"><a href=\"%s\">%s</a>"
+                      "</td><td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+                      "<td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+                      "<td class=\"num\">%.1f</td><td class=\"num\">%.2f</td>"
+                      "<td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
+                      "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
+                      "<td class=\"num\">%.1f</td></tr>\n",
+                      tpl_href(c, &focus, u->uri), h(c, u->uri), u->requests,
+                      u->samples, rp_model_ms(u->weight_ns),
+                      mean_ms(u->sum_wall_us, u->requests),
+                      us_ms(u->max_wall_us), us_ms(u->sum_wall_us),
+                      mean_ms(u->sum_cpu_us, u->requests),
+                      us_ms(u->max_cpu_us), us_ms(u->sum_cpu_us));
+    }
+    if (!m->uris->nelts) {
+        put(c, "<tr><td colspan=\"10\" class=\"muted\">no profiled request "
+            "yet</td></tr>\n");
+    }
+    put(c, "</tbody></table>\n");
+
+    put(c, "<h2>Recent requests</h2>\n<table class=\"data\" id=\"recent\">"
+        "<thead><tr><th>time</th><th>method</th><th>URI</th>"
+        "<th class=\"num\">status</th><th class=\"num\">wall ms</th>"
+        "<th class=\"num\">CPU ms</th><th class=\"num\">samples</th>"
+        "</tr></thead><tbody>\n");
+    for (i = 0; i < m->recent->nelts; i++) {
+        const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
+        rp_out_printf(c->out, "<tr><td>%s</td><td>%s</td><td class=\"fn\">"
+                      "<a href=\"%s\">%s</a></td><td class=\"num\">%d</td>"
+                      "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
+                      "<td class=\"num\">%u</td></tr>\n", fmt_time(c, x->time),
+                      h(c, x->method), tpl_href(c, &focus, x->uri),
+                      h(c, x->uri), x->status, (double)x->wall_us / 1000.0,
+                      (double)x->cpu_us / 1000.0, x->samples);
+    }
+    if (!m->recent->nelts) {
+        put(c, "<tr><td colspan=\"7\" class=\"muted\">none yet</td></tr>\n");
+    }
+    put(c, "</tbody></table>\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Explain */
+
+static void view_explain(const rp_render_t *c)
+{
+    const rp_explain_view_t *x = c->page->explain;
+    const rp_page_t *pg = c->page;
+
+    put(c, "<h2>Would this path be profiled?</h2>\n");
+    form_get(c, "explain-form");
+    rp_out_printf(c->out, "<input type=\"hidden\" name=\"view\" "
+                  "value=\"explain\"><label>path <input type=\"text\" "
+                  "name=\"explain\" size=\"50\" required pattern=\"/.*\" "
+                  "value=\"%s\" placeholder=\"/some/path\"></label>"
+                  "<button>Explain</button></form>\n",
+                  x ? h(c, x->given) : "");
+    if (!pg->configured_enabled) {
+        put(c, "<p class=\"notice\" id=\"off\">Profiling is off in the "
+            "configuration (ReqProf Off): nothing is profiled until it is "
+            "switched on.</p>\n");
+    }
+    if (!x) {
+        put(c, "<p class=\"hint\">Give a request path as the client sends "
+            "it; the answer names the rule that decides, for this host.</p>"
+            "\n");
+        return;
+    }
+    put(c, "<table class=\"kv\" id=\"explain\">\n");
+    kv_row(c, "path", apr_pstrcat(c->p, "<code>", h(c, x->given), "</code>",
+                                  NULL));
+    kv_row(c, "as matched", apr_pstrcat(c->p, "<code>", h(c, x->path),
+                                        "</code>", NULL));
+    if (x->bad_escape) {
+        kv_row(c, "warning", "<span class=\"bad\">the path has a bad "
+               "%-escape; httpd would answer it with 400 before any "
+               "profiling</span>");
+    }
+    kv_row(c, "host", h(c, pg->host));
+    kv_row(c, "decision", apr_pstrcat(c->p, "<b id=\"decision\" class=\"",
+                                      x->e.profile ? "ok" : "bad", "\">",
+                                      h(c, rp_report_why(c->p, x)), "</b>",
+                                      NULL));
+    if (x->e.pattern) {
+        kv_row(c, "rule", apr_psprintf(c->p, "%s #%d <code>%s</code> at %s",
+                                       rp_filter_kind_name(x->e.kind),
+                                       x->e.index + 1, h(c, x->e.pattern),
+                                       h(c, x->e.where)));
+    }
+    if (x->e.limit_hits) {
+        kv_row(c, "limit hits", apr_psprintf(c->p, "%d pattern(s) hit the "
+                                             "match limit and counted as "
+                                             "no match", x->e.limit_hits));
+    }
+    put(c, "</table>\n");
+}
+
+/* ------------------------------------------------------------------ */
+
+/* In rp_view_e order; all but explain read the model. */
+static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
+    view_overview, view_functions, view_callers, view_callees, view_tree,
+    view_flame, view_requests, view_explain
+};
+
+void rp_report_html(const rp_render_t *c)
+{
+    header(c);
+    if (c->m || c->o->view == RP_VIEW_EXPLAIN) {
+        views[c->o->view](c);
+    }
+    footer(c);
+}

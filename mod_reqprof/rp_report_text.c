@@ -1,0 +1,396 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_report_text: every view as plain text with aligned columns, as
+ * pstats prints them, for terminals, scripts and diffs.
+ *
+ * One function per view, chosen from a table in rp_view_e order.  Every
+ * string that came from a request or a binary goes through
+ * rp_escape_text, so a URI cannot forge a line or a terminal escape.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "rp_escape.h"
+#include "rp_report.h"
+
+static const char *esc(const rp_render_t *c, const char *s)
+{
+    return rp_escape_text(c->p, s ? s : "");
+}
+
+/* "file:line" when known, else the object. */
+static const char *where(const rp_render_t *c, const rp_func_t *f)
+{
+    if (f->file && f->line) {
+        return apr_psprintf(c->p, "%s:%d", esc(c, f->file), f->line);
+    }
+    return esc(c, f->file ? f->file : f->object);
+}
+
+/* ------------------------------------------------------------------ */
+/* Overview */
+
+static void text_rules(const rp_render_t *c, rp_rule_kind_e kind)
+{
+    const rp_filter_t *f = c->page->filter;
+    int i, n = f ? rp_filter_count(f, kind) : 0;
+    const char *at;
+
+    rp_out_printf(c->out, "%s%s\n", rp_filter_kind_name(kind),
+                  n ? "" : "   (none)");
+    for (i = 0; i < n; i++) {
+        const char *pat = rp_filter_pattern(f, kind, i, &at);
+        rp_out_printf(c->out, "  #%-3d %-40s %s\n", i + 1, esc(c, pat),
+                      esc(c, at));
+    }
+}
+
+static void text_overview(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_page_t *pg = c->page;
+    const apr_uint64_t *k = m->counters;
+    const rp_settings_t *s = &m->info->settings;
+    char since[APR_RFC822_DATE_LEN];
+    apr_uint64_t us;
+    double hz = rp_model_delivered_hz(m, &us);
+    int i;
+
+    rp_out_printf(c->out, "mod_reqprof %s\n\n", pg->version);
+    rp_out_printf(c->out, "host             %s\n", esc(c, pg->host));
+    rp_out_printf(c->out, "settings         profiling %s, %s timer, %d Hz "
+                  "asked, %.1f Hz delivered\n", s->enabled ? "on" : "off",
+                  rp_report_timer_name(s->timer), s->frequency, hz);
+    if (m->first_time) {
+        apr_rfc822_date(since, m->first_time);
+        rp_out_printf(c->out, "since            %s (first request stored)\n",
+                      since);
+    }
+    rp_out_printf(c->out, "requests         %" APR_UINT64_T_FMT
+                  " profiled\n", k[RP_CTR_REQUESTS]);
+    rp_out_printf(c->out, "accounting       ticks %" APR_UINT64_T_FMT
+                  " = samples %" APR_UINT64_T_FMT " + buffer_full %"
+                  APR_UINT64_T_FMT " + unwind_failed %" APR_UINT64_T_FMT
+                  " + other %" APR_UINT64_T_FMT "\n", k[RP_CTR_TICKS],
+                  k[RP_CTR_SAMPLES], k[RP_CTR_BUFFER_FULL],
+                  k[RP_CTR_UNWIND_FAILED], k[RP_CTR_OTHER_DROPPED]);
+    rp_out_printf(c->out, "stored with less detail: truncated %"
+                  APR_UINT64_T_FMT ", table_full %" APR_UINT64_T_FMT
+                  "; uri_full %" APR_UINT64_T_FMT ", object_full %"
+                  APR_UINT64_T_FMT "\n", k[RP_CTR_DEPTH_TRUNCATED],
+                  k[RP_CTR_TABLE_FULL], k[RP_CTR_URI_FULL],
+                  k[RP_CTR_OBJECT_FULL]);
+    rp_out_printf(c->out, "generation       %u; regions repaired %u, reset "
+                  "%u (%" APR_UINT64_T_FMT " samples lost), busy %d; no "
+                  "slot %u\n", m->info->generation,
+                  m->info->regions_repaired, m->info->regions_reset,
+                  m->info->samples_lost, m->info->busy, m->info->no_slot);
+
+    rp_out_puts(c->out, "\nslot      pid  requests   samples     ticks     "
+                "drops     nodes      uris\n");
+    for (i = 0; i < m->nregions; i++) {
+        const rp_region_t *g = m->regions[i];
+        const apr_uint64_t *n = g->counters;
+        rp_out_printf(c->out, "%4d %8d %9" APR_UINT64_T_FMT " %9"
+                      APR_UINT64_T_FMT " %9" APR_UINT64_T_FMT " %9"
+                      APR_UINT64_T_FMT " %9u %9u\n", g->slot, (int)g->owner,
+                      n[RP_CTR_REQUESTS], n[RP_CTR_SAMPLES], n[RP_CTR_TICKS],
+                      n[RP_CTR_BUFFER_FULL] + n[RP_CTR_UNWIND_FAILED]
+                      + n[RP_CTR_OTHER_DROPPED], g->n_nodes, g->n_uris);
+    }
+
+    rp_out_puts(c->out, "\nconfiguration at start (the page may have "
+                "changed the live settings above)\n");
+    rp_out_printf(c->out, "profiling        %s\n",
+                  pg->configured_enabled ? "on" : "off");
+    rp_out_printf(c->out, "timer            %s\n",
+                  rp_report_timer_name(pg->configured_timer));
+    rp_out_printf(c->out, "frequency        %d Hz\n", pg->configured_frequency);
+    rp_out_printf(c->out, "max depth        %d frames\n", pg->max_depth);
+    rp_out_printf(c->out, "signal           %s (%d)\n", esc(c, pg->signame),
+                  pg->signo);
+    rp_out_printf(c->out, "memory           %" APR_INT64_T_FMT " bytes per "
+                  "child\n", pg->memory);
+    rp_out_printf(c->out, "page defaults    sort=%s strip_dirs=%s limit=%d\n",
+                  esc(c, pg->default_sort), pg->default_strip ? "on" : "off",
+                  pg->default_limit);
+    text_rules(c, RP_RULE_INCLUDE);
+    text_rules(c, RP_RULE_EXCLUDE);
+    rp_out_printf(c->out, "match-limit hits %u (this child; counted as no "
+                  "match)\n", pg->limit_hits);
+    rp_out_printf(c->out, "this child       slot %d%s%s\n", pg->slot,
+                  pg->sampler_off ? ", not sampling: " : "",
+                  pg->sampler_off ? esc(c, pg->sampler_off) : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* Functions */
+
+static void func_row(const rp_render_t *c, const rp_func_t *f)
+{
+    const rp_model_t *m = c->m;
+
+    rp_out_printf(c->out, "%8" APR_UINT64_T_FMT " %5.1f%% %10.2f %8"
+                  APR_UINT64_T_FMT " %5.1f%% %10.2f  %s  (%s)\n",
+                  f->self_count, rp_model_pct(f->self_count, m->samples),
+                  rp_model_ms(f->self_ns), f->cum_count,
+                  rp_model_pct(f->cum_count, m->samples),
+                  rp_model_ms(f->cum_ns), esc(c, f->name), where(c, f));
+}
+
+static const char FUNC_HEAD[] =
+    "    self  self%    self ms      cum   cum%     cum ms  "
+    "function  (file)\n";
+
+static void text_title(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+
+    rp_out_printf(c->out, "%s%s: %" APR_UINT64_T_FMT " samples, %.1f ms "
+                  "estimated\n", m->focus ? "profile of " : "profile",
+                  m->focus ? esc(c, m->focus) : "", m->samples,
+                  rp_model_ms(m->weight_ns));
+}
+
+static void text_functions(const rp_render_t *c)
+{
+    const rp_view_opts_t *o = c->o;
+    int total, i;
+    apr_array_header_t *rows = rp_model_select(c->p, c->m, &o->select,
+                                               &total);
+
+    text_title(c);
+    rp_out_printf(c->out, "%d of %d functions, sorted by %s", rows->nelts,
+                  total, o->select.sort);
+    if (o->match) {
+        rp_out_printf(c->out, ", names matching '%s'", esc(c, o->match));
+    }
+    if (o->select.fraction > 0) {
+        rp_out_printf(c->out, ", first %g of them", o->select.fraction);
+    }
+    if (o->select.limit) {
+        rp_out_printf(c->out, ", at most %d", o->select.limit);
+    }
+    rp_out_puts(c->out, "\n\n");
+    rp_out_puts(c->out, FUNC_HEAD);
+    for (i = 0; i < rows->nelts; i++) {
+        func_row(c, rp_model_func(c->m, ((apr_uint32_t *)rows->elts)[i]));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Callers and callees */
+
+static void text_edges(const rp_render_t *c, int callers)
+{
+    const rp_model_t *m = c->m;
+    apr_array_header_t *found;
+    int i, j;
+
+    text_title(c);
+    if (!c->o->func) {
+        rp_out_puts(c->out, "\nname a function with func=NAME (see the "
+                    "functions view)\n");
+        return;
+    }
+    found = rp_model_find(c->p, m, c->o->func);
+    if (!found->nelts) {
+        rp_out_printf(c->out, "\nno function named '%s' in this profile\n",
+                      esc(c, c->o->func));
+        return;
+    }
+    for (i = 0; i < found->nelts; i++) {
+        apr_uint32_t f = ((apr_uint32_t *)found->elts)[i];
+        apr_array_header_t *edges = rp_model_edges(c->p, m, f, callers);
+        rp_out_puts(c->out, "\n");
+        rp_out_puts(c->out, FUNC_HEAD);
+        func_row(c, rp_model_func(m, f));
+        rp_out_printf(c->out, "\n%s:\n  samples      %%         ms  "
+                      "function  (file)\n", callers ? "called by"
+                                                    : "calls");
+        for (j = 0; j < edges->nelts; j++) {
+            const rp_edge_t *e = &((rp_edge_t *)edges->elts)[j];
+            const rp_func_t *g = rp_model_func(m, e->func);
+            rp_out_printf(c->out, "%9" APR_UINT64_T_FMT " %5.1f%% %10.2f  "
+                          "%s  (%s)\n", e->count,
+                          rp_model_pct(e->count, m->samples),
+                          rp_model_ms(e->ns), esc(c, g->name),
+                          strcmp(g->object, "[uri]") == 0 ? "request"
+                                                          : where(c, g));
+        }
+        if (!edges->nelts) {
+            rp_out_printf(c->out, "  (none: %s)\n", callers
+                          ? "not called from a sampled frame"
+                          : "no sampled callee; all its time is self");
+        }
+    }
+}
+
+static void text_callers(const rp_render_t *c)
+{
+    text_edges(c, 1);
+}
+
+static void text_callees(const rp_render_t *c)
+{
+    text_edges(c, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Call tree: depth-first with an explicit stack (no depth limit) */
+
+static void text_tree(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    apr_uint64_t min = (apr_uint64_t)(c->o->min_pct * (double)m->samples
+                                      / 100.0);
+    apr_array_header_t *stack = apr_array_make(c->p, 64,
+                                               sizeof(apr_uint32_t));
+    apr_array_header_t *depths = apr_array_make(c->p, 64, sizeof(int));
+    int pruned = 0, i;
+
+    text_title(c);
+    rp_out_printf(c->out, "call tree, nodes under %g%% of the samples "
+                  "pruned\n\n     total      %%       self  function\n",
+                  c->o->min_pct);
+    *(apr_uint32_t *)apr_array_push(stack) = 0;
+    *(int *)apr_array_push(depths) = -1;
+    while (stack->nelts) {
+        apr_uint32_t n = ((apr_uint32_t *)stack->elts)[--stack->nelts];
+        int depth = ((int *)depths->elts)[--depths->nelts];
+        const rp_tnode_t *t = rp_model_node(m, n);
+        apr_array_header_t *kids;
+        if (n != 0) {
+            const rp_func_t *f = rp_model_func(m, t->func);
+            rp_out_printf(c->out, "%10" APR_UINT64_T_FMT " %5.1f%% %10"
+                          APR_UINT64_T_FMT "  %*s%s%s%s\n", t->total_count,
+                          rp_model_pct(t->total_count, m->samples),
+                          t->self_count, depth * 2, "", esc(c, f->name),
+                          *f->object && strcmp(f->object, "[uri]") ? "  "
+                                                                   : "",
+                          strcmp(f->object, "[uri]")
+                          ? esc(c, f->object) : "");
+        }
+        kids = rp_model_children(c->p, m, n);
+        /* Pushed in reverse, so the biggest child comes out first. */
+        for (i = kids->nelts - 1; i >= 0; i--) {
+            apr_uint32_t k = ((apr_uint32_t *)kids->elts)[i];
+            if (rp_model_node(m, k)->total_count < min
+                || !rp_model_node(m, k)->total_count) {
+                pruned++;
+                continue;
+            }
+            *(apr_uint32_t *)apr_array_push(stack) = k;
+            *(int *)apr_array_push(depths) = depth + 1;
+        }
+    }
+    if (pruned) {
+        rp_out_printf(c->out, "\n%d subtrees pruned (under %g%%)\n", pruned,
+                      c->o->min_pct);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Flame graph: in text, the folded stacks it is drawn from */
+
+static void text_flame(const rp_render_t *c)
+{
+    rp_report_collapsed(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests */
+
+static double per(apr_uint64_t sum_us, apr_uint64_t n)
+{
+    return n ? (double)sum_us / (double)n / 1000.0 : 0.0;
+}
+
+static void text_requests(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    int i;
+
+    text_title(c);
+    rp_out_puts(c->out, "\nrequests   samples  est. ms  wall ms (mean   max"
+                "   total)  cpu ms (mean   max   total)  uri\n");
+    for (i = 0; i < m->uris->nelts; i++) {
+        const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
+        rp_out_printf(c->out, "%8" APR_UINT64_T_FMT " %9" APR_UINT64_T_FMT
+                      " %8.1f  %14.2f %6.2f %8.1f %14.2f %6.2f %7.1f  %s\n",
+                      u->requests, u->samples, rp_model_ms(u->weight_ns),
+                      per(u->sum_wall_us, u->requests),
+                      (double)u->max_wall_us / 1000.0,
+                      (double)u->sum_wall_us / 1000.0,
+                      per(u->sum_cpu_us, u->requests),
+                      (double)u->max_cpu_us / 1000.0,
+                      (double)u->sum_cpu_us / 1000.0, esc(c, u->uri));
+    }
+    rp_out_puts(c->out, "\nrecent requests, newest first\n"
+                "time                           method  status  wall ms"
+                "   cpu ms  samples  uri\n");
+    for (i = 0; i < m->recent->nelts; i++) {
+        const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
+        char when[APR_RFC822_DATE_LEN];
+        apr_rfc822_date(when, x->time);
+        rp_out_printf(c->out, "%-30s %-7s %6d %8.2f %8.2f %8u  %s\n", when,
+                      esc(c, x->method), x->status,
+                      (double)x->wall_us / 1000.0,
+                      (double)x->cpu_us / 1000.0, x->samples,
+                      esc(c, x->uri));
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Explain */
+
+static void text_explain(const rp_render_t *c)
+{
+    const rp_explain_view_t *x = c->page->explain;
+
+    if (!x) {
+        rp_out_puts(c->out, "explain a path: ?explain=/some/path\n");
+        return;
+    }
+    rp_out_printf(c->out, "path             %s\n", esc(c, x->given));
+    rp_out_printf(c->out, "as matched       %s\n", esc(c, x->path));
+    if (x->bad_escape) {
+        rp_out_puts(c->out, "warning          the path has a bad "
+                    "%-escape; httpd would answer it with 400 before any "
+                    "profiling\n");
+    }
+    rp_out_printf(c->out, "host             %s\n", esc(c, c->page->host));
+    rp_out_printf(c->out, "decision         %s\n", rp_report_why(c->p, x));
+    if (x->e.pattern) {
+        rp_out_printf(c->out, "rule             %s #%d '%s' at %s\n",
+                      rp_filter_kind_name(x->e.kind), x->e.index + 1,
+                      esc(c, x->e.pattern), esc(c, x->e.where));
+    }
+    if (x->e.limit_hits) {
+        rp_out_printf(c->out, "limit hits       %d pattern(s) hit the "
+                      "match limit and counted as no match\n",
+                      x->e.limit_hits);
+    }
+    if (!c->page->configured_enabled) {
+        rp_out_puts(c->out, "note             profiling is off (ReqProf "
+                    "Off): nothing is profiled until it is switched on\n");
+    }
+}
+
+/* ------------------------------------------------------------------ */
+
+static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
+    text_overview, text_functions, text_callers, text_callees, text_tree,
+    text_flame, text_requests, text_explain
+};
+
+void rp_report_text(const rp_render_t *c)
+{
+    if (c->page->notice) {
+        rp_out_printf(c->out, "notice           %s\n\n",
+                      esc(c, c->page->notice));
+    }
+    views[c->o->view](c);
+}

@@ -1,0 +1,581 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Unit tests of rp_report_html, the page's renderer, on synthetic models
+ * (rp_model_from_folded) written into a buffer sink: every view renders
+ * and balances its elements; a function named like markup and a URI with
+ * invalid UTF-8 come out escaped in every view; links carry their values
+ * URL- then HTML-escaped (the per-row link templates give the same link
+ * as rp_report_link); the sort key orders the rows; the call tree shows
+ * every level, however deep, and prunes by ?min=; the page has no inline
+ * style or event handler (the CSP would refuse them) and its own style
+ * and script carry the CSP nonce; the control forms exist only with a
+ * nonce and carry it.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "rp_escape.h"
+#include "rp_report.h"
+
+#include "unit_main.h"
+#include "unit_pool.h"
+
+#define EVIL_FUNC "<script>alert(1)</script>"
+#define EVIL_URI  "/x\xff\xfe"
+
+static const char *const folded[] = {
+    "/spin;main@/usr/sbin/apache2;ap_run_handler@/usr/sbin/apache2;"
+        "fixture_spin_a@/usr/lib/mod_fixture.so 60",
+    "/spin;main@/usr/sbin/apache2;ap_run_handler@/usr/sbin/apache2;"
+        "fixture_spin_b@/usr/lib/mod_fixture.so 30",
+    "/spin;main@/usr/sbin/apache2;zz_small@/lib/libz.so 5",
+    "/x\xff\xfe;main@/usr/sbin/apache2;" EVIL_FUNC "@/lib/evil\"'.so 7",
+    "/x\xff\xfe;main@/usr/sbin/apache2;a&b c@/lib/amp.so 3",
+};
+#define NFOLDED ((int)(sizeof(folded) / sizeof(folded[0])))
+
+typedef struct {
+    rp_view_opts_t o;
+    rp_page_t page;
+    rp_render_t c;
+    rp_out_t out;
+} fix_t;
+
+static fix_t *fix_new(const rp_model_t *m, rp_view_e view)
+{
+    fix_t *f = apr_pcalloc(pool, sizeof(*f));
+
+    f->o.view = view;
+    f->o.select.sort = "self";
+    f->page.self = "/reqprof";
+    f->page.csp_nonce = "CSPn0nce+/=";
+    f->page.version = "0.test";
+    f->page.host = "test.example:80";
+    f->page.configured_enabled = 1;
+    f->page.max_depth = 64;
+    f->page.signame = "SIGPROF";
+    f->page.signo = 27;
+    f->page.memory = 1 << 20;
+    f->page.slot = 0;
+    f->c.m = m;
+    f->c.o = &f->o;
+    f->c.page = &f->page;
+    f->c.out = &f->out;
+    f->c.p = pool;
+    return f;
+}
+
+static const char *render(fix_t *f)
+{
+    rp_out_buffer(&f->out, pool);
+    rp_report_html(&f->c);
+    ck_assert_uint_eq(strlen(f->out.buf), f->out.len);
+    return f->out.buf;
+}
+
+static rp_model_t *model(void)
+{
+    rp_model_t *m = rp_model_from_folded(pool, folded, NFOLDED, 1000000);
+    rp_model_uri_t *u;
+    rp_recent_t *r;
+
+    /* A synthetic model has no URI table or ring: give it one of each,
+     * with the hostile URI, so the requests view has rows. */
+    u = apr_array_push(m->uris);
+    memset(u, 0, sizeof(*u));
+    u->uri = EVIL_URI;
+    u->requests = 2;
+    u->samples = 10;
+    u->weight_ns = 10000000;
+    u->sum_wall_us = 3000;
+    u->max_wall_us = 2000;
+    r = apr_pcalloc(pool, sizeof(*r));
+    r->time = apr_time_from_sec(1700000000);
+    r->method = "G<E>T";
+    r->uri = EVIL_URI;
+    r->status = 404;
+    r->wall_us = 1500;
+    *(const rp_recent_t **)apr_array_push(m->recent) = r;
+    return m;
+}
+
+/* The next NEEDLE in HAY.  By hand: ASan's strstr measures the whole
+ * haystack on every call, which makes a count over a large page
+ * quadratic. */
+static const char *next(const char *hay, const char *needle)
+{
+    apr_size_t n = strlen(needle);
+
+    for (; *hay; hay++) {
+        if (*hay == *needle && strncmp(hay, needle, n) == 0) {
+            return hay;
+        }
+    }
+    return NULL;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    const char *s;
+
+    for (s = next(hay, needle); s; s = next(s + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* Offset of NEEDLE in HAY, failing when absent. */
+static long at(const char *hay, const char *needle)
+{
+    const char *s = strstr(hay, needle);
+
+    ck_assert_msg(s != NULL, "'%s' not in the page", needle);
+    return (long)(s - hay);
+}
+
+/* What every page must satisfy whatever it shows. */
+static void check_page(const char *html)
+{
+    const char *s;
+
+    ck_assert_msg(strncmp(html, "<!doctype html>", 15) == 0, "no doctype");
+    ck_assert_ptr_nonnull(strstr(html, "<meta charset=\"utf-8\">"));
+    ck_assert_ptr_nonnull(strstr(html, "</html>"));
+    /* The CSP refuses inline style attributes and event handlers. */
+    ck_assert_ptr_null(strstr(html, "style=\""));
+    for (s = next(html, " on"); s; s = next(s + 1, " on")) {
+        const char *e = s + 3;
+        while (*e >= 'a' && *e <= 'z') {
+            e++;
+        }
+        ck_assert_msg(*e != '=', "an inline handler at '%.40s'", s);
+    }
+    ck_assert_ptr_null(strstr(html, "javascript:"));
+    /* Only the page's own style and script, with the nonce. */
+    ck_assert_int_eq(count(html, "<style"),
+                     count(html, "<style nonce=\"CSPn0nce+/=\">"));
+    ck_assert_int_eq(count(html, "<script"),
+                     count(html, "<script nonce=\"CSPn0nce+/=\">"));
+    ck_assert_int_ge(count(html, "<script"), 1);
+    /* Never the raw markup or bytes of a request or a binary. */
+    ck_assert_ptr_null(strstr(html, EVIL_FUNC));
+    ck_assert_ptr_null(strstr(html, "\xff"));
+    ck_assert_ptr_null(strstr(html, "evil\"'"));
+    /* Elements that nest are balanced. */
+    ck_assert_int_eq(count(html, "<details"), count(html, "</details>"));
+    ck_assert_int_eq(count(html, "<table"), count(html, "</table>"));
+    ck_assert_int_eq(count(html, "<form"), count(html, "</form>"));
+    ck_assert_int_eq(count(html, "<a "), count(html, "</a>"));
+}
+
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_every_view_renders)
+{
+    rp_model_t *m = model();
+    rp_explain_view_t x;
+    int v;
+
+    for (v = 0; v < RP_VIEW_COUNT; v++) {
+        fix_t *f = fix_new(v == RP_VIEW_EXPLAIN ? NULL : m, (rp_view_e)v);
+        const char *html;
+        int i;
+        if (v == RP_VIEW_CALLERS || v == RP_VIEW_CALLEES) {
+            f->o.func = "main";
+        }
+        html = render(f);
+        check_page(html);
+        /* Links to every view, the other formats and the exports. */
+        for (i = 0; rp_report_view_names[i]; i++) {
+            at(html, apr_psprintf(pool, "id=\"nav-%s\"",
+                                  rp_report_view_names[i]));
+        }
+        at(html, "format=text");
+        at(html, "format=json");
+        at(html, "id=\"export-pprof\"");
+        /* An export renders the whole profile and takes no view. */
+        {
+            long e = at(html, "\" id=\"export-pprof\"");
+            long a = e;
+            while (a > 0 && strncmp(html + a, "href=\"", 6) != 0) {
+                a--;
+            }
+            ck_assert_msg(a > 0 && e - a < 400, "no href before export");
+            ck_assert_ptr_null(strstr(apr_pstrndup(pool, html + a,
+                                                   (apr_size_t)(e - a)),
+                                      "view="));
+            ck_assert_int_eq(strncmp(html + e - 12, "format=pprof", 12), 0);
+        }
+        at(html, "format=callgrind");
+        at(html, "aria-current=\"page\"");
+    }
+    memset(&x, 0, sizeof(x));
+    x.given = "/a/../" EVIL_FUNC;
+    x.path = "/" EVIL_FUNC;
+    x.e.why = RP_WHY_EXCLUDED;
+    x.e.pattern = "^/<b>";
+    x.e.where = "httpd.conf:3";
+    {
+        fix_t *f = fix_new(NULL, RP_VIEW_EXPLAIN);
+        const char *html;
+        f->page.explain = &x;
+        f->page.configured_enabled = 0;
+        html = render(f);
+        check_page(html);
+        at(html, "an exclude pattern matches");
+        at(html, "^/&lt;b&gt;");
+        at(html, "httpd.conf:3");
+        at(html, "id=\"off\"");
+        /* The other formats answer the same question. */
+        {
+            /* <a href="...format=text..." id="fmt-text"> */
+            const char *id = html + at(html, "\" id=\"fmt-text\"");
+            const char *a = id;
+            while (a > html && strncmp(a, "<a href=\"", 9) != 0) {
+                a--;
+            }
+            ck_assert_ptr_nonnull(strstr(apr_pstrndup(pool, a, id - a),
+                                         "explain=/a/../%3Cscript%3E"));
+            ck_assert_ptr_nonnull(strstr(apr_pstrndup(pool, a, id - a),
+                                         "&amp;format=text"));
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_hostile_strings_escaped)
+{
+    rp_model_t *m = model();
+    static const rp_view_e views[] = {
+        RP_VIEW_FUNCTIONS, RP_VIEW_CALLEES, RP_VIEW_TREE, RP_VIEW_REQUESTS
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(views) / sizeof(views[0])); i++) {
+        fix_t *f = fix_new(m, views[i]);
+        const char *html;
+        f->o.func = "main";
+        html = render(f);
+        check_page(html);
+        if (views[i] != RP_VIEW_REQUESTS) {
+            at(html, "&lt;script&gt;alert(1)&lt;/script&gt;");
+        }
+        if (views[i] == RP_VIEW_TREE || views[i] == RP_VIEW_REQUESTS) {
+            at(html, "/x\\xFF\\xFE");
+        }
+    }
+    /* The object's quotes, in text and in the file column. */
+    {
+        fix_t *f = fix_new(m, RP_VIEW_FUNCTIONS);
+        const char *html = render(f);
+        at(html, "/lib/evil&quot;&#39;.so");
+        /* A link's value: URL-escaped, then the href HTML-escaped. */
+        at(html, "func=%3Cscript%3Ealert%281%29%3C/script%3E");
+    }
+    /* Request method and focus link of the requests view. */
+    {
+        fix_t *f = fix_new(m, RP_VIEW_REQUESTS);
+        const char *html = render(f);
+        at(html, "G&lt;E&gt;T");
+        at(html, "uri=/x%FF%FE");
+        at(html, "id=\"uris\"");
+        at(html, "id=\"recent\"");
+        at(html, "2023-11-14 22:13:20 UTC");
+    }
+    /* A focus on a hostile URI, and a notice. */
+    {
+        fix_t *f = fix_new(m, RP_VIEW_FUNCTIONS);
+        const char *html;
+        f->o.focus = "/\"><script>alert(2)</script>";
+        f->page.notice = "<b>notice</b>";
+        html = render(f);
+        check_page(html);
+        ck_assert_ptr_null(strstr(html, "<script>alert(2)"));
+        at(html, "&lt;b&gt;notice&lt;/b&gt;");
+        at(html, "id=\"focus-clear\"");
+        at(html, "uri=/%22%3E%3Cscript%3Ealert%282%29%3C/script%3E");
+    }
+}
+END_TEST
+
+START_TEST(test_row_links_match_report_link)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_FUNCTIONS);
+    const char *html, *want;
+
+    /* Options before and after func in the link's order stay in place. */
+    f->o.focus = "/spin";
+    f->o.min_pct = 2.5;
+    f->o.icicle = 1;
+    f->o.strip_dirs = 1;
+    html = render(f);
+    want = rp_escape_html(pool, apr_pstrcat(pool, "/reqprof",
+                          rp_report_link(&f->c, "view", "callers", "func",
+                                         "a&b c", NULL), NULL));
+    at(html, apr_pstrcat(pool, "href=\"", want, "\"", NULL));
+    ck_assert_ptr_nonnull(strstr(want, "func=a%26b%20c&amp;min=2.5"
+                                 "&amp;icicle=1"));
+    want = rp_escape_html(pool, apr_pstrcat(pool, "/reqprof",
+                          rp_report_link(&f->c, "view", "callees", "func",
+                                         EVIL_FUNC, NULL), NULL));
+    at(html, apr_pstrcat(pool, "href=\"", want, "\"", NULL));
+}
+END_TEST
+
+START_TEST(test_sort_changes_order)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_FUNCTIONS);
+    const char *html;
+
+    html = render(f);
+    /* By self samples: spin_a (60) before spin_b (30) before zz (5). */
+    ck_assert_int_lt(at(html, ">fixture_spin_a<"), at(html,
+                                                      ">fixture_spin_b<"));
+    ck_assert_int_lt(at(html, ">fixture_spin_b<"), at(html, ">zz_small<"));
+    at(html, "data-key=\"self\" aria-sort=\"descending\"");
+    at(html, "showing 7 of 7 functions");
+
+    f->o.select.sort = "name";
+    html = render(f);
+    ck_assert_int_lt(at(html, "&lt;script&gt;"), at(html, ">a&amp;b c<"));
+    ck_assert_int_lt(at(html, ">a&amp;b c<"), at(html, ">ap_run_handler<"));
+    ck_assert_int_lt(at(html, ">fixture_spin_b<"), at(html, ">main<"));
+    ck_assert_int_lt(at(html, ">main<"), at(html, ">zz_small<"));
+    at(html, "data-key=\"name\" aria-sort=\"ascending\"");
+
+    /* The alias marks the same column. */
+    f->o.select.sort = "cumtime";
+    html = render(f);
+    at(html, "class=\"num sorted\" data-col=\"cum\"");
+    ck_assert_int_lt(at(html, ">main<"), at(html, ">fixture_spin_a<"));
+
+    /* Restrictions, and the header links that change the sort. */
+    f->o.select.sort = "self";
+    f->o.select.limit = 2;
+    html = render(f);
+    at(html, "showing 2 of 7 functions, restricted by at most 2 rows");
+    ck_assert_ptr_null(strstr(html, ">zz_small<"));
+    at(html, "href=\"/reqprof?view=functions&amp;sort=cumulative&amp;"
+       "limit=2&amp;strip=0\"");
+    at(html, "id=\"strip-toggle\"");
+    at(html, "strip=1");
+    at(html, "id=\"show-all\"");
+}
+END_TEST
+
+START_TEST(test_tree_every_level)
+{
+    enum { DEPTH = 1500 };
+    char *line = apr_palloc(pool, DEPTH * 12 + 32), *p = line;
+    const char *lines[2];
+    rp_model_t *m;
+    fix_t *f;
+    const char *html;
+    int i;
+
+    /* A chain deeper than any fixed limit a renderer might keep. */
+    p += sprintf(p, "/deep");
+    for (i = 0; i < DEPTH; i++) {
+        p += sprintf(p, ";f%d@/o", i);
+    }
+    sprintf(p, " 10");
+    lines[0] = line;
+    lines[1] = "/deep;other@/lib/x.so 1";
+    m = rp_model_from_folded(pool, lines, 2, 1000);
+    f = fix_new(m, RP_VIEW_TREE);
+    html = render(f);
+    check_page(html);
+    ck_assert_int_eq(count(html, "<details class=\"node"), DEPTH + 2);
+    ck_assert_int_eq(count(html, "<details class=\"node uri"), 1);
+    for (i = 0; i < DEPTH; i += 37) {
+        at(html, apr_psprintf(pool, ">f%d<", i));
+    }
+    at(html, apr_psprintf(pool, ">f%d<", DEPTH - 1));
+    /* Nesting: f1 opens inside f0, before f0 closes. */
+    ck_assert_int_lt(at(html, ">f0<"), at(html, ">f1<"));
+    ck_assert_int_lt(at(html, ">f1<"), at(html, ">other<"));
+    at(html, "1502 nodes shown; 0 nodes in 0 subtrees");
+
+    /* ?min= prunes a subtree under the threshold and says so. */
+    f->o.min_pct = 50;
+    html = render(f);
+    check_page(html);
+    ck_assert_ptr_null(strstr(html, ">other<"));
+    at(html, "1 nodes in 1 subtrees hidden (under 50% of the samples");
+}
+END_TEST
+
+START_TEST(test_callers_callees)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_CALLERS);
+    const char *html;
+
+    html = render(f);
+    at(html, "id=\"pick\"");
+
+    f->o.func = "nosuch<x>";
+    html = render(f);
+    at(html, "No function named <code>nosuch&lt;x&gt;</code>");
+
+    /* main's callers are the requests (URI pseudo-functions). */
+    f->o.func = "main";
+    html = render(f);
+    check_page(html);
+    at(html, "request <a href=\"/reqprof?view=functions&amp;sort=self&amp;"
+       "limit=0&amp;strip=0&amp;uri=/spin\"");
+    at(html, ">/x\\xFF\\xFE</a>");
+
+    f->o.view = RP_VIEW_CALLEES;
+    html = render(f);
+    check_page(html);
+    at(html, "Calls</h3>");
+    /* Callees link to the callees view of each. */
+    at(html, "view=callees&amp;sort=self&amp;limit=0&amp;strip=0&amp;"
+       "func=ap_run_handler\">ap_run_handler</a>");
+    /* ap_run_handler: 90 of 105 samples. */
+    at(html, ">90</td><td class=\"num\">85.71%</td>");
+}
+END_TEST
+
+START_TEST(test_controls_need_nonce)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_FUNCTIONS);
+    const char *html;
+
+    html = render(f);
+    ck_assert_ptr_null(strstr(html, "method=\"post\""));
+    ck_assert_ptr_null(strstr(html, "btn-clear"));
+    at(html, "id=\"total-samples\">105<");
+    at(html, "id=\"total-ticks\">105<");
+
+    f->page.nonce = "abc123";
+    f->o.select.limit = 5;
+    html = render(f);
+    check_page(html);
+    ck_assert_int_eq(count(html, "method=\"post\""), 4);
+    ck_assert_int_eq(count(html, "name=\"nonce\" value=\"abc123\""), 4);
+    ck_assert_int_eq(count(html, "name=\"back\" value=\"?view=functions"
+                           "&amp;sort=self&amp;limit=5&amp;strip=0\""), 4);
+    at(html, "id=\"btn-clear\" class=\"danger\" name=\"action\" "
+       "value=\"clear\"");
+    at(html, "id=\"btn-enable\"");      /* the zeroed settings: paused */
+    at(html, "id=\"btn-timer\"");
+    at(html, "id=\"btn-frequency\"");
+    at(html, "name=\"timer\"");
+    at(html, "name=\"frequency\" min=\"1\" max=\"10000\"");
+    ck_assert_ptr_null(strstr(html, "id=\"btn-pause\""));
+}
+END_TEST
+
+START_TEST(test_overview)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_OVERVIEW);
+    const char *html;
+
+    html = render(f);
+    check_page(html);
+    at(html, "<span id=\"accounting\">ticks 105 = samples 105 + buffer_full "
+       "0 + unwind_failed 0 + other 0</span>");
+    at(html, "adds up");
+    at(html, "id=\"total-requests\"");
+    at(html, "SIGPROF (27)");
+    at(html, "id=\"children\"");
+}
+END_TEST
+
+START_TEST(test_flame_view)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_FLAME);
+    const char *html;
+
+    html = render(f);
+    check_page(html);
+    at(html, "<svg");
+    at(html, "href=\"/reqprof?view=flame&amp;sort=self&amp;limit=0&amp;"
+       "strip=0&amp;icicle=1\" id=\"icicle-toggle\"");
+    at(html, "format=svg");
+    f->o.icicle = 1;
+    html = render(f);
+    at(html, "href=\"/reqprof?view=flame&amp;sort=self&amp;limit=0&amp;"
+       "strip=0\" id=\"icicle-toggle\"");
+}
+END_TEST
+
+/* Ten thousand functions over a hundred thousand nodes, as the render
+ * benchmark has them; the bound is loose (sanitizers, shared machines):
+ * the benchmark holds the real budget. */
+START_TEST(test_large_profile_renders)
+{
+    enum { NFUNC = 10000, NLINES = 25000 };
+    const char **lines = apr_palloc(pool, sizeof(*lines) * NLINES);
+    unsigned int seed = 7;
+    rp_model_t *m;
+    fix_t *f;
+    apr_time_t t0;
+    int i;
+
+    for (i = 0; i < NLINES; i++) {
+        lines[i] = apr_psprintf(pool, "/u%d;main@/bin/x;f%u@/lib/a.so;"
+                                "f%u@/lib/b.so;f%u@/lib/c.so %d", i % 7,
+                                rand_r(&seed) % NFUNC, rand_r(&seed) % NFUNC,
+                                (unsigned)i % NFUNC, 1 + i % 5);
+    }
+    m = rp_model_from_folded(pool, lines, NLINES, 1000000);
+    ck_assert_int_ge(m->funcs->nelts, NFUNC);
+    ck_assert_int_ge(m->nodes->nelts, 70000);
+
+    f = fix_new(m, RP_VIEW_FUNCTIONS);
+    f->o.select.limit = 0;
+    t0 = apr_time_now();
+    render(f);
+    ck_assert_int_ge(count(f->out.buf, "<tr>"), NFUNC);
+    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_sec(5));
+
+    f = fix_new(m, RP_VIEW_TREE);
+    t0 = apr_time_now();
+    render(f);
+    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_sec(10));
+}
+END_TEST
+
+static Suite *html_suite(void)
+{
+    Suite *s = suite_create("rp_report_html");
+    TCase *tc = tcase_create("views");
+    TCase *big = tcase_create("large");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_every_view_renders);
+    tcase_add_test(tc, test_hostile_strings_escaped);
+    tcase_add_test(tc, test_row_links_match_report_link);
+    tcase_add_test(tc, test_sort_changes_order);
+    tcase_add_test(tc, test_tree_every_level);
+    tcase_add_test(tc, test_callers_callees);
+    tcase_add_test(tc, test_controls_need_nonce);
+    tcase_add_test(tc, test_overview);
+    tcase_add_test(tc, test_flame_view);
+    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(big, setup, teardown);
+    tcase_set_timeout(big, 60);
+    tcase_add_test(big, test_large_profile_renders);
+    suite_add_tcase(s, big);
+    return s;
+}
+
+UNIT_MAIN(html_suite)

@@ -1,0 +1,234 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * check_model: the model's figures on small profiles whose answers are
+ * known by hand: self and cumulative with recursion counted once, callers
+ * and callees (with recursion, an edge counted once per stack), children
+ * order, pstats' restrictions in their order, and a text rendering
+ * against a golden string.
+ */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <check.h>
+
+#include "rp_filter.h"
+#include "rp_model.h"
+#include "rp_out.h"
+#include "rp_report.h"
+#include "unit_main.h"
+#include "unit_pool.h"
+
+/* main -> work -> leaf (6), main -> leaf (2), main -> rec -> rec -> leaf
+ * (4, recursion), under two URIs. */
+static const char *const PROFILE[] = {
+    "/a;main;work;leaf 6",
+    "/a;main;leaf 2",
+    "/a;main 1",
+    "/b;main;rec;rec;leaf 4",
+    "/b;main;rec 1",
+};
+#define NPROFILE (int)(sizeof(PROFILE) / sizeof(PROFILE[0]))
+
+static rp_model_t *model(void)
+{
+    return rp_model_from_folded(pool, PROFILE, NPROFILE, 1000000);
+}
+
+static const rp_func_t *named(const rp_model_t *m, const char *name)
+{
+    apr_array_header_t *f = rp_model_find(pool, m, name);
+
+    ck_assert_int_eq(f->nelts, 1);
+    return rp_model_func(m, ((apr_uint32_t *)f->elts)[0]);
+}
+
+START_TEST(test_self_and_cumulative)
+{
+    rp_model_t *m = model();
+
+    ck_assert_uint_eq(m->samples, 14);
+    ck_assert_uint_eq(named(m, "leaf")->self_count, 12);
+    ck_assert_uint_eq(named(m, "leaf")->cum_count, 12);
+    ck_assert_uint_eq(named(m, "main")->self_count, 1);
+    ck_assert_uint_eq(named(m, "main")->cum_count, 14);
+    /* rec recurses: its 5 samples once, not 9 */
+    ck_assert_uint_eq(named(m, "rec")->cum_count, 5);
+    ck_assert_uint_eq(named(m, "rec")->self_count, 1);
+    ck_assert_uint_eq(named(m, "work")->cum_ns, 6000000);
+}
+END_TEST
+
+static apr_uint64_t edge(apr_array_header_t *edges, const rp_model_t *m,
+                         const char *name)
+{
+    int i;
+
+    for (i = 0; i < edges->nelts; i++) {
+        const rp_edge_t *e = &((rp_edge_t *)edges->elts)[i];
+        if (strcmp(rp_model_func(m, e->func)->name, name) == 0) {
+            return e->count;
+        }
+    }
+    return 0;
+}
+
+START_TEST(test_callers_and_callees)
+{
+    rp_model_t *m = model();
+    apr_uint32_t leaf = ((apr_uint32_t *)rp_model_find(pool, m, "leaf")
+                         ->elts)[0];
+    apr_uint32_t rec = ((apr_uint32_t *)rp_model_find(pool, m, "rec")
+                        ->elts)[0];
+    apr_uint32_t main_ = ((apr_uint32_t *)rp_model_find(pool, m, "main")
+                          ->elts)[0];
+    apr_array_header_t *e;
+
+    e = rp_model_edges(pool, m, leaf, 1);
+    ck_assert_int_eq(e->nelts, 3);
+    ck_assert_uint_eq(edge(e, m, "work"), 6);
+    ck_assert_uint_eq(edge(e, m, "rec"), 4);
+    ck_assert_uint_eq(edge(e, m, "main"), 2);
+    /* Most samples first. */
+    ck_assert_str_eq(rp_model_func(m, ((rp_edge_t *)e->elts)[0].func)->name,
+                     "work");
+    /* rec calls rec once per stack (4 + ... the inner rec's 4 are inside
+     * the outer rec -> rec edge's own total, counted once). */
+    e = rp_model_edges(pool, m, rec, 0);
+    ck_assert_uint_eq(edge(e, m, "rec"), 4);
+    ck_assert_uint_eq(edge(e, m, "leaf"), 4);
+    e = rp_model_edges(pool, m, rec, 1);
+    ck_assert_uint_eq(edge(e, m, "main"), 5);
+    ck_assert_uint_eq(edge(e, m, "rec"), 4);
+    /* An outermost frame's caller is its URI. */
+    e = rp_model_edges(pool, m, main_, 1);
+    ck_assert_uint_eq(edge(e, m, "/a"), 9);
+    ck_assert_uint_eq(edge(e, m, "/b"), 5);
+}
+END_TEST
+
+START_TEST(test_children_sorted)
+{
+    rp_model_t *m = model();
+    apr_array_header_t *top = rp_model_children(pool, m, 0);
+    const rp_tnode_t *first;
+
+    ck_assert_int_eq(top->nelts, 2);
+    first = rp_model_node(m, ((apr_uint32_t *)top->elts)[0]);
+    ck_assert_str_eq(rp_model_func(m, first->func)->name, "/a");
+    ck_assert_uint_eq(first->total_count, 9);
+}
+END_TEST
+
+static const char *row_names(apr_array_header_t *rows, const rp_model_t *m)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; i < rows->nelts; i++) {
+        s = apr_pstrcat(pool, s, i ? "," : "",
+                        rp_model_func(m, ((apr_uint32_t *)rows->elts)[i])
+                        ->name, NULL);
+    }
+    return s;
+}
+
+START_TEST(test_select_in_pstats_order)
+{
+    rp_model_t *m = model();
+    rp_select_t sel = { "cumulative", NULL, 0, 0 };
+    rp_filter_t *re = rp_filter_create(pool);
+    int total;
+
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, &total), m),
+                     "main,leaf,work,rec");
+    ck_assert_int_eq(total, 4);
+    sel.sort = "name";
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+                     "leaf,main,rec,work");
+    sel.fraction = 0.5;
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+                     "leaf,main");
+    ck_assert_ptr_null(rp_filter_add(re, pool, RP_RULE_INCLUDE, "^[mrw]",
+                                     "t"));
+    sel.match = re;
+    /* regex first (main, rec, work), then half of them (2 of 3 rounds
+     * to 2), then the count */
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+                     "main,rec");
+    sel.limit = 1;
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+                     "main");
+}
+END_TEST
+
+START_TEST(test_text_functions_golden)
+{
+    static const char golden[] =
+        "profile: 14 samples, 14.0 ms estimated\n"
+        "4 of 4 functions, sorted by self\n\n"
+        "    self  self%    self ms      cum   cum%     cum ms  "
+        "function  (file)\n"
+        "      12  85.7%      12.00       12  85.7%      12.00  leaf  ()\n"
+        "       1   7.1%       1.00       14 100.0%      14.00  main  ()\n"
+        "       1   7.1%       1.00        5  35.7%       5.00  rec  ()\n"
+        "       0   0.0%       0.00        6  42.9%       6.00  work  ()\n";
+    rp_model_t *m = model();
+    rp_view_opts_t o;
+    rp_page_t page;
+    rp_render_t c;
+    rp_out_t out;
+
+    memset(&o, 0, sizeof(o));
+    memset(&page, 0, sizeof(page));
+    o.view = RP_VIEW_FUNCTIONS;
+    o.select.sort = "self";
+    rp_out_buffer(&out, pool);
+    c.m = m;
+    c.o = &o;
+    c.page = &page;
+    c.out = &out;
+    c.p = pool;
+    rp_report_text(&c);
+    ck_assert_str_eq(out.buf, golden);
+}
+END_TEST
+
+START_TEST(test_links_keep_options)
+{
+    rp_view_opts_t o;
+    rp_render_t c;
+
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    o.view = RP_VIEW_FUNCTIONS;
+    o.select.sort = "self";
+    o.select.limit = 50;
+    o.focus = "/a b&c";
+    c.o = &o;
+    c.p = pool;
+    ck_assert_str_eq(rp_report_link(&c, "sort", "name", NULL),
+                     "?view=functions&sort=name&limit=50&strip=0"
+                     "&uri=/a%20b%26c");
+    ck_assert_str_eq(rp_report_link(&c, "uri", NULL, "view", "tree", NULL),
+                     "?view=tree&sort=self&limit=50&strip=0");
+}
+END_TEST
+
+static Suite *model_suite(void)
+{
+    Suite *s = suite_create("rp_model");
+    TCase *tc = tcase_create("model");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_self_and_cumulative);
+    tcase_add_test(tc, test_callers_and_callees);
+    tcase_add_test(tc, test_children_sorted);
+    tcase_add_test(tc, test_select_in_pstats_order);
+    tcase_add_test(tc, test_text_functions_golden);
+    tcase_add_test(tc, test_links_keep_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+UNIT_MAIN(model_suite)
