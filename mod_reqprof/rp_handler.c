@@ -281,11 +281,14 @@ static rp_explain_view_t *explain(request_rec *r,
 /* ------------------------------------------------------------------ */
 /* The model */
 
-static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o)
+static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
+                               const rp_format_t *fmt)
 {
     rp_runtime_t *rt = rp_runtime_get();
     rp_snapshot_t *snap;
     rp_model_t *before;
+    int flags = (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
+                | (fmt->labels ? RP_MODEL_LABELS : 0);
 
     if (!rt->symbols) {
         apr_thread_mutex_lock(rt->lock);
@@ -296,8 +299,7 @@ static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o)
     }
     /* Copy under the seqlocks; render later with no lock held. */
     snap = rp_store_snapshot(rt->store, r->pool);
-    before = rp_model_build(r->pool, snap, rt->symbols, o->focus,
-                            o->strip_dirs);
+    before = rp_model_build(r->pool, snap, rt->symbols, o->focus, flags);
     if (!o->seconds) {
         return before;
     }
@@ -306,7 +308,7 @@ static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o)
     snap = rp_store_snapshot(rt->store, r->pool);
     return rp_model_diff(r->pool, before,
                          rp_model_build(r->pool, snap, rt->symbols,
-                                        o->focus, o->strip_dirs));
+                                        o->focus, flags));
 }
 
 /* ------------------------------------------------------------------ */
@@ -475,7 +477,7 @@ int rp_handler(request_rec *r)
     out.pool = r->pool;
     out.ctx = sink;
     out.write = sink_write;
-    c.m = opts.view == RP_VIEW_EXPLAIN ? NULL : build_model(r, &opts);
+    c.m = opts.view == RP_VIEW_EXPLAIN ? NULL : build_model(r, &opts, fmt);
     c.o = &opts;
     c.page = &page;
     c.out = &out;

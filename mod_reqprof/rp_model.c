@@ -27,6 +27,7 @@ typedef struct {
     apr_hash_t *edges;          /* (parent, func) -> merged node + 1 */
     rp_symbols_t *syms;
     int strip;
+    int labels;                 /* URI nodes apart per request label */
 } builder_t;
 
 static const char *base_name(const char *path)
@@ -38,9 +39,10 @@ static const char *base_name(const char *path)
 
 static apr_uint32_t intern_func(builder_t *b, const char *name,
                                 const char *object, const char *file,
-                                int line)
+                                int line, const char *label)
 {
-    const char *key = apr_pstrcat(b->p, name, "\x01", object, NULL);
+    const char *key = apr_pstrcat(b->p, name, "\x01", object, "\x01",
+                                  label ? label : "", NULL);
     apr_uintptr_t id = (apr_uintptr_t)apr_hash_get(b->func_ids, key,
                                                    APR_HASH_KEY_STRING);
     rp_func_t *f;
@@ -54,6 +56,7 @@ static apr_uint32_t intern_func(builder_t *b, const char *name,
     f->object = b->strip ? base_name(object) : object;
     f->file = file && b->strip ? base_name(file) : file;
     f->line = line;
+    f->label = label;
     id = (apr_uintptr_t)b->m->funcs->nelts;
     apr_hash_set(b->func_ids, key, APR_HASH_KEY_STRING, (void *)id);
     return (apr_uint32_t)(id - 1);
@@ -69,22 +72,25 @@ static apr_uint32_t func_of(builder_t *b, const rp_region_t *reg,
 
     switch (fr->kind) {
     case RP_FRAME_URI:
-        return intern_func(b, fr->object < reg->n_uris
-                              ? reg->uris[fr->object].uri : "?",
-                           "[uri]", NULL, 0);
+        if (fr->object >= reg->n_uris) {
+            return intern_func(b, "?", "[uri]", NULL, 0, NULL);
+        }
+        return intern_func(b, reg->uris[fr->object].uri, "[uri]", NULL, 0,
+                           b->labels ? reg->uris[fr->object].label : NULL);
     case RP_FRAME_REAL:
         if (fr->object < reg->n_objects) {
             path = reg->objects[fr->object].path;
             sym = rp_symbols_lookup(b->syms, path,
                                     reg->objects[fr->object].build_id,
                                     fr->rel);
-            return intern_func(b, sym->function, path, sym->file, sym->line);
+            return intern_func(b, sym->function, path, sym->file, sym->line,
+                               NULL);
         }
         return intern_func(b, apr_psprintf(b->p, "0x%" APR_UINT64_T_HEX_FMT,
-                                           fr->rel), "", NULL, 0);
+                                           fr->rel), "", NULL, 0, NULL);
     default:
         return intern_func(b, rp_store_frame_kind_name(fr->kind), "", NULL,
-                           0);
+                           0, NULL);
     }
 }
 
@@ -285,7 +291,7 @@ static void merge_uris(rp_model_t *m, apr_pool_t *p)
 }
 
 static rp_model_t *model_new(apr_pool_t *p, builder_t *b, const char *focus,
-                             int strip_dirs)
+                             int flags)
 {
     rp_model_t *m = apr_pcalloc(p, sizeof(*m));
     rp_tnode_t *root;
@@ -302,16 +308,17 @@ static rp_model_t *model_new(apr_pool_t *p, builder_t *b, const char *focus,
     b->func_ids = apr_hash_make(p);
     b->edges = apr_hash_make(p);
     b->syms = NULL;
-    b->strip = strip_dirs;
+    b->strip = (flags & RP_MODEL_STRIP_DIRS) != 0;
+    b->labels = (flags & RP_MODEL_LABELS) != 0;
     return m;
 }
 
 rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
                            rp_symbols_t *syms, const char *focus,
-                           int strip_dirs)
+                           int flags)
 {
     builder_t b;
-    rp_model_t *m = model_new(p, &b, focus, strip_dirs);
+    rp_model_t *m = model_new(p, &b, focus, flags);
     const rp_region_t **regs;
     int i;
 
@@ -691,7 +698,7 @@ rp_model_t *rp_model_from_folded(apr_pool_t *p, const char *const *lines,
             node = child_of(&b, node, intern_func(&b, frame,
                                                   depth ? (at ? at : "")
                                                         : "[uri]",
-                                                  NULL, 0));
+                                                  NULL, 0, NULL));
         }
         t = &((rp_tnode_t *)m->nodes->elts)[node];
         t->self_count += count;

@@ -27,6 +27,9 @@ typedef struct {
     const char *object;         /* object path, or "" */
     const char *file;           /* source file when known, else NULL */
     int line;
+    const char *label;          /* a URI's with RP_MODEL_LABELS: method,
+                                 * status, host, handler separated by
+                                 * \x1f; else NULL */
     apr_uint64_t self_count, self_ns;
     apr_uint64_t cum_count, cum_ns;   /* counted once per stack (recursion) */
 } rp_func_t;
@@ -80,12 +83,17 @@ typedef struct {
     int limit;                  /* then at most this many rows, 0: all */
 } rp_select_t;
 
+/* Flags of rp_model_build. */
+#define RP_MODEL_STRIP_DIRS 1   /* file and object names without directories */
+#define RP_MODEL_LABELS     2   /* one URI node per request label (method,
+                                 * status, host, handler), for exports that
+                                 * label samples; views merge them */
+
 /* Build the model of SNAP, symbolizing with SYMS; FOCUS (may be NULL)
- * keeps only that URI's samples.  STRIP_DIRS shortens file and object
- * names to their base names. */
+ * keeps only that URI's samples. */
 rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
                            rp_symbols_t *syms, const char *focus,
-                           int strip_dirs);
+                           int flags);
 
 /* Function indices sorted by KEY ("self", "cumulative", "name", "file",
  * "tottime", "cumtime"); URI pseudo-functions are left out. */

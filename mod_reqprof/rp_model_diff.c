@@ -47,16 +47,20 @@ static apr_uint32_t *match_nodes(apr_pool_t *p, const rp_model_t *before,
     apr_hash_t *names = apr_hash_make(p), *kids = apr_hash_make(p);
     int i;
 
-    /* BEFORE's functions as AFTER's indices, by name and object. */
+    /* BEFORE's functions as AFTER's indices, by name, object and label. */
     for (i = 0; i < after->funcs->nelts; i++) {
         apr_hash_set(names, apr_pstrcat(p, af[i].name, "\x01", af[i].object,
-                                        NULL), APR_HASH_KEY_STRING,
+                                        "\x01", af[i].label ? af[i].label
+                                                            : "", NULL),
+                     APR_HASH_KEY_STRING,
                      (void *)(apr_uintptr_t)(i + 1));
     }
     for (i = 0; i < before->funcs->nelts; i++) {
         apr_uintptr_t id = (apr_uintptr_t)
             apr_hash_get(names, apr_pstrcat(p, bf[i].name, "\x01",
-                                            bf[i].object, NULL),
+                                            bf[i].object, "\x01",
+                                            bf[i].label ? bf[i].label : "",
+                                            NULL),
                          APR_HASH_KEY_STRING);
         bfunc[i] = id ? (apr_uint32_t)(id - 1) : RP_MODEL_NONE;
     }

@@ -13,24 +13,25 @@
 #include "rp_report.h"
 
 static const rp_format_t formats[] = {
-    /* name        content type                         file    attach page */
-    { "html",      "text/html; charset=utf-8",          NULL,        0, 1,
+    /* name        content type                         file     attach,
+     *                                                           page, labels */
+    { "html",      "text/html; charset=utf-8",          NULL,        0, 1, 0,
       rp_report_html },
-    { "text",      "text/plain; charset=utf-8",         NULL,        0, 1,
+    { "text",      "text/plain; charset=utf-8",         NULL,        0, 1, 0,
       rp_report_text },
-    { "json",      "application/json; charset=utf-8",   NULL,        0, 1,
+    { "json",      "application/json; charset=utf-8",   NULL,        0, 1, 0,
       rp_report_json },
-    { "svg",       "image/svg+xml; charset=utf-8",      "svg",       0, 0,
+    { "svg",       "image/svg+xml; charset=utf-8",      "svg",       0, 0, 0,
       rp_report_svg },
-    { "collapsed", "text/plain; charset=utf-8",         "folded",    0, 0,
+    { "collapsed", "text/plain; charset=utf-8",         "folded",    0, 0, 0,
       rp_report_collapsed },
-    { "pprof",     "application/octet-stream",          "pb.gz",     1, 0,
+    { "pprof",     "application/octet-stream",          "pb.gz",     1, 0, 1,
       rp_report_pprof },
-    { "callgrind", "text/plain; charset=utf-8",         "callgrind", 0, 0,
+    { "callgrind", "text/plain; charset=utf-8",         "callgrind", 0, 0, 0,
       rp_report_callgrind },
-    { "dot",       "text/vnd.graphviz; charset=utf-8",  "dot",       0, 0,
+    { "dot",       "text/vnd.graphviz; charset=utf-8",  "dot",       0, 0, 0,
       rp_report_dot },
-    { NULL, NULL, NULL, 0, 0, NULL }
+    { NULL, NULL, NULL, 0, 0, 0, NULL }
 };
 
 const char *const rp_report_format_names[] = {

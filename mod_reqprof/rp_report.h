@@ -101,6 +101,7 @@ typedef struct {
     const char *extension;      /* of the file name given; NULL: none */
     int attachment;             /* 1: a download, not shown inline */
     int page;                   /* 1: renders views; 0: an export */
+    int labels;                 /* 1: wants URI nodes per request label */
     void (*render)(const rp_render_t *c);
 } rp_format_t;
 
@@ -141,8 +142,9 @@ void rp_report_state(const rp_render_t *c, rp_kv_t *kv);
 
 /* A query string for a link that keeps C's view options but sets
  * KEY=VALUE (VALUE NULL: drop KEY); pairs end with NULL.  A link to an
- * export drops the view and the explain question (exports take none).  Escaped for a URL, not yet
- * for HTML. */
+ * export drops the view (exports take none), and the explain question
+ * goes only with the explain view.  Escaped for a URL, not yet for
+ * HTML. */
 const char *rp_report_link(const rp_render_t *c, ...);
 
 #endif /* RP_REPORT_H */

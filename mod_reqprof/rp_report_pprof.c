@@ -14,11 +14,11 @@
  * object ([truncated], [table full], bare addresses) have no mapping.
  *
  * One sample per call-tree node with samples of its own: the locations
- * innermost first, without the URI node, which becomes the sample's "uri"
- * label instead (so `pprof -tagfocus uri=...` and Pyroscope's label
- * selectors split by request path).  Values: [samples/count,
- * cpu|wall/nanoseconds] after the timer.  Method, status, vhost and
- * handler are not kept per stack, so there are no such labels.
+ * innermost first, without the URI node, which becomes the sample's
+ * labels instead: "uri", and from the request label the store keeps with
+ * each URI node, "method", "status" (a number), "vhost" and "handler" (so
+ * `pprof -tagfocus uri=...` and Pyroscope's label selectors split by
+ * them).  Values: [samples/count, cpu|wall/nanoseconds] after the timer.
  *
  * Every string goes through rp_escape_text: proto3 strings must be valid
  * UTF-8 (stricter decoders than pprof's refuse the profile otherwise), and
@@ -54,7 +54,7 @@ enum {
 };
 enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
 enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
-enum { LABEL_KEY = 1, LABEL_STR = 2 };
+enum { LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3 };
 enum {
     MAPPING_ID = 1, MAPPING_MEMORY_START = 2, MAPPING_MEMORY_LIMIT = 3,
     MAPPING_FILENAME = 5, MAPPING_BUILD_ID = 6, MAPPING_HAS_FUNCTIONS = 7,
@@ -328,19 +328,71 @@ static apr_array_header_t *place_functions(pprof_t *x, apr_uint32_t *map,
 /* ------------------------------------------------------------------ */
 /* The renderer */
 
+/* The labels of a URI node's samples, as string table ids (num for the
+ * status), made once per URI pseudo-function. */
+typedef struct {
+    int done;
+    apr_uint64_t uri, method, vhost, handler;
+    apr_int64_t status;
+} uri_labels_t;
+
+/* The string keys of the labels, in the order of uri_labels_t. */
+typedef struct {
+    apr_uint64_t uri, method, status, vhost, handler;
+} label_keys_t;
+
+static void make_labels(pprof_t *x, const rp_func_t *f, uri_labels_t *l)
+{
+    char *fields[4] = { NULL, NULL, NULL, NULL };
+    char *copy, *last, *t;
+    int i = 0;
+
+    l->done = 1;
+    l->uri = str(x, f->name);
+    if (f->label && *f->label) {
+        copy = apr_pstrdup(x->c->p, f->label);
+        for (t = apr_strtok(copy, "\x1f", &last); t && i < 4;
+             t = apr_strtok(NULL, "\x1f", &last)) {
+            fields[i++] = t;
+        }
+    }
+    l->method = fields[0] ? str(x, fields[0]) : 0;
+    l->status = fields[1] ? apr_atoi64(fields[1]) : 0;
+    l->vhost = fields[2] ? str(x, fields[2]) : 0;
+    l->handler = fields[3] ? str(x, fields[3]) : 0;
+}
+
+static void put_label(pprof_t *x, apr_uint64_t key, int field,
+                      apr_uint64_t value)
+{
+    if (!value) {
+        return;         /* not known: no label rather than an empty one */
+    }
+    x->sub.len = 0;
+    pb_int(&x->sub, LABEL_KEY, key);
+    pb_int(&x->sub, field, value);
+    pb_msg(&x->msg, SAMPLE_LABEL, &x->sub);
+}
+
 static void write_samples(pprof_t *x)
 {
     const rp_model_t *m = x->c->m;
     const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
     int nn = m->nodes->nelts, i, depth, cap = 64;
     apr_uint64_t *locs = apr_palloc(x->c->p, sizeof(*locs) * cap);
-    apr_uint64_t *uri_str = apr_pcalloc(x->c->p, sizeof(*uri_str)
-                                                 * (m->funcs->nelts + 1));
-    apr_uint64_t uri_key = str_raw(x, "uri");
+    uri_labels_t *labels = apr_pcalloc(x->c->p, sizeof(*labels)
+                                                * (m->funcs->nelts + 1));
+    label_keys_t key;
 
+    key.uri = str_raw(x, "uri");
+    key.method = str_raw(x, "method");
+    key.status = str_raw(x, "status");
+    key.vhost = str_raw(x, "vhost");
+    key.handler = str_raw(x, "handler");
     for (i = 1; i < nn; i++) {
         apr_uint64_t vals[2];
         apr_uint32_t k = (apr_uint32_t)i;
+        uri_labels_t *l;
         if (!nodes[i].self_count && !nodes[i].self_ns) {
             continue;
         }
@@ -357,19 +409,20 @@ static void write_samples(pprof_t *x)
             locs[depth++] = (apr_uint64_t)nodes[k].func + 1;
             k = nodes[k].parent;
         }
-        if (!uri_str[nodes[k].func]) {
-            uri_str[nodes[k].func] = str(x, rp_model_func(m, nodes[k].func)
-                                              ->name);
+        l = &labels[nodes[k].func];
+        if (!l->done) {
+            make_labels(x, rp_model_func(m, nodes[k].func), l);
         }
         vals[0] = nodes[i].self_count;
         vals[1] = nodes[i].self_ns;
         x->msg.len = 0;
         pb_packed(&x->msg, SAMPLE_LOCATION_ID, locs, depth);
         pb_packed(&x->msg, SAMPLE_VALUE, vals, 2);
-        x->sub.len = 0;
-        pb_int(&x->sub, LABEL_KEY, uri_key);
-        pb_int(&x->sub, LABEL_STR, uri_str[nodes[k].func]);
-        pb_msg(&x->msg, SAMPLE_LABEL, &x->sub);
+        put_label(x, key.uri, LABEL_STR, l->uri);
+        put_label(x, key.method, LABEL_STR, l->method);
+        put_label(x, key.status, LABEL_NUM, (apr_uint64_t)l->status);
+        put_label(x, key.vhost, LABEL_STR, l->vhost);
+        put_label(x, key.handler, LABEL_STR, l->handler);
         pb_msg(&x->top, PROFILE_SAMPLE, &x->msg);
         top_flush(x, 0);
     }

@@ -110,6 +110,15 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
     info.time = ctx->start;
     info.method = r->method;
     info.uri = r->uri;
+    /* The request's other labels (for exports such as pprof): samples of
+     * one URI under another method, status, host or handler are kept
+     * apart.  Unit separators between the fields; none of them can hold
+     * one (a method is a token, a status a number, host and handler come
+     * from the configuration). */
+    info.label = apr_psprintf(r->pool, "%s\x1f%d\x1f%s\x1f%s", r->method,
+                              r->status, r->server->server_hostname
+                              ? r->server->server_hostname : "",
+                              r->handler ? r->handler : "");
     info.status = r->status;
     info.wall_us = wall_us;
     info.cpu_us = cpu_us;

@@ -37,11 +37,12 @@
  *   | nhash[2 * cap_nodes]         |  open addressing: (parent, frame)
  *   |                              |  -> node index, 0 = empty
  *   +------------------------------+  off_uris
- *   | uris[cap_uris]               |  per-URI totals, 80 bytes each
+ *   | uris[cap_uris]               |  per (URI, label) totals, 80 bytes
  *   +------------------------------+  off_uhash
- *   | uhash[2 * cap_uris]          |  URI string -> index + 1, 0 = empty
+ *   | uhash[2 * cap_uris]          |  (URI, label) -> index + 1, 0 = empty
  *   +------------------------------+  off_ustr
- *   | URI strings                  |  append-only, NUL-terminated
+ *   | URI strings                  |  append-only, "uri\0" or
+ *   |                              |  "uri\0label\0"
  *   +------------------------------+  off_ring
  *   | ring[cap_ring]               |  recent requests, 128 bytes each,
  *   |                              |  entry ring_head % cap_ring next
@@ -194,7 +195,9 @@ typedef struct {
     apr_uint32_t hash;
     apr_uint32_t node;              /* its URI node */
     apr_uint32_t full_node;         /* its [table full] node, 0 = none */
-    apr_uint32_t unused;
+    apr_uint32_t label_len;         /* bytes of the label, stored after the
+                                     * URI's NUL ("uri\0label\0"); the key
+                                     * is both, the hash covers both */
     apr_uint64_t requests;
     apr_uint64_t samples;
     apr_uint64_t weight_ns;
@@ -228,6 +231,13 @@ typedef struct {
 typedef char rp_assert_seg_hdr[(sizeof(rp_seg_hdr_t) == 88) ? 1 : -1];
 typedef char rp_assert_node[(sizeof(rp_snode_t) == 48) ? 1 : -1];
 typedef char rp_assert_uri[(sizeof(rp_suri_t) == 80) ? 1 : -1];
+
+/* Bytes of U's key in the URI strings: the URI, and after its NUL the
+ * label when there is one. */
+static apr_size_t key_len(const rp_suri_t *u)
+{
+    return u->len + (u->label_len ? 1 + (apr_size_t)u->label_len : 0);
+}
 typedef char rp_assert_ring[(sizeof(rp_sring_t) == 128) ? 1 : -1];
 typedef char rp_assert_obj[(sizeof(rp_sobj_t) == 16) ? 1 : -1];
 typedef char rp_assert_hdr[(sizeof(rp_seg_hdr_t) <= RP_SEG_HDR_SIZE) ? 1 : -1];
@@ -793,6 +803,10 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
 
         if (!str_ok(im->ustr, h->ustr_used, u->str)
             || strlen(im->ustr + u->str) != u->len
+            || (u->label_len
+                && (!str_ok(im->ustr, h->ustr_used, u->str + u->len + 1)
+                    || strlen(im->ustr + u->str + u->len + 1)
+                       != u->label_len))
             || u->node >= n || im->nodes[u->node].kind != RP_FRAME_URI
             || im->nodes[u->node].object != i
             || u->full_node >= n
@@ -847,7 +861,7 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
         }
         for (i = 0; i < h->n_uris; i++) {
             if (im->uris[i].hash != str_hash(im->ustr + im->uris[i].str,
-                                             im->uris[i].len)
+                                             key_len(&im->uris[i]))
                 || !uhash_finds(g, im, i)) {
                 return 0;
             }
@@ -1168,27 +1182,37 @@ count:
 /* ------------------------------------------------------------------ */
 /* Writer: URIs, ring, requests */
 
-/* The index of URI in the URI table, added with its node when new; NONE
- * when there is no room (table, strings, or nodes for it and its
- * reserved [table full]). */
-static apr_uint32_t uri_get(rp_wctx_t *w, const char *uri)
+/* The index of (URI, LABEL) in the URI table, added with its node when
+ * new; NONE when there is no room (table, strings, or nodes for it and
+ * its reserved [table full]).  One URI with other labels (method, status,
+ * host, handler) is another entry, with its own subtree. */
+static apr_uint32_t uri_get(rp_wctx_t *w, const char *uri, const char *label)
 {
     rp_region_hdr_t *r = w->r;
     const rp_geom_t *g = w->g;
     apr_size_t len = strnlen(uri, RP_STORE_URI_MAX - 1);
-    apr_uint32_t h = str_hash(uri, len);
-    apr_uint32_t i = reduce(h, g->cap_uhash), e, idx, slot;
+    apr_size_t llen = label ? strnlen(label, RP_STORE_LABEL_MAX - 1) : 0;
+    char key[RP_STORE_URI_MAX + RP_STORE_LABEL_MAX];
+    apr_size_t klen = len + (llen ? 1 + llen : 0);
+    apr_uint32_t h, i, e, idx, slot;
     rp_frame_t f;
     rp_suri_t *u;
 
-    for (; (e = w->uhash[i]) != 0; i = next_slot(i, g->cap_uhash)) {
+    memcpy(key, uri, len);
+    key[len] = '\0';
+    if (llen) {
+        memcpy(key + len + 1, label, llen);
+    }
+    h = str_hash(key, klen);
+    for (i = reduce(h, g->cap_uhash); (e = w->uhash[i]) != 0;
+         i = next_slot(i, g->cap_uhash)) {
         u = &w->uris[e - 1];
-        if (u->hash == h && u->len == len
-            && memcmp(w->ustr + u->str, uri, len) == 0) {
+        if (u->hash == h && u->len == len && u->label_len == llen
+            && memcmp(w->ustr + u->str, key, klen) == 0) {
             return e - 1;
         }
     }
-    if (r->n_uris >= g->cap_uris || len + 1 > g->cap_ustr - r->ustr_used
+    if (r->n_uris >= g->cap_uris || klen + 1 > g->cap_ustr - r->ustr_used
         || (apr_uint64_t)r->n_nodes + r->reserve + 2 > g->cap_nodes) {
         return RP_STORE_NONE;
     }
@@ -1197,10 +1221,11 @@ static apr_uint32_t uri_get(rp_wctx_t *w, const char *uri)
     memset(u, 0, sizeof(*u));
     u->str = r->ustr_used;
     u->len = (apr_uint32_t)len;
+    u->label_len = (apr_uint32_t)llen;
     u->hash = h;
-    memcpy(w->ustr + u->str, uri, len);
-    w->ustr[u->str + len] = '\0';
-    r->ustr_used += (apr_uint32_t)len + 1;
+    memcpy(w->ustr + u->str, key, klen);
+    w->ustr[u->str + klen] = '\0';
+    r->ustr_used += (apr_uint32_t)klen + 1;
     f.kind = RP_FRAME_URI;
     f.object = idx;
     f.rel = 0;
@@ -1260,7 +1285,7 @@ void rp_store_add_request(rp_store_t *s, int slot,
         region_reset(&w, gen, 0);
     }
     if (req) {
-        uri = uri_get(&w, req->uri ? req->uri : "");
+        uri = uri_get(&w, req->uri ? req->uri : "", req->label);
         d[RP_CTR_URI_FULL] = uri == RP_STORE_NONE;
         d[RP_CTR_REQUESTS] = 1;
     }
@@ -1515,6 +1540,7 @@ static void region_view(apr_pool_t *p, const rp_store_t *s, int slot,
         const rp_suri_t *u = &im->uris[i];
 
         uris[i].uri = ustr + u->str;
+        uris[i].label = u->label_len ? ustr + u->str + u->len + 1 : "";
         uris[i].node = u->node;
         uris[i].requests = u->requests;
         uris[i].samples = u->samples;

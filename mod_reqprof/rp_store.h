@@ -63,6 +63,8 @@
 /* Bytes of a URI kept in the URI table; longer URIs are cut (and URIs
  * equal in their first bytes merge). */
 #define RP_STORE_URI_MAX        1024
+/* Bytes kept of a request's label (what identifies it beside its URI). */
+#define RP_STORE_LABEL_MAX      256
 /* Bytes kept of a request's method, and of its URI in the ring when the
  * URI table had no room for it (each with its NUL). */
 #define RP_STORE_METHOD_MAX     16
@@ -102,6 +104,9 @@ typedef struct {
     apr_time_t time;            /* request start */
     const char *method;         /* copied, cut to RP_STORE_METHOD_MAX - 1 */
     const char *uri;            /* the profiled path, NUL-terminated */
+    const char *label;          /* or NULL: what else keys its samples
+                                 * (method, status, host, handler), cut
+                                 * to RP_STORE_LABEL_MAX - 1 bytes */
     int status;
     apr_int64_t wall_us;        /* wall time of the profiled part */
     apr_int64_t cpu_us;         /* CPU time of the thread meanwhile */
@@ -246,6 +251,7 @@ typedef struct {
 
 typedef struct {
     const char *uri;
+    const char *label;          /* "" when none was given */
     apr_uint32_t node;          /* its URI node */
     apr_uint64_t requests;
     apr_uint64_t samples;       /* = total_count of its node */

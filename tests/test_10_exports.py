@@ -102,6 +102,14 @@ def test_exports_of_spin(httpd, mpm):
     assert "Type: cpu" in top, top[:500]
     traces = pprof(path, "-traces")
     assert re.search(r"^\s*uri:\s+/spin$", traces, re.M), traces[:2000]
+    # The request's other labels: method, host and handler as strings,
+    # the status as a number.
+    assert re.search(r"^\s*method:\s+GET$", traces, re.M), traces[:2000]
+    assert re.search(r"^\s*handler:\s+reqprof-fixture$", traces, re.M), \
+        traces[:2000]
+    assert re.search(r"^\s*vhost:\s+127\.0\.0\.1$", traces, re.M), \
+        traces[:2000]
+    assert re.search(r"^\s*status:\s+200$", traces, re.M), traces[:2000]
 
     # callgrind: callgrind_annotate reads it and shows the same split.
     path, body, _ = export(srv, "callgrind", "callgrind.out.reqprof")

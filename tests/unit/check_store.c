@@ -937,6 +937,54 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Slots */
 
+/* One URI under two labels is two entries, each with its own subtree;
+ * the label comes back from the snapshot, and a request without one gets
+ * "" (and is a third entry). */
+START_TEST(test_uri_labels)
+{
+    static const char *const labels[] = {
+        "GET\x1f" "200\x1fwww\x1fh", "POST\x1f" "500\x1fwww\x1fh",
+        "GET\x1f" "200\x1fwww\x1fh", NULL
+    };
+    rp_store_t *s = make_store(1, 64 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    apr_uint32_t obj = rp_store_object(s, slot, "/lib/a.so", "");
+    rp_frame_t f[1];
+    rp_sample_view_t sv;
+    rp_request_info_t req;
+    const rp_region_t *rg;
+    int i;
+
+    f[0] = fr(obj, 16);
+    sv.frames = f;
+    sv.depth = 1;
+    sv.truncated = 0;
+    sv.weight_ns = 1000;
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.uri = "/same";
+    for (i = 0; i < 4; i++) {
+        req.label = labels[i];
+        rp_store_add_request(s, slot, &req, &sv, 1, NULL);
+    }
+    rg = region_of(rp_store_snapshot(s, pool), slot);
+    ck_assert_ptr_nonnull(rg);
+    ck_assert_uint_eq(rg->n_uris, 3);
+    for (i = 0; i < 3; i++) {
+        ck_assert_str_eq(rg->uris[i].uri, "/same");
+    }
+    ck_assert_str_eq(rg->uris[0].label, labels[0]);
+    ck_assert_uint_eq(rg->uris[0].requests, 2);
+    ck_assert_uint_eq(rg->uris[0].samples, 2);
+    ck_assert_str_eq(rg->uris[1].label, labels[1]);
+    ck_assert_uint_eq(rg->uris[1].requests, 1);
+    ck_assert_str_eq(rg->uris[2].label, "");
+    /* Each its own URI node under the root. */
+    ck_assert_uint_ne(rg->uris[0].node, rg->uris[1].node);
+    ck_assert_uint_ne(rg->uris[1].node, rg->uris[2].node);
+}
+END_TEST
+
 START_TEST(test_claim)
 {
     rp_store_t *s = make_store(3, 64 * KB);
@@ -1565,6 +1613,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_capacity_uris);
     tcase_add_test(tc, test_capacity_objects);
     tcase_add_test(tc, test_truncated);
+    tcase_add_test(tc, test_uri_labels);
     tcase_add_test(tc, test_claim);
     tcase_add_test(tc, test_dead_writer);
     tcase_add_test(tc, test_reader_read_only);
