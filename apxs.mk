@@ -120,7 +120,7 @@ deps:
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(UNIT_DIR)/unit_main.h $(UNIT_DIR)/unit_pool.h $(UNIT_SRCS) $(HEADERS) | $(BUILD)
+$(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(UNIT_DIR)/unit_main.h $(UNIT_DIR)/unit_pool.h $(UNIT_DIR)/unit_utf8.h $(UNIT_SRCS) $(HEADERS) | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) $(UNIT_LIBS)
 
 unit: $(UNIT_TESTS)

@@ -162,14 +162,51 @@ static void merge_region(builder_t *b, const rp_region_t *reg)
     }
 }
 
+/* Depth-first over the tree (iteratively: STACK holds the path, NEXT the
+ * child to visit next at each level), adding each node's totals to
+ * COUNT[KEY[node]] and NS[KEY[node]] unless the same key is already on
+ * the path above it: what "once per stack" means under recursion, for
+ * cumulative time by function and for call edges alike.  KEY[node] is
+ * below NKEYS, or RP_MODEL_NONE for nodes that count for nothing. */
+static void once_per_stack(apr_pool_t *p, const rp_tnode_t *nodes, int n,
+                           const apr_uint32_t *key, apr_uint32_t nkeys,
+                           apr_uint64_t *count, apr_uint64_t *ns)
+{
+    apr_uint32_t *on_path = apr_pcalloc(p, sizeof(*on_path) * (nkeys + 1));
+    apr_uint32_t *stack = apr_palloc(p, sizeof(*stack) * (n + 1));
+    apr_uint32_t *next = apr_palloc(p, sizeof(*next) * (n + 1));
+    int sp = 0;
+
+    stack[0] = 0;
+    next[0] = nodes[0].first_child;
+    while (sp >= 0) {
+        apr_uint32_t c = next[sp];
+        if (c == RP_MODEL_NONE) {
+            if (key[stack[sp]] != RP_MODEL_NONE) {
+                on_path[key[stack[sp]]]--;
+            }
+            sp--;
+            continue;
+        }
+        next[sp] = nodes[c].next_sibling;
+        if (key[c] != RP_MODEL_NONE && on_path[key[c]]++ == 0) {
+            count[key[c]] += nodes[c].total_count;
+            ns[key[c]] += nodes[c].total_ns;
+        }
+        stack[++sp] = c;
+        next[sp] = nodes[c].first_child;
+    }
+}
+
 /* Totals bottom-up (children have larger indices than parents), then
- * cumulative per function with an on-path count per function. */
+ * cumulative per function, once per stack. */
 void rp_model_totals(rp_model_t *m, apr_pool_t *p)
 {
     rp_tnode_t *nodes = (rp_tnode_t *)m->nodes->elts;
     rp_func_t *funcs = (rp_func_t *)m->funcs->elts;
-    int n = m->nodes->nelts, i, sp;
-    apr_uint32_t *on_path, *stack, *next;
+    int n = m->nodes->nelts, i;
+    apr_uint32_t *key;
+    apr_uint64_t *count, *ns;
 
     for (i = 0; i < m->funcs->nelts; i++) {
         funcs[i].self_count = funcs[i].self_ns = 0;
@@ -190,30 +227,18 @@ void rp_model_totals(rp_model_t *m, apr_pool_t *p)
         f->self_count += nodes[i].self_count;
         f->self_ns += nodes[i].self_ns;
     }
-    /* Iterative depth-first walk: STACK holds the path, NEXT the child to
-     * visit next at each level. */
-    on_path = apr_pcalloc(p, sizeof(*on_path) * (m->funcs->nelts + 1));
-    stack = apr_palloc(p, sizeof(*stack) * (n + 1));
-    next = apr_palloc(p, sizeof(*next) * (n + 1));
-    sp = 0;
-    stack[0] = 0;
-    next[0] = nodes[0].first_child;
-    while (sp >= 0) {
-        apr_uint32_t c = next[sp];
-        if (c == RP_MODEL_NONE) {
-            if (stack[sp] != 0) {
-                on_path[nodes[stack[sp]].func]--;
-            }
-            sp--;
-            continue;
-        }
-        next[sp] = nodes[c].next_sibling;
-        if (on_path[nodes[c].func]++ == 0) {
-            funcs[nodes[c].func].cum_count += nodes[c].total_count;
-            funcs[nodes[c].func].cum_ns += nodes[c].total_ns;
-        }
-        stack[++sp] = c;
-        next[sp] = nodes[c].first_child;
+    key = apr_palloc(p, sizeof(*key) * (n + 1));
+    count = apr_pcalloc(p, sizeof(*count) * (m->funcs->nelts + 1));
+    ns = apr_pcalloc(p, sizeof(*ns) * (m->funcs->nelts + 1));
+    key[0] = RP_MODEL_NONE;
+    for (i = 1; i < n; i++) {
+        key[i] = nodes[i].func;
+    }
+    once_per_stack(p, nodes, n, key, (apr_uint32_t)m->funcs->nelts, count,
+                   ns);
+    for (i = 0; i < m->funcs->nelts; i++) {
+        funcs[i].cum_count = count[i];
+        funcs[i].cum_ns = ns[i];
     }
 }
 
@@ -538,9 +563,9 @@ apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
 apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m)
 {
     const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    int n = m->nodes->nelts, i, sp;
+    int n = m->nodes->nelts, i;
     apr_uint32_t *eid = apr_palloc(p, sizeof(*eid) * (n + 1));
-    apr_uint32_t *on_path, *stack, *next;
+    apr_uint64_t *count, *ns;
     apr_hash_t *ids = apr_hash_make(p);
     apr_array_header_t *edges = apr_array_make(p, 256, sizeof(rp_call_t));
     rp_call_t *e;
@@ -567,29 +592,13 @@ apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m)
         }
         eid[i] = (apr_uint32_t)(id - 1);
     }
+    count = apr_pcalloc(p, sizeof(*count) * (edges->nelts + 1));
+    ns = apr_pcalloc(p, sizeof(*ns) * (edges->nelts + 1));
+    once_per_stack(p, nodes, n, eid, (apr_uint32_t)edges->nelts, count, ns);
     e = (rp_call_t *)edges->elts;
-    on_path = apr_pcalloc(p, sizeof(*on_path) * (edges->nelts + 1));
-    stack = apr_palloc(p, sizeof(*stack) * (n + 1));
-    next = apr_palloc(p, sizeof(*next) * (n + 1));
-    sp = 0;
-    stack[0] = 0;
-    next[0] = nodes[0].first_child;
-    while (sp >= 0) {
-        apr_uint32_t c = next[sp];
-        if (c == RP_MODEL_NONE) {
-            if (eid[stack[sp]] != RP_MODEL_NONE) {
-                on_path[eid[stack[sp]]]--;
-            }
-            sp--;
-            continue;
-        }
-        next[sp] = nodes[c].next_sibling;
-        if (eid[c] != RP_MODEL_NONE && on_path[eid[c]]++ == 0) {
-            e[eid[c]].count += nodes[c].total_count;
-            e[eid[c]].ns += nodes[c].total_ns;
-        }
-        stack[++sp] = c;
-        next[sp] = nodes[c].first_child;
+    for (i = 0; i < edges->nelts; i++) {
+        e[i].count = count[i];
+        e[i].ns = ns[i];
     }
     return edges;
 }

@@ -22,6 +22,7 @@
 
 #include "unit_main.h"
 #include "unit_pool.h"
+#include "unit_utf8.h"
 
 static void expect(const char *in, const char *out)
 {
@@ -29,48 +30,6 @@ static void expect(const char *in, const char *out)
 
     ck_assert_msg(strcmp(got, out) == 0, "escaped '%s' is '%s', not '%s'",
                   in, got, out);
-}
-
-/* 1 when S is valid UTF-8 (RFC 3629), written independently of rp_escape. */
-static int valid_utf8(const unsigned char *s)
-{
-    while (*s) {
-        unsigned long v;
-        int n, i;
-
-        if (*s < 0x80) {
-            s++;
-            continue;
-        }
-        if ((*s & 0xE0) == 0xC0) {
-            n = 2;
-            v = *s & 0x1F;
-        }
-        else if ((*s & 0xF0) == 0xE0) {
-            n = 3;
-            v = *s & 0x0F;
-        }
-        else if ((*s & 0xF8) == 0xF0) {
-            n = 4;
-            v = *s & 0x07;
-        }
-        else {
-            return 0;
-        }
-        for (i = 1; i < n; i++) {
-            if ((s[i] & 0xC0) != 0x80) {
-                return 0;
-            }
-            v = (v << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800)
-            || (n == 4 && v < 0x10000) || v > 0x10FFFF
-            || (v >= 0xD800 && v <= 0xDFFF)) {
-            return 0;
-        }
-        s += n;
-    }
-    return 1;
 }
 
 static int hex(char c)
@@ -279,7 +238,7 @@ START_TEST(test_no_control_bytes_in_output)
         ck_assert_msg(got[c] >= 0x20 && got[c] != 0x7F,
                       "byte 0x%02X at %d in the output", got[c], c);
     }
-    ck_assert_msg(valid_utf8(got), "output is not valid UTF-8");
+    ck_assert_msg(unit_valid_utf8(got), "output is not valid UTF-8");
     ck_assert_ptr_null(strchr((const char *)got, '\n'));
 
     /* Reversible: the text says exactly which bytes there were. */

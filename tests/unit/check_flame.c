@@ -26,6 +26,7 @@
 
 #include "unit_main.h"
 #include "unit_pool.h"
+#include "unit_utf8.h"
 
 #define FULL_WIDTH 1180.0       /* 1200 less 10 px each side */
 
@@ -106,48 +107,6 @@ static int count(const char *s, const char *what)
     return n;
 }
 
-/* 1 when S is valid UTF-8 (RFC 3629). */
-static int valid_utf8(const unsigned char *s)
-{
-    while (*s) {
-        unsigned long v;
-        int n, i;
-
-        if (*s < 0x80) {
-            s++;
-            continue;
-        }
-        if ((*s & 0xE0) == 0xC0) {
-            n = 2;
-            v = *s & 0x1F;
-        }
-        else if ((*s & 0xF0) == 0xE0) {
-            n = 3;
-            v = *s & 0x0F;
-        }
-        else if ((*s & 0xF8) == 0xF0) {
-            n = 4;
-            v = *s & 0x07;
-        }
-        else {
-            return 0;
-        }
-        for (i = 1; i < n; i++) {
-            if ((s[i] & 0xC0) != 0x80) {
-                return 0;
-            }
-            v = (v << 6) | (s[i] & 0x3F);
-        }
-        if ((n == 2 && v < 0x80) || (n == 3 && v < 0x800)
-            || (n == 4 && v < 0x10000) || v > 0x10FFFF
-            || (v >= 0xD800 && v <= 0xDFFF)) {
-            return 0;
-        }
-        s += n;
-    }
-    return 1;
-}
-
 /* ------------------------------------------------------------------ */
 
 START_TEST(test_widths_proportional)
@@ -226,7 +185,7 @@ START_TEST(test_escape_invalid_utf8)
     };
     const char *svg = render(model(lines, 3));
 
-    ck_assert(valid_utf8((const unsigned char *)svg));
+    ck_assert(unit_valid_utf8((const unsigned char *)svg));
     ck_assert_ptr_nonnull(strstr(svg, "<title>bad\\xFF\\xFE (x.so)"));
     ck_assert_ptr_nonnull(strstr(svg, "data-l=\"11\"><title>bad"));
     ck_assert_ptr_null(strchr(svg, '\x01'));
@@ -533,12 +492,11 @@ END_TEST
 
 /* A profile of about 100,000 nodes: 10 URIs, each with 10 x 100 x 100
  * paths, sample counts spread so that many frames are too narrow. */
-START_TEST(test_big_profile_time)
+START_TEST(test_big_profile_pruned)
 {
     enum { LINES = 100000 };
     const char **lines = apr_palloc(pool, sizeof(*lines) * LINES);
     const rp_model_t *m;
-    apr_time_t t0, t1;
     apr_size_t len;
     const char *svg;
     int i;
@@ -553,14 +511,11 @@ START_TEST(test_big_profile_time)
     }
     m = model(lines, LINES);
     ck_assert_int_ge(m->nodes->nelts, 100000);
-    t0 = apr_time_now();
+    /* How long it takes is the render benchmark's business
+     * (make -f apxs.mk bench-render), not a unit test's. */
     svg = render_opts(m, 0, 0, "n", 0, &len);
-    t1 = apr_time_now();
-    fprintf(stderr, "flame: %d nodes, %d frames drawn, %lu bytes, %.3f s\n",
-            m->nodes->nelts, count(svg, "<g class=\"f\""),
-            (unsigned long)len, (double)(t1 - t0) / 1e6);
-    /* Under 1 s in the optimised module; the sanitizers here cost 3-5x. */
-    ck_assert_int_lt(t1 - t0, apr_time_from_sec(5));
+    ck_assert_int_gt(count(svg, "<g class=\"f\""), 1000);
+    ck_assert_uint_eq(strlen(svg), len);
     ck_assert_ptr_nonnull(strstr(svg, "frames narrower than 0.1 px"));
 }
 END_TEST
@@ -593,7 +548,7 @@ static Suite *flame_suite(void)
 
     tcase_add_checked_fixture(tc_big, setup, teardown);
     tcase_set_timeout(tc_big, 60);
-    tcase_add_test(tc_big, test_big_profile_time);
+    tcase_add_test(tc_big, test_big_profile_pruned);
     suite_add_tcase(s, tc_big);
     return s;
 }

@@ -527,7 +527,6 @@ START_TEST(test_large_profile_renders)
     unsigned int seed = 7;
     rp_model_t *m;
     fix_t *f;
-    apr_time_t t0;
     int i;
 
     for (i = 0; i < NLINES; i++) {
@@ -542,15 +541,14 @@ START_TEST(test_large_profile_renders)
 
     f = fix_new(m, RP_VIEW_FUNCTIONS);
     f->o.select.limit = 0;
-    t0 = apr_time_now();
+    /* How long it takes is the render benchmark's business
+     * (make -f apxs.mk bench-render), not a unit test's. */
     render(f);
     ck_assert_int_ge(count(f->out.buf, "<tr>"), NFUNC);
-    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_sec(5));
 
     f = fix_new(m, RP_VIEW_TREE);
-    t0 = apr_time_now();
     render(f);
-    ck_assert_int_lt(apr_time_now() - t0, apr_time_from_sec(10));
+    ck_assert_int_ge(count(f->out.buf, "<details"), 70000);
 }
 END_TEST
 
