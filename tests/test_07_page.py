@@ -351,6 +351,22 @@ def test_hostile_uris_are_escaped_in_every_view_and_format(httpd, mpm):
                 assert "'nonce-" in headers["Content-Security-Policy"]
             if fmt == "json":
                 json.loads(text)
+    # The exports too: valid UTF-8 without control bytes, and no live
+    # markup in the SVG, which a browser runs.  (A 404 is quick: whether
+    # it got samples, and so stacks in the exports, is up to the clock.)
+    sampled = [u["uri"] for u in srv.profile(view="requests")["uris"]
+               if u["samples"]]
+    for fmt in ("svg", "collapsed", "callgrind", "dot"):
+        status, headers, body = srv.fetch("/reqprof?format=" + fmt)
+        assert status == 200, fmt
+        text = body.decode("utf-8")
+        assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text), fmt
+        if fmt == "svg":
+            assert "<script>alert" not in text
+        if fmt == "collapsed":
+            for uri in sampled:
+                assert any(line.startswith(uri + ";")
+                           for line in text.splitlines()), uri
 
 
 # ------------------------------------------------------------- .htaccess
