@@ -500,61 +500,6 @@ static int edge_cmp(const void *x, const void *y)
     return a->func < b->func ? -1 : a->func > b->func;
 }
 
-/* An edge X -> Y counts once per stack, as cumulative time counts a
- * function once: under recursion (f -> g -> f -> g) the inner f -> g
- * node's samples are already in the outer one's. */
-static int edge_above(const rp_tnode_t *nodes, const rp_tnode_t *n)
-{
-    apr_uint32_t x = nodes[n->parent].func, c;
-
-    for (c = nodes[n->parent].parent; c != 0 && c != RP_MODEL_NONE;
-         c = nodes[c].parent) {
-        if (nodes[c].func == n->func && nodes[c].parent != 0
-            && nodes[nodes[c].parent].func == x) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
-                                   apr_uint32_t f, int callers)
-{
-    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    apr_uint32_t nf = (apr_uint32_t)m->funcs->nelts;
-    apr_uint32_t *slot = apr_palloc(p, sizeof(*slot) * (nf + 1));
-    apr_array_header_t *out = apr_array_make(p, 8, sizeof(rp_edge_t));
-    int i;
-
-    memset(slot, 0xFF, sizeof(*slot) * (nf + 1));
-    for (i = 1; i < m->nodes->nelts; i++) {
-        const rp_tnode_t *n = &nodes[i];
-        apr_uint32_t other;
-        rp_edge_t *e;
-        if (n->parent == 0 || n->parent == RP_MODEL_NONE) {
-            continue;                   /* a URI node */
-        }
-        if (callers ? n->func != f : nodes[n->parent].func != f) {
-            continue;
-        }
-        other = callers ? nodes[n->parent].func : n->func;
-        if (edge_above(nodes, n)) {
-            continue;
-        }
-        if (slot[other] == RP_MODEL_NONE) {
-            e = apr_array_push(out);
-            e->func = other;
-            e->count = e->ns = 0;
-            slot[other] = (apr_uint32_t)(out->nelts - 1);
-        }
-        e = &((rp_edge_t *)out->elts)[slot[other]];
-        e->count += n->total_count;
-        e->ns += n->total_ns;
-    }
-    qsort(out->elts, out->nelts, sizeof(rp_edge_t), edge_cmp);
-    return out;
-}
-
 /* Every caller -> callee edge of the call tree in one pass; the same
  * figures as rp_model_edges, which walks the tree once per function and
  * so is too slow to call for each of thousands of functions.  An edge
@@ -601,6 +546,39 @@ apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m)
         e[i].ns = ns[i];
     }
     return edges;
+}
+
+/* Callers or callees of F: its edges in the one walk of every edge, so
+ * both views count an edge once per stack exactly as the exports do. */
+apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
+                                   apr_uint32_t f, int callers)
+{
+    apr_array_header_t *calls = rp_model_calls(p, m);
+    apr_array_header_t *out = apr_array_make(p, 8, sizeof(rp_edge_t));
+    const rp_call_t *k = (const rp_call_t *)calls->elts;
+    int i;
+
+    for (i = 0; i < calls->nelts; i++) {
+        if (callers ? k[i].to == f : k[i].from == f) {
+            rp_edge_t *e = apr_array_push(out);
+            e->func = callers ? k[i].from : k[i].to;
+            e->count = k[i].count;
+            e->ns = k[i].ns;
+        }
+    }
+    qsort(out->elts, out->nelts, sizeof(rp_edge_t), edge_cmp);
+    return out;
+}
+
+void rp_model_path(const rp_model_t *m, apr_uint32_t n,
+                   apr_array_header_t *path)
+{
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+
+    path->nelts = 0;
+    for (; n != 0 && n != RP_MODEL_NONE; n = nodes[n].parent) {
+        *(apr_uint32_t *)apr_array_push(path) = nodes[n].func;
+    }
 }
 
 static __thread const rp_model_t *child_model;

@@ -133,6 +133,12 @@ apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m);
  * self figures.  For models whose self figures were changed (diff). */
 void rp_model_totals(rp_model_t *m, apr_pool_t *p);
 
+/* The stack of tree node N: the functions from N up to and including its
+ * URI node, innermost first, into PATH (of apr_uint32_t, emptied first).
+ * For renderers that write a stack per node with samples of its own. */
+void rp_model_path(const rp_model_t *m, apr_uint32_t n,
+                   apr_array_header_t *path);
+
 /* The children of tree node N, most samples first (ties by name). */
 apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
                                       apr_uint32_t n);

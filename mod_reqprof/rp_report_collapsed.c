@@ -29,32 +29,6 @@
 #include "rp_escape.h"
 #include "rp_report.h"
 
-/* A growing byte buffer for one output line, reused for every line. */
-typedef struct {
-    apr_pool_t *p;
-    char *b;
-    apr_size_t len, cap;
-} line_t;
-
-static void line_put(line_t *l, const char *s, apr_size_t n)
-{
-    if (l->len + n > l->cap) {
-        apr_size_t cap = l->cap ? l->cap * 2 : 1024;
-        char *b;
-        while (cap < l->len + n) {
-            cap *= 2;
-        }
-        b = apr_palloc(l->p, cap);
-        if (l->len) {
-            memcpy(b, l->b, l->len);
-        }
-        l->b = b;
-        l->cap = cap;
-    }
-    memcpy(l->b + l->len, s, n);
-    l->len += n;
-}
-
 /* One frame name for the folded format (see the top of this file). */
 static const char *frame_name(apr_pool_t *p, const char *name)
 {
@@ -95,46 +69,27 @@ static const char *frame_name(apr_pool_t *p, const char *name)
 void rp_report_collapsed(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
-    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    int nn = m->nodes->nelts, nf = m->funcs->nelts, i, depth, d;
+    int nn = m->nodes->nelts, nf = m->funcs->nelts, i, d;
     const char **names = apr_pcalloc(c->p, sizeof(*names) * (nf + 1));
-    apr_uint32_t *path = NULL;
-    int path_cap = 0;
-    line_t l = { c->p, NULL, 0, 0 };
-    char num[32];
+    apr_array_header_t *path = apr_array_make(c->p, 64,
+                                              sizeof(apr_uint32_t));
 
     for (i = 1; i < nn; i++) {
-        apr_uint32_t k;
-        if (!nodes[i].self_count) {
+        const rp_tnode_t *t = rp_model_node(m, (apr_uint32_t)i);
+        if (!t->self_count) {
             continue;
         }
-        /* The path, innermost first, then written outermost first. */
-        depth = 0;
-        for (k = (apr_uint32_t)i; k != 0 && k != RP_MODEL_NONE;
-             k = nodes[k].parent) {
-            if (depth == path_cap) {
-                apr_uint32_t *grown;
-                path_cap = path_cap ? path_cap * 2 : 64;
-                grown = apr_palloc(c->p, sizeof(*grown) * path_cap);
-                if (depth) {
-                    memcpy(grown, path, sizeof(*grown) * depth);
-                }
-                path = grown;
-            }
-            path[depth++] = nodes[k].func;
-        }
-        l.len = 0;
-        for (d = depth - 1; d >= 0; d--) {
-            apr_uint32_t f = path[d];
+        /* The stack comes innermost first; the line goes outermost
+         * first. */
+        rp_model_path(m, (apr_uint32_t)i, path);
+        for (d = path->nelts - 1; d >= 0; d--) {
+            apr_uint32_t f = ((apr_uint32_t *)path->elts)[d];
             if (!names[f]) {
                 names[f] = frame_name(c->p, rp_model_func(m, f)->name);
             }
-            line_put(&l, names[f], strlen(names[f]));
-            line_put(&l, d ? ";" : " ", 1);
+            rp_out_puts(c->out, names[f]);
+            rp_out_write(c->out, d ? ";" : " ", 1);
         }
-        line_put(&l, num, (apr_size_t)apr_snprintf(num, sizeof(num),
-                                                  "%" APR_UINT64_T_FMT "\n",
-                                                  nodes[i].self_count));
-        rp_out_write(c->out, l.b, l.len);
+        rp_out_printf(c->out, "%" APR_UINT64_T_FMT "\n", t->self_count);
     }
 }

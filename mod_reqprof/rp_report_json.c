@@ -129,27 +129,24 @@ static void json_requests(const rp_render_t *c)
 static void json_stacks(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
-    apr_uint32_t *path = apr_palloc(c->p, sizeof(*path)
-                                    * (m->nodes->nelts + 1));
-    int i, first = 1, depth, k;
+    apr_array_header_t *path = apr_array_make(c->p, 64,
+                                              sizeof(apr_uint32_t));
+    int i, first = 1, k;
 
     rp_out_puts(c->out, "[");
     for (i = 1; i < m->nodes->nelts; i++) {
         const rp_tnode_t *t = rp_model_node(m, (apr_uint32_t)i);
-        apr_uint32_t n;
         if (!t->self_count) {
             continue;
         }
-        depth = 0;
-        for (n = (apr_uint32_t)i; n != 0; n = rp_model_node(m, n)->parent) {
-            path[depth++] = rp_model_node(m, n)->func;
-        }
+        rp_model_path(m, (apr_uint32_t)i, path);
         rp_out_printf(c->out, "%s\n  {\"samples\": %" APR_UINT64_T_FMT
                       ", \"ms\": %.3f, \"frames\": [", first ? "" : ",",
                       t->self_count, rp_model_ms(t->self_ns));
-        for (k = depth - 1; k >= 0; k--) {
+        for (k = path->nelts - 1; k >= 0; k--) {
             rp_out_printf(c->out, "\"%s\"%s",
-                          js(c, rp_model_func(m, path[k])->name),
+                          js(c, rp_model_func(m, ((apr_uint32_t *)
+                                                  path->elts)[k])->name),
                           k ? ", " : "");
         }
         rp_out_puts(c->out, "]}");

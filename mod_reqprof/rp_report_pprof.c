@@ -70,39 +70,21 @@ enum {
     FUNCTION_FILENAME = 4
 };
 
-/* A growing byte buffer: the top-level fields not yet compressed, or one
- * message being built. */
-typedef struct {
-    apr_pool_t *p;
-    unsigned char *b;
-    apr_size_t len, cap;
-} pb_t;
-
-static void pb_reserve(pb_t *b, apr_size_t n)
-{
-    if (b->len + n > b->cap) {
-        apr_size_t cap = b->cap ? b->cap * 2 : 256;
-        unsigned char *nb;
-        while (cap < b->len + n) {
-            cap *= 2;
-        }
-        nb = apr_palloc(b->p, cap);
-        if (b->len) {
-            memcpy(nb, b->b, b->len);
-        }
-        b->b = nb;
-        b->cap = cap;
-    }
-}
+/* A message being built, or the top-level fields not yet compressed: a
+ * buffer sink (rp_out_buffer), emptied by setting its len to 0. */
+typedef rp_out_t pb_t;
 
 static void pb_varint(pb_t *b, apr_uint64_t v)
 {
-    pb_reserve(b, 10);
+    unsigned char v8[10];
+    apr_size_t n = 0;
+
     while (v >= 0x80) {
-        b->b[b->len++] = (unsigned char)(v | 0x80);
+        v8[n++] = (unsigned char)(v | 0x80);
         v >>= 7;
     }
-    b->b[b->len++] = (unsigned char)v;
+    v8[n++] = (unsigned char)v;
+    rp_out_write(b, v8, n);
 }
 
 static apr_size_t varint_size(apr_uint64_t v)
@@ -134,16 +116,12 @@ static void pb_bytes(pb_t *b, int field, const void *s, apr_size_t n)
 {
     pb_tag(b, field, WIRE_LEN);
     pb_varint(b, n);
-    pb_reserve(b, n);
-    if (n) {
-        memcpy(b->b + b->len, s, n);
-    }
-    b->len += n;
+    rp_out_write(b, s, n);
 }
 
 static void pb_msg(pb_t *b, int field, const pb_t *m)
 {
-    pb_bytes(b, field, m->b, m->len);
+    pb_bytes(b, field, m->buf, m->len);
 }
 
 /* A packed repeated varint field (proto3's encoding of repeated
@@ -223,7 +201,8 @@ static void z_feed(pprof_t *x, const unsigned char *in, apr_size_t n,
 static void top_flush(pprof_t *x, int force)
 {
     if (x->top.len >= ZCHUNK || (force && x->top.len)) {
-        z_feed(x, x->top.b, x->top.len, Z_NO_FLUSH);
+        z_feed(x, (const unsigned char *)x->top.buf, x->top.len,
+               Z_NO_FLUSH);
         x->top.len = 0;
     }
 }
@@ -378,8 +357,11 @@ static void write_samples(pprof_t *x)
 {
     const rp_model_t *m = x->c->m;
     const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    int nn = m->nodes->nelts, i, depth, cap = 64;
-    apr_uint64_t *locs = apr_palloc(x->c->p, sizeof(*locs) * cap);
+    int nn = m->nodes->nelts, i, d, depth;
+    apr_array_header_t *path = apr_array_make(x->c->p, 64,
+                                              sizeof(apr_uint32_t));
+    apr_uint64_t *locs = NULL;
+    int cap = 0;
     uri_labels_t *labels = apr_pcalloc(x->c->p, sizeof(*labels)
                                                 * (m->funcs->nelts + 1));
     label_keys_t key;
@@ -391,27 +373,26 @@ static void write_samples(pprof_t *x)
     key.handler = str_raw(x, "handler");
     for (i = 1; i < nn; i++) {
         apr_uint64_t vals[2];
-        apr_uint32_t k = (apr_uint32_t)i;
+        apr_uint32_t uri;
         uri_labels_t *l;
         if (!nodes[i].self_count && !nodes[i].self_ns) {
             continue;
         }
-        /* Innermost first, up to (not including) the URI node. */
-        depth = 0;
-        while (nodes[k].parent != 0 && nodes[k].parent != RP_MODEL_NONE) {
-            if (depth == cap) {
-                apr_uint64_t *grown = apr_palloc(x->c->p,
-                                                 sizeof(*grown) * cap * 2);
-                memcpy(grown, locs, sizeof(*grown) * cap);
-                locs = grown;
-                cap *= 2;
-            }
-            locs[depth++] = (apr_uint64_t)nodes[k].func + 1;
-            k = nodes[k].parent;
+        /* Innermost first; the outermost entry is the URI node, a set of
+         * labels rather than a location. */
+        rp_model_path(m, (apr_uint32_t)i, path);
+        depth = path->nelts - 1;
+        uri = ((apr_uint32_t *)path->elts)[depth];
+        if (depth > cap) {
+            cap = depth * 2;
+            locs = apr_palloc(x->c->p, sizeof(*locs) * cap);
         }
-        l = &labels[nodes[k].func];
+        for (d = 0; d < depth; d++) {
+            locs[d] = (apr_uint64_t)((apr_uint32_t *)path->elts)[d] + 1;
+        }
+        l = &labels[uri];
         if (!l->done) {
-            make_labels(x, rp_model_func(m, nodes[k].func), l);
+            make_labels(x, rp_model_func(m, uri), l);
         }
         vals[0] = nodes[i].self_count;
         vals[1] = nodes[i].self_ns;
@@ -503,7 +484,9 @@ void rp_report_pprof(const rp_render_t *c)
     x.c = c;
     x.str_ids = apr_hash_make(c->p);
     x.strs = apr_array_make(c->p, 1024, sizeof(const char *));
-    x.top.p = x.msg.p = x.sub.p = c->p;
+    rp_out_buffer(&x.top, c->p);
+    rp_out_buffer(&x.msg, c->p);
+    rp_out_buffer(&x.sub, c->p);
     x.zbuf = apr_palloc(c->p, ZCHUNK);
     /* windowBits 15 + 16: a gzip wrapper, as profile.proto asks. */
     x.zok = deflateInit2(&x.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16,
