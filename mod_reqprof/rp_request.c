@@ -43,7 +43,7 @@ typedef struct {
     rp_thread_t *t;
     apr_time_t start;
     apr_int64_t cpu_start_us;
-    int timer;                  /* the clock the request was sampled on */
+    apr_uint32_t generation;    /* of the profile when the request began */
     int done;
 } rp_req_ctx_t;
 
@@ -156,7 +156,6 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
 static void finish(rp_req_ctx_t *ctx)
 {
     rp_sampler_counts_t counts;
-    rp_settings_t live;
     apr_int64_t wall_us, cpu_us;
 
     if (ctx->done) {
@@ -170,10 +169,10 @@ static void finish(rp_req_ctx_t *ctx)
         return;
     }
     rp_sampler_end(ctx->t, &counts);
-    rp_store_settings_get(rp_runtime_get()->store, &live);
-    if (live.timer != ctx->timer) {
-        /* The timer was switched on the page meanwhile, and the profile
-         * cleared: samples of the old clock must not join the new. */
+    if (rp_store_generation(rp_runtime_get()->store) != ctx->generation) {
+        /* The profile was cleared meanwhile (by Clear, or by a timer
+         * switch, whose samples of the old clock must not join the new):
+         * a request that began before it is not part of the new one. */
         return;
     }
     wall_us = (apr_int64_t)(apr_time_now() - ctx->start);
@@ -246,7 +245,7 @@ int rp_request_translate(request_rec *r)
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->r = r;
     ctx->t = t;
-    ctx->timer = live.timer;
+    ctx->generation = rp_store_generation(rt->store);
     ctx->start = apr_time_now();
     ctx->cpu_start_us = thread_cpu_us();
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);

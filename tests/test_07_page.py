@@ -7,6 +7,8 @@ it."""
 import json
 import os
 import re
+import threading
+import time
 
 import pytest
 
@@ -67,6 +69,20 @@ def test_clear_empties_the_profile(httpd, mpm):
     assert prof["functions"] == [] and prof["uris"] == []
     drive(srv, n=12)
     assert total_requests(srv) == 12
+
+
+def test_request_in_flight_across_a_clear_is_dropped(httpd, mpm):
+    srv = httpd(mpm=mpm, conf=conf("cpu", 250))
+    drive(srv, n=6)
+    nonce = srv.profile(view="overview")["nonce"]
+    slow = threading.Thread(target=srv.fetch, args=("/spin?a=600",))
+    slow.start()
+    time.sleep(0.2)             # it is spinning now, and sampled
+    assert srv.control("clear", nonce=nonce).status_code == 303
+    slow.join()
+    prof = srv.profile()
+    assert prof["counters"]["requests"] == 0, prof["counters"]
+    assert func(prof, "fixture_spin_a") is None
 
 
 def test_timer_switch_clears_and_real_time_starts(httpd, mpm):
