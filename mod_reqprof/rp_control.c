@@ -8,6 +8,7 @@
  * refusal is one log line and one line of answer; nothing changes.
  */
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <apr_sha1.h>
@@ -105,11 +106,90 @@ static const char *foreign(request_rec *r, const char *value, int is_referer)
     return NULL;
 }
 
+/* Whether NAME is one this virtual host answers to by configuration. */
+static int configured_name(const server_rec *s, const char *name)
+{
+    const char *const *n;
+    int i;
+
+    if (s->server_hostname && strcasecmp(s->server_hostname, name) == 0) {
+        return 1;
+    }
+    if (s->names) {
+        n = (const char *const *)s->names->elts;
+        for (i = 0; i < s->names->nelts; i++) {
+            if (strcasecmp(n[i], name) == 0) {
+                return 1;
+            }
+        }
+    }
+    if (s->wild_names) {
+        n = (const char *const *)s->wild_names->elts;
+        for (i = 0; i < s->wild_names->nelts; i++) {
+            if (ap_strcasecmp_match(name, n[i]) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* DNS rebinding: a page of attacker.example that rebinds its name to this
+ * server's address is same-origin with it for the browser, reads the
+ * nonce and posts with a matching Origin and Host.  What it cannot forge
+ * is the Host its name puts in the request.  So the Host must be a name
+ * of this server (ServerName, ServerAlias), "localhost", or an address
+ * literal (nobody can rebind those), on the port the request came in on.
+ * NULL when it is, else why not. */
+static const char *foreign_host(request_rec *r)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    unsigned char addr[16];
+    char *name, *scope;
+    apr_port_t port;
+    apr_size_t n;
+
+    if (!host) {
+        /* HTTP/1.0 without Host: not a browser's request. */
+        return NULL;
+    }
+    if (apr_parse_addr_port(&name, &scope, &port, host, r->pool)
+        != APR_SUCCESS || !name || scope) {
+        return "the Host header is malformed";
+    }
+    if (port == 0) {
+        port = ap_default_port(r);
+    }
+    if (r->connection->local_addr
+        && port != r->connection->local_addr->port) {
+        return "the Host header names another port than the request "
+               "came in on";
+    }
+    n = strlen(name);
+    if (n > 1 && name[n - 1] == '.') {
+        name[n - 1] = '\0';
+    }
+    if (strcasecmp(name, "localhost") == 0
+        || inet_pton(AF_INET, name, addr) == 1
+        || inet_pton(AF_INET6, name, addr) == 1
+        || configured_name(r->server, name)) {
+        return NULL;
+    }
+    return apr_pstrcat(r->pool, "the Host header names '",
+                       apr_pstrndup(r->pool, name, 64), "', which is not a "
+                       "ServerName or ServerAlias of this server (add it "
+                       "there to post from it)", NULL);
+}
+
 static const char *check_origin(request_rec *r)
 {
     const char *origin = apr_table_get(r->headers_in, "Origin");
     const char *referer = apr_table_get(r->headers_in, "Referer");
+    const char *why = foreign_host(r);
 
+    if (why) {
+        return why;
+    }
     if (origin) {
         return foreign(r, origin, 0);
     }

@@ -229,8 +229,16 @@ static int named_in_htaccess(request_rec *r)
     const struct htaccess_result *h;
     const core_dir_config *d;
     const char *err = NULL, *v;
+    int read_any = 0;
 
     for (h = r->htaccess; h; h = h->next) {
+        /* An entry without a configuration is a directory where httpd
+         * looked for a .htaccess file (AllowOverride not None) and found
+         * none. */
+        if (!h->htaccess) {
+            continue;
+        }
+        read_any = 1;
         d = ap_get_core_module_config(h->htaccess);
         if (d && d->expr_handler) {
             v = ap_expr_str_exec(r, d->expr_handler, &err);
@@ -239,8 +247,8 @@ static int named_in_htaccess(request_rec *r)
             }
         }
     }
-    d = ap_get_core_module_config(r->per_dir_config);
-    if (r->htaccess) {
+    if (read_any) {
+        d = ap_get_core_module_config(r->per_dir_config);
         if (!d || !d->expr_handler) {
             return 1;
         }

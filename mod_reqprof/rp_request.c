@@ -25,6 +25,7 @@
 #include <apr_strings.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <mpm_common.h>
 #include <util_filter.h>
 
 #include "rp_private.h"
@@ -41,6 +42,7 @@
 typedef struct {
     request_rec *r;
     rp_thread_t *t;
+    apr_uint32_t token;         /* this request's hold on t's flag */
     apr_time_t start;
     apr_int64_t cpu_start_us;
     apr_uint32_t generation;    /* of the profile when the request began */
@@ -88,7 +90,9 @@ static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
     return (apr_uint32_t)(id - 1);
 }
 
-static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
+/* Store the request; with its samples when OWN (they are on this
+ * thread). */
+static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
                   apr_int64_t wall_us, apr_int64_t cpu_us)
 {
     rp_runtime_t *rt = rp_runtime_get();
@@ -101,7 +105,7 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
     apr_size_t pos = 0, nframes = 0;
     int n = 0, i;
 
-    while (rp_sampler_next(ctx->t, &pos, &s)) {
+    while (own && rp_sampler_next(ctx->t, &pos, &s)) {
         n++;
         nframes += (apr_size_t)s.depth;
     }
@@ -131,7 +135,7 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
     pos = 0;
     n = 0;
     nframes = 0;
-    while (rp_sampler_next(ctx->t, &pos, &s)) {
+    while (own && rp_sampler_next(ctx->t, &pos, &s)) {
         rp_frame_t *f = frames + nframes;
         for (i = 0; i < s.depth; i++) {
             /* Past the innermost frame the PCs are return addresses: the
@@ -152,32 +156,40 @@ static void drain(rp_req_ctx_t *ctx, const rp_sampler_counts_t *c,
     apr_thread_mutex_unlock(rt->lock);
 }
 
-/* End the profile of CTX's request; on its own thread only. */
+/* End the profile of CTX's request, exactly once, on whatever thread
+ * this runs.  Its samples are read only on its own thread, while that
+ * thread still runs it; ended elsewhere, the request is kept with its
+ * exact wall time and no samples or CPU time (neither is known). */
 static void finish(rp_req_ctx_t *ctx)
 {
+    rp_runtime_t *rt = rp_runtime_get();
     rp_sampler_counts_t counts;
-    apr_int64_t wall_us, cpu_us;
+    apr_int64_t wall_us, cpu_us = 0;
+    int own;
 
     if (ctx->done) {
         return;
     }
     ctx->done = 1;
-    if (rp_sampler_current() != ctx->t) {
-        /* Another thread runs this end (a cleanup after the request moved
-         * on): the flag belongs to that other thread, leave it.  The
-         * request's own thread lowers its flag at its next begin. */
+    own = rp_sampler_end(ctx->t, ctx->token, &counts);
+    if (rt->exiting) {
+        /* The child's pool is going (prefork's hard stop can get here
+         * from a signal handler): the tables drain needs may be freed
+         * already, and a half-written region is repaired at the next
+         * claim anyway. */
         return;
     }
-    rp_sampler_end(ctx->t, &counts);
-    if (rp_store_generation(rp_runtime_get()->store) != ctx->generation) {
+    if (rp_store_generation(rt->store) != ctx->generation) {
         /* The profile was cleared meanwhile (by Clear, or by a timer
          * switch, whose samples of the old clock must not join the new):
          * a request that began before it is not part of the new one. */
         return;
     }
     wall_us = (apr_int64_t)(apr_time_now() - ctx->start);
-    cpu_us = thread_cpu_us() - ctx->cpu_start_us;
-    drain(ctx, &counts, wall_us, cpu_us);
+    if (own) {
+        cpu_us = thread_cpu_us() - ctx->cpu_start_us;
+    }
+    drain(ctx, own, &counts, wall_us, cpu_us);
 }
 
 static apr_status_t end_cleanup(void *data)
@@ -225,8 +237,10 @@ int rp_request_translate(request_rec *r)
     /* httpd escapes error-log messages itself. */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
                   "profiling %s", r->uri);
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     t = rp_sampler_begin(rp_timer_period_ns(live.frequency),
-                         live.timer == RP_TIMER_REAL);
+                         live.timer == RP_TIMER_REAL, r->connection, ctx,
+                         &ctx->token);
     if (!t) {
         if (!logged_no_thread) {
             logged_no_thread = 1;
@@ -242,7 +256,6 @@ int rp_request_translate(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RP_LOGNO(1003)
                       "%s", rp_sampler_offcpu_failed());
     }
-    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     ctx->r = r;
     ctx->t = t;
     ctx->generation = rp_store_generation(rt->store);
@@ -254,6 +267,21 @@ int rp_request_translate(request_rec *r)
     return DECLINED;
 }
 
+/* The event MPM suspends a connection whose handler returned SUSPENDED
+ * (asynchronous tunnels, timed callbacks): the thread goes back to the
+ * pool and the request resumes, or ends, on another.  Its profile is
+ * what ran on its own thread: end it here, while that thread is still
+ * the one holding its samples. */
+static void suspend_connection(conn_rec *c, request_rec *r)
+{
+    rp_req_ctx_t *ctx = rp_sampler_owner(c);
+
+    (void)r;
+    if (ctx) {
+        finish(ctx);
+    }
+}
+
 void rp_request_register(apr_pool_t *p)
 {
     (void)p;
@@ -262,4 +290,6 @@ void rp_request_register(apr_pool_t *p)
     end_filter_handle = ap_register_output_filter(END_FILTER, end_filter,
                                                   NULL,
                                                   AP_FTYPE_PROTOCOL + 4);
+    ap_hook_suspend_connection(suspend_connection, NULL, NULL,
+                               APR_HOOK_MIDDLE);
 }

@@ -188,10 +188,24 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* A pre-cleanup runs before any of the child pool's subpools or
+ * cleanups go: requests ending after it (prefork's hard stop destroys
+ * the child's pool while a request runs, and that request's pool
+ * cleanup then ends it) store nothing, since the tables they would use
+ * belong to subpools that may be freed already. */
+static apr_status_t child_exiting(void *unused)
+{
+    (void)unused;
+    rt.exiting = 1;
+    return APR_SUCCESS;
+}
+
 void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const rp_server_conf_t *conf = rp_config_get(s);
     rt.pool = pchild;
+    rt.exiting = 0;
+    apr_pool_pre_cleanup_register(pchild, NULL, child_exiting);
     rt.max_depth = conf->max_depth;
     if (!rt.store) {
         rt.sampler_off = "no shared memory";

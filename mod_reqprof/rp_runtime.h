@@ -36,6 +36,7 @@ typedef struct {
     rp_symbols_t *symbols;      /* for the page, made on first use */
     const char *sampler_off;    /* NULL, or why this child cannot sample */
     int max_depth;
+    volatile int exiting;       /* the child's pool is being destroyed */
     unsigned char secret[RP_SECRET_LEN]; /* the page's nonce key, drawn
                                  * once in the parent (rp_control) */
 } rp_runtime_t;

@@ -56,8 +56,16 @@ typedef struct {
 } rp_buf_t;
 
 struct rp_thread_t {
-    volatile sig_atomic_t active;       /* in a profiled request */
+    apr_uint32_t owner;                 /* token of the profiled request
+                                         * this thread runs, 0: none.
+                                         * Lowered by CAS from any thread
+                                         * (rp_sampler_end), raised only
+                                         * by the thread itself. */
     volatile sig_atomic_t in_handler;   /* re-entrancy guard */
+    const void *owner_key;              /* the caller's, for that request: */
+    void *owner_data;                   /* see rp_sampler_owner */
+    int in_use;                         /* 0: on the free list (thread
+                                         * gone; buffers freed, no timer) */
     pid_t tid;
     rp_thread_timer_t timer;
     long period_ns;
@@ -78,17 +86,35 @@ static __thread rp_thread_t *tls_thread
 
 static int cfg_max_depth = 128;
 static int cfg_signo;
+/* Every rp_thread_t this child made.  A struct is never freed, since a
+ * request's end may name it from another thread after its thread exited:
+ * an exiting thread gives back its buffers and its timer and leaves the
+ * struct for the next new thread (threads_lock).  So the table holds at
+ * most as many structs as threads were ever alive at once. */
 static rp_thread_t *threads[MAX_THREADS];
 static apr_uint32_t nthreads;
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Tokens of profiled requests, unique in this child (0 is "none"). */
+static apr_uint32_t next_token;
+/* Its destructor hands a thread's state back when the thread exits
+ * (mod_http2's workers come and go). */
+static pthread_key_t thread_key;
+static int have_thread_key;
 /* The off-CPU sampler: started by the first real-time request (the timer
- * can be switched on the page at any time), then left running; it idles
- * while no real-time request is running.  Its period follows the live
- * frequency. */
+ * can be switched on the page at any time), then left running until the
+ * child's pool goes (off_stop, a pre-cleanup: before anything it reads
+ * is freed); it idles while no real-time request is running.  Its period
+ * follows the live frequency. */
 static long off_period_ns;              /* atomic: 0 until started */
 static int off_state;                   /* 0 not tried, 1 running, -1 failed */
 static const char *off_why;             /* why it failed */
-static apr_pool_t *off_pool;
+static apr_pool_t *off_pool;            /* the child's: for messages */
+static apr_pool_t *off_own;             /* unmanaged: the unwinder's
+                                         * state, freed only once the
+                                         * thread is joined */
+static pthread_t off_thread;
+static int off_quit;                    /* atomic: the thread must end */
+static int off_joined;                  /* off_stop saw it end */
 static pthread_mutex_t off_start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ------------------------------------------------------------------ */
@@ -131,7 +157,7 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
         return;
     }
     t->in_handler = 1;
-    if (t->active) {
+    if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED)) {
         t->c.ticks++;
         overrun = (si && si->si_code == SI_TIMER && si->si_overrun > 0)
                   ? si->si_overrun : 0;
@@ -164,46 +190,92 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
 /* ------------------------------------------------------------------ */
 /* Thread set-up, begin and end (the request's own thread) */
 
+/* A struct for the calling thread: a free one (its thread exited) or a
+ * new one in the table.  NULL when the table is full. */
+static rp_thread_t *thread_slot(void)
+{
+    rp_thread_t *t = NULL;
+    apr_uint32_t i, n;
+
+    pthread_mutex_lock(&threads_lock);
+    n = apr_atomic_read32(&nthreads);
+    for (i = 0; i < n && !t; i++) {
+        if (!threads[i]->in_use) {
+            t = threads[i];
+        }
+    }
+    if (!t && n < MAX_THREADS && (t = calloc(1, sizeof(*t))) != NULL) {
+        pthread_mutex_init(&t->off_lock, NULL);
+        threads[n] = t;
+        apr_atomic_set32(&nthreads, n + 1);
+    }
+    if (t) {
+        t->in_use = 1;
+    }
+    pthread_mutex_unlock(&threads_lock);
+    return t;
+}
+
+/* Give back what a thread holds: its timer, its buffers, its struct (to
+ * the free list).  On the thread itself, at its exit or after a failed
+ * set-up.  The signal handler sees no state from here on; the off-CPU
+ * sampler frees nothing and looks at a buffer only under off_lock. */
+static void thread_release(rp_thread_t *t)
+{
+    apr_uint64_t *on = t->on.w, *off;
+
+    tls_thread = NULL;
+    __atomic_store_n(&t->owner, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&t->off_lock);
+    off = t->off.w;
+    t->off.w = NULL;
+    t->off.used = 0;
+    t->real = 0;
+    pthread_mutex_unlock(&t->off_lock);
+    pthread_mutex_lock(&threads_lock);
+    /* A signal already queued finds no thread state and returns. */
+    rp_timer_thread_stop(&t->timer);
+    t->on.w = NULL;
+    t->on.used = 0;
+    t->owner_key = NULL;
+    t->owner_data = NULL;
+    t->in_use = 0;
+    pthread_mutex_unlock(&threads_lock);
+    free(on);
+    free(off);
+}
+
+static void thread_gone(void *data)
+{
+    thread_release(data);
+}
+
 static rp_thread_t *thread_setup(long period_ns)
 {
-    rp_thread_t *t = calloc(1, sizeof(*t));
+    rp_thread_t *t = thread_slot();
     void *warm[8];
-    apr_uint32_t i;
 
     if (!t) {
         return NULL;
     }
-    t->on.w = malloc(BUF_WORDS * sizeof(apr_uint64_t));
     /* The off-CPU buffer comes with the thread's first real-time
      * request (off_buffer). */
-    if (!t->on.w) {
-        goto fail;
+    if (!(t->on.w = malloc(BUF_WORDS * sizeof(apr_uint64_t)))) {
+        thread_release(t);
+        return NULL;
     }
-    pthread_mutex_init(&t->off_lock, NULL);
     t->tid = (pid_t)syscall(SYS_gettid);
     t->period_ns = period_ns;
     /* Warm up libunwind's lazily allocated per-thread state and caches
      * here, where malloc is allowed, before any signal can arrive. */
     unw_backtrace(warm, 8);
     tls_thread = t;
-    if (rp_timer_thread_start(&t->timer, cfg_signo, period_ns) != 0) {
-        tls_thread = NULL;
-        goto fail;
+    if (rp_timer_thread_start(&t->timer, cfg_signo, period_ns) != 0
+        || (have_thread_key && pthread_setspecific(thread_key, t) != 0)) {
+        thread_release(t);
+        return NULL;
     }
-    pthread_mutex_lock(&threads_lock);
-    i = apr_atomic_read32(&nthreads);
-    if (i < MAX_THREADS) {
-        threads[i] = t;
-        apr_atomic_set32(&nthreads, i + 1);
-    }
-    pthread_mutex_unlock(&threads_lock);
     return t;
-
-fail:
-    free(t->on.w);
-    free(t->off.w);
-    free(t);
-    return NULL;
 }
 
 static void off_start(void);
@@ -227,9 +299,12 @@ static int off_buffer(rp_thread_t *t)
     return 1;
 }
 
-rp_thread_t *rp_sampler_begin(long period_ns, int real)
+rp_thread_t *rp_sampler_begin(long period_ns, int real,
+                              const void *owner_key, void *owner_data,
+                              apr_uint32_t *token)
 {
     rp_thread_t *t = tls_thread;
+    apr_uint32_t tok;
 
     if (!cfg_signo) {
         return NULL;
@@ -239,9 +314,15 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real)
             return NULL;
         }
     }
-    else if (t->period_ns != period_ns) {
-        t->period_ns = period_ns;
-        rp_timer_thread_set(&t->timer, period_ns);
+    else {
+        /* A request that left this thread without ending here (its end
+         * runs elsewhere, later): its flag goes now, and what it left in
+         * the buffers with it. */
+        __atomic_store_n(&t->owner, 0, __ATOMIC_SEQ_CST);
+        if (t->period_ns != period_ns) {
+            t->period_ns = period_ns;
+            rp_timer_thread_set(&t->timer, period_ns);
+        }
     }
     t->on.used = 0;
     memset(&t->c, 0, sizeof(t->c));
@@ -264,20 +345,43 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real)
         t->real = real;
         pthread_mutex_unlock(&t->off_lock);
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->active = 1;
+    do {
+        tok = __atomic_add_fetch(&next_token, 1, __ATOMIC_RELAXED);
+    } while (!tok);
+    t->owner_key = owner_key;
+    t->owner_data = owner_data;
+    *token = tok;
+    __atomic_store_n(&t->owner, tok, __ATOMIC_SEQ_CST);
     return t;
 }
 
-void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts)
+int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
+                   rp_sampler_counts_t *counts)
 {
+    apr_uint32_t expect = token;
     apr_size_t room;
 
-    t->active = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memset(counts, 0, sizeof(*counts));
+    if (tls_thread != t) {
+        /* Another thread ends the request: lower its thread's flag if it
+         * still carries this request (CAS: not if that thread began
+         * another meanwhile).  Its samples stay where they are, in a
+         * buffer that thread reuses: they are not this caller's to read. */
+        __atomic_compare_exchange_n(&t->owner, &expect, 0, 0,
+                                    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+        return 0;
+    }
+    if (!__atomic_compare_exchange_n(&t->owner, &expect, 0, 0,
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        /* This thread moved on to another request since: the buffer is
+         * that one's now. */
+        return 0;
+    }
+    t->owner_key = NULL;
+    t->owner_data = NULL;
     *counts = t->c;
     if (!t->off.w) {
-        return;
+        return 1;
     }
     /* Append the off-CPU samples after the on-CPU ones. */
     pthread_mutex_lock(&t->off_lock);
@@ -302,6 +406,7 @@ void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts)
     t->off.used = 0;
     pthread_mutex_unlock(&t->off_lock);
     *counts = t->c;
+    return 1;
 }
 
 int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
@@ -321,11 +426,26 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
     return 1;
 }
 
-rp_thread_t *rp_sampler_current(void)
+void *rp_sampler_owner(const void *owner_key)
 {
     rp_thread_t *t = tls_thread;
 
-    return t && t->active ? t : NULL;
+    return t && __atomic_load_n(&t->owner, __ATOMIC_ACQUIRE)
+           && t->owner_key == owner_key ? t->owner_data : NULL;
+}
+
+void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made)
+{
+    apr_uint32_t i, n;
+
+    pthread_mutex_lock(&threads_lock);
+    n = apr_atomic_read32(&nthreads);
+    *made = n;
+    *in_use = 0;
+    for (i = 0; i < n; i++) {
+        *in_use += threads[i]->in_use ? 1 : 0;
+    }
+    pthread_mutex_unlock(&threads_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -340,7 +460,9 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     rp_offcpu_result_e rv;
     rp_sampler_counts_t dummy;
 
-    if (!t->active || !t->real || !t->off.w) {
+    /* Unlocked first looks: a struct is never freed, and what is acted
+     * on is checked again under off_lock. */
+    if (!__atomic_load_n(&t->owner, __ATOMIC_RELAXED) || !t->real) {
         return;
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
@@ -349,7 +471,8 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
         return;
     }
     pthread_mutex_lock(&t->off_lock);
-    if (t->active && t->real && t->req_seq == seq) {
+    if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED) && t->real && t->off.w
+        && t->req_seq == seq) {
         if (rv == RP_OFFCPU_WOKE) {
             t->off_woke++;
         }
@@ -369,6 +492,11 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     pthread_mutex_unlock(&t->off_lock);
 }
 
+static int off_quitting(void)
+{
+    return __atomic_load_n(&off_quit, __ATOMIC_ACQUIRE);
+}
+
 static void *off_cpu_main(void *arg)
 {
     rp_offcpu_t *o = arg;
@@ -380,11 +508,12 @@ static void *off_cpu_main(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     clock_gettime(CLOCK_MONOTONIC, &next);
-    for (;;) {
+    while (!off_quitting()) {
         int any = 0;
         n = apr_atomic_read32(&nthreads);
         for (i = 0; i < n && !any; i++) {
-            any = threads[i]->active && threads[i]->real;
+            any = __atomic_load_n(&threads[i]->owner, __ATOMIC_RELAXED)
+                  && threads[i]->real;
         }
         /* No real-time request running: look again in 10 ms, not at the
          * sampling rate (a cpu-timer child then pays 100 wake-ups a
@@ -400,11 +529,45 @@ static void *off_cpu_main(void *arg)
                == EINTR) {
         }
         n = apr_atomic_read32(&nthreads);
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < n && !off_quitting(); i++) {
             off_sample_one(o, threads[i]);
         }
     }
     return NULL;
+}
+
+/* Pre-cleanup of the child's pool: end the off-CPU sampler before
+ * anything it reads goes (the unwinder's address space, the /proc
+ * descriptors: off_own; the child's pool).  Under prefork this can run
+ * from a signal handler that interrupted a request holding a thread's
+ * off_lock, which the sampler may be waiting for: the join is bounded,
+ * and a sampler that did not end keeps its state (the process is about
+ * to exit). */
+static apr_status_t off_stop(void *unused)
+{
+    struct timespec deadline;
+
+    (void)unused;
+    __atomic_store_n(&off_quit, 1, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&off_state, __ATOMIC_ACQUIRE) != 1) {
+        return APR_SUCCESS;
+    }
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += 500000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_nsec -= 1000000000L;
+        deadline.tv_sec++;
+    }
+    __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
+    off_why = "the child is exiting";
+    if (pthread_timedjoin_np(off_thread, NULL, &deadline) == 0) {
+        off_joined = 1;
+        if (off_own) {
+            apr_pool_destroy(off_own);
+            off_own = NULL;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -412,12 +575,27 @@ static void *off_cpu_main(void *arg)
 
 static apr_status_t stop_timers(void *unused)
 {
-    apr_uint32_t i, n = apr_atomic_read32(&nthreads);
+    apr_uint32_t i, n;
 
     (void)unused;
+    pthread_mutex_lock(&threads_lock);
+    n = apr_atomic_read32(&nthreads);
     for (i = 0; i < n; i++) {
-        threads[i]->active = 0;
+        __atomic_store_n(&threads[i]->owner, 0, __ATOMIC_SEQ_CST);
         rp_timer_thread_stop(&threads[i]->timer);
+    }
+    pthread_mutex_unlock(&threads_lock);
+    return APR_SUCCESS;
+}
+
+/* The destructor must not outlive the module's code: the key goes with
+ * the child's pool (pthread_key_delete runs no destructor). */
+static apr_status_t drop_thread_key(void *unused)
+{
+    (void)unused;
+    if (have_thread_key) {
+        have_thread_key = 0;
+        pthread_key_delete(thread_key);
     }
     return APR_SUCCESS;
 }
@@ -435,6 +613,18 @@ const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
      * timers go before the handler does. */
     apr_pool_cleanup_register(pchild, NULL, stop_timers,
                               apr_pool_cleanup_null);
+    if (pthread_key_create(&thread_key, thread_gone) == 0) {
+        have_thread_key = 1;
+        apr_pool_cleanup_register(pchild, NULL, drop_thread_key,
+                                  apr_pool_cleanup_null);
+    }
+    apr_pool_pre_cleanup_register(pchild, NULL, off_stop);
+    if (off_joined || off_state != 1) {
+        /* A new pool after an ended one (the unit tests do that). */
+        off_joined = 0;
+        __atomic_store_n(&off_state, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&off_quit, 0, __ATOMIC_RELEASE);
+    }
     off_pool = pchild;
     cfg_signo = signo;
     return NULL;
@@ -444,13 +634,11 @@ const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
  * real-time request. */
 static void off_start(void)
 {
-    pthread_t th;
-    pthread_attr_t attr;
     rp_offcpu_t *o;
     const char *why = NULL;
 
     pthread_mutex_lock(&off_start_lock);
-    if (off_state) {
+    if (off_state || off_quitting()) {
         pthread_mutex_unlock(&off_start_lock);
         return;
     }
@@ -460,7 +648,11 @@ static void off_start(void)
      * mode needs the same (it lets processes of the same user, and root,
      * attach to the child, as they could to a child that dumps core). */
     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
-    if (!(o = rp_offcpu_create(off_pool, &why))) {
+    if (!off_own && apr_pool_create_unmanaged_ex(&off_own, NULL, NULL)
+                    != APR_SUCCESS) {
+        off_own = NULL;
+    }
+    if (!off_own || !(o = rp_offcpu_create(off_own, &why))) {
         off_why = apr_pstrcat(off_pool, "the off-CPU unwinder could not be "
                               "set up (", why ? why : "?", "): real-time "
                               "mode samples on-CPU time only", NULL);
@@ -469,9 +661,7 @@ static void off_start(void)
         return;
     }
     __atomic_store_n(&off_period_ns, 10000000L, __ATOMIC_RELAXED);
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (pthread_create(&th, &attr, off_cpu_main, o) != 0) {
+    if (pthread_create(&off_thread, NULL, off_cpu_main, o) != 0) {
         off_why = "the off-CPU sampler thread could not be started: "
                   "real-time mode samples on-CPU time only";
         __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
@@ -479,7 +669,6 @@ static void off_start(void)
     else {
         __atomic_store_n(&off_state, 1, __ATOMIC_RELEASE);
     }
-    pthread_attr_destroy(&attr);
     pthread_mutex_unlock(&off_start_lock);
 }
 

@@ -18,6 +18,9 @@
  * On-CPU time is still sampled by the CPU-clock signal, which the kernel
  * delivers on the way back to user space, never inside a system call.
  *
+ * A thread's state (buffers, timer) is handed back when the thread exits,
+ * and its struct reused by the next new thread.
+ *
  * Only rp_sampler_signal runs in signal context.  begin/end run on the
  * request's own thread; nothing here touches shared memory.
  */
@@ -61,26 +64,47 @@ const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
 const char *rp_sampler_offcpu_failed(void);
 
 /* On the request's thread, at its start: set the thread up on first use
- * (buffer, unwinder warm-up, timer at PERIOD_NS) and raise its flag.
- * REAL: the request is timed in real time, so its blocked time is sampled
- * too (the off-CPU sampler starts with the child's first such request).
- * Returns NULL when this thread cannot sample (setup failed; logged by the
- * caller once).  Not signal-safe. */
-rp_thread_t *rp_sampler_begin(long period_ns, int real);
+ * (buffer, unwinder warm-up, timer at PERIOD_NS) and raise its flag for
+ * a new request, whose token goes to *TOKEN and whose OWNER_DATA
+ * rp_sampler_owner(OWNER_KEY) answers on this thread until the request
+ * ends.  A
+ * request still holding the flag (one that left the thread without
+ * ending on it) loses it and its samples.  REAL: the request is timed in
+ * real time, so its blocked time is sampled too (the off-CPU sampler
+ * starts with the child's first such request).  Returns NULL when this
+ * thread cannot sample (setup failed; logged by the caller once).  Not
+ * signal-safe. */
+rp_thread_t *rp_sampler_begin(long period_ns, int real,
+                              const void *owner_key, void *owner_data,
+                              apr_uint32_t *token);
 
-/* On the same thread, when the request's output is finished: lower the
- * flag and merge in the off-CPU samples.  After it, the samples can be
- * read with rp_sampler_next until the next rp_sampler_begin on this
- * thread.  Not signal-safe. */
-void rp_sampler_end(rp_thread_t *t, rp_sampler_counts_t *counts);
+/* End the request TOKEN that began on T, on any thread, exactly once.
+ * On T's own thread, while T still runs that request: lower the flag,
+ * merge in the off-CPU samples, set *COUNTS and return 1; the samples
+ * can then be read with rp_sampler_next until the next rp_sampler_begin
+ * on this thread.  Elsewhere (the request's end runs on another thread,
+ * or its thread has begun another request): lower T's flag if it is
+ * still this request's, and return 0 with *COUNTS zeroed: the samples
+ * are not the caller's to read.  A thread's state outlives the thread
+ * (it is reused by a later thread), so T may be named after its thread
+ * exited.  Not signal-safe. */
+int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
+                   rp_sampler_counts_t *counts);
 
 /* Iterate the samples of the request just ended: *POS starts at 0; returns
  * 0 at the end. */
 int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s);
 
-/* Whether the calling thread is inside a profiled request (for tests and
- * fallbacks).  Not signal-safe. */
-rp_thread_t *rp_sampler_current(void);
+/* The OWNER_DATA of the profiled request running on the calling thread,
+ * if it began with OWNER_KEY, else NULL.  The key is only compared, so a
+ * caller can ask with what it knows to be alive (a connection) before
+ * it trusts the data.  Not signal-safe. */
+void *rp_sampler_owner(const void *owner_key);
+
+/* Threads holding sampling state now (IN_USE: a buffer and a timer
+ * each) and thread structs ever made (MADE: the most threads alive at
+ * once).  Not signal-safe. */
+void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made);
 
 /* The signal callback (installed by rp_sampler_child_init).  Signal
  * context: async-signal-safe. */

@@ -142,6 +142,7 @@ class Httpd:
         self._log_offset = 0
         self.proc = None
         self.exit_code = None
+        self.env = None          # the environment httpd runs in (None: ours)
         self.write_config()
 
     # -- configuration ---------------------------------------------------
@@ -214,7 +215,7 @@ DocumentRoot "%(docroot)s"
     def _ctl(self, *args, timeout=30):
         return subprocess.run([HTTPD, "-d", self.root, "-f", self.conf_path]
                               + list(args), capture_output=True, text=True,
-                              timeout=timeout)
+                              timeout=timeout, env=self.env)
 
     def configtest(self):
         """(exit code, what httpd printed) of `-t` on the config."""
@@ -232,7 +233,7 @@ DocumentRoot "%(docroot)s"
             self.proc = subprocess.Popen(
                 [HTTPD, "-d", self.root, "-f", self.conf_path,
                  "-DFOREGROUND"], stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, env=self.env,
                 # httpd signals its whole process group at stop: not ours.
                 start_new_session=True)
         deadline = time.time() + 15
@@ -285,6 +286,12 @@ DocumentRoot "%(docroot)s"
 
     def graceful(self):
         p = self._ctl("-k", "graceful")
+        assert p.returncode == 0, p.stdout + p.stderr
+
+    def restart(self):
+        """A hard restart (SIGHUP, as `apachectl restart`): children are
+        killed mid-request; the parent stays."""
+        p = self._ctl("-k", "restart")
         assert p.returncode == 0, p.stdout + p.stderr
 
     def open_connections(self):

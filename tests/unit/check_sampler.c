@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -102,22 +103,23 @@ static void *worker(void *arg)
     rp_thread_t *t;
     rp_sample_t s;
     apr_size_t pos = 0;
+    apr_uint32_t tok;
     int i;
 
     if (j->mode == 2) {
         /* Set the thread up, then work with the flag down. */
-        t = rp_sampler_begin(j->period_ns, j->mode == 1);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1, NULL, NULL, &tok);
         if (!t) {
             j->setup_failed = 1;
             return NULL;
         }
-        rp_sampler_end(t, &j->counts);
+        rp_sampler_end(t, tok, &j->counts);
         unit_spin_here(200);
-        t = rp_sampler_begin(j->period_ns, j->mode == 1);
-        rp_sampler_end(t, &j->counts);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1, NULL, NULL, &tok);
+        rp_sampler_end(t, tok, &j->counts);
     }
     else {
-        t = rp_sampler_begin(j->period_ns, j->mode == 1);
+        t = rp_sampler_begin(j->period_ns, j->mode == 1, NULL, NULL, &tok);
         if (!t) {
             j->setup_failed = 1;
             return NULL;
@@ -128,7 +130,7 @@ static void *worker(void *arg)
         else {
             unit_block_here(300);
         }
-        rp_sampler_end(t, &j->counts);
+        rp_sampler_end(t, tok, &j->counts);
     }
     while (rp_sampler_next(t, &pos, &s)) {
         j->total++;
@@ -216,6 +218,156 @@ START_TEST(test_signal_in_use_is_refused)
 }
 END_TEST
 
+/* ---- a request's end on another thread, a thread's exit ---------- */
+
+typedef struct {
+    rp_thread_t *t;
+    apr_uint32_t token;
+    int ended;
+    pthread_barrier_t *b;
+} handoff_t;
+
+static void *end_elsewhere(void *arg)
+{
+    handoff_t *h = arg;
+    rp_sampler_counts_t c;
+
+    h->ended = rp_sampler_end(h->t, h->token, &c);
+    return NULL;
+}
+
+static void *owner_thread(void *arg)
+{
+    handoff_t *h = arg;
+    rp_sampler_counts_t c;
+    pthread_t th;
+    int key = 0;
+
+    h->t = rp_sampler_begin(4000000L, 0, &key, h, &h->token);
+    ck_assert_ptr_nonnull(h->t);
+    ck_assert_ptr_eq(rp_sampler_owner(&key), h);
+    ck_assert_ptr_null(rp_sampler_owner(h));
+    /* The request ends on another thread: that lowers this thread's flag
+     * but reads nothing of its buffer. */
+    pthread_create(&th, NULL, end_elsewhere, h);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(h->ended, 0);
+    ck_assert_ptr_null(rp_sampler_owner(&key));
+    unit_spin_here(100);
+    /* Its own end, later: already ended. */
+    ck_assert_int_eq(rp_sampler_end(h->t, h->token, &c), 0);
+    ck_assert_uint_eq(c.ticks, 0);
+    return NULL;
+}
+
+START_TEST(test_end_on_another_thread_lowers_the_flag)
+{
+    handoff_t h;
+    pthread_t th;
+
+    memset(&h, 0, sizeof(h));
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
+    pthread_create(&th, NULL, owner_thread, &h);
+    pthread_join(th, NULL);
+}
+END_TEST
+
+static void *stale_then_new(void *arg)
+{
+    rp_sampler_counts_t c;
+    apr_uint32_t old, cur;
+    rp_thread_t *t;
+    handoff_t h;
+    pthread_t th;
+
+    (void)arg;
+    t = rp_sampler_begin(4000000L, 0, NULL, NULL, &old);
+    ck_assert_ptr_nonnull(t);
+    /* A request that left without ending; the next begin takes the flag. */
+    ck_assert_ptr_eq(rp_sampler_begin(4000000L, 0, NULL, NULL, &cur), t);
+    ck_assert_uint_ne(old, cur);
+    /* The old request's late end, from another thread, must not lower
+     * the new request's flag. */
+    h.t = t;
+    h.token = old;
+    pthread_create(&th, NULL, end_elsewhere, &h);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(h.ended, 0);
+    unit_spin_here(200);
+    ck_assert_int_eq(rp_sampler_end(t, old, &c), 0);
+    ck_assert_int_eq(rp_sampler_end(t, cur, &c), 1);
+    ck_assert_uint_ge(c.ticks, 10);
+    ck_assert_uint_eq(c.ticks, c.samples + c.buffer_full + c.unwind_failed);
+    return NULL;
+}
+
+START_TEST(test_a_new_request_takes_a_stale_flag)
+{
+    pthread_t th;
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
+    pthread_create(&th, NULL, stale_then_new, NULL);
+    pthread_join(th, NULL);
+}
+END_TEST
+
+static void *one_request(void *arg)
+{
+    rp_sampler_counts_t c;
+    apr_uint32_t tok;
+    rp_thread_t *t = rp_sampler_begin(4000000L, *(int *)arg, NULL, NULL,
+                                      &tok);
+
+    ck_assert_ptr_nonnull(t);
+    unit_spin_here(5);
+    ck_assert_int_eq(rp_sampler_end(t, tok, &c), 1);
+    return NULL;
+}
+
+/* POSIX timers of this process, from /proc/self/timers (-1: unreadable). */
+static int process_timers(void)
+{
+    FILE *f = fopen("/proc/self/timers", "r");
+    char line[256];
+    int n = 0;
+
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        n += strncmp(line, "ID:", 3) == 0;
+    }
+    fclose(f);
+    return n;
+}
+
+START_TEST(test_thread_exit_gives_back_its_state)
+{
+    apr_uint32_t in_use, made;
+    int real = _i, before, i;
+    pthread_t th[4];
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
+    before = process_timers();
+    /* Threads come and go, as mod_http2's workers do: 10 bursts of 4. */
+    for (i = 0; i < 40; i++) {
+        pthread_create(&th[i % 4], NULL, one_request, &real);
+        if (i % 4 == 3) {
+            int k;
+            for (k = 0; k < 4; k++) {
+                pthread_join(th[k], NULL);
+            }
+        }
+    }
+    rp_sampler_stats(&in_use, &made);
+    ck_assert_uint_eq(in_use, 0);
+    ck_assert_msg(made <= 4, "%u thread structs for 4 at a time", made);
+    if (before >= 0) {
+        ck_assert_int_eq(process_timers(), before);
+    }
+}
+END_TEST
+
 static Suite *sampler_suite(void)
 {
     Suite *s = suite_create("rp_sampler");
@@ -227,6 +379,9 @@ static Suite *sampler_suite(void)
     tcase_add_test(tc, test_no_samples_with_flag_down);
     tcase_add_test(tc, test_blocked_thread_sampled_off_cpu);
     tcase_add_test(tc, test_signal_in_use_is_refused);
+    tcase_add_test(tc, test_end_on_another_thread_lowers_the_flag);
+    tcase_add_test(tc, test_a_new_request_takes_a_stale_flag);
+    tcase_add_loop_test(tc, test_thread_exit_gives_back_its_state, 0, 2);
     suite_add_tcase(s, tc);
     return s;
 }
