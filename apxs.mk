@@ -83,6 +83,7 @@ QUIET      := ^/usr/share/apr-1.0/build/libtool\|^libtool: \|^ *-\|^$$
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps demo test unit integration bench bench-render soak install \
+        install-conf \
         clean fixture
 
 all: $(MODULE)
@@ -144,18 +145,60 @@ $(BUILD)/bench_render: tests/bench_render.c $(UNIT_SRCS) $(HEADERS) | $(BUILD)
 bench-render: $(BUILD)/bench_render
 	$(BUILD)/bench_render
 
+# The heap each answer needs beyond its output, every view and export.
+.PHONY: bench-memory
+bench-memory: $(BUILD)/bench_render
+	$(BUILD)/bench_render --memory
+
 bench: deps all fixture bench-render
 	$(PYTHON) tests/bench.py
 
 soak: deps all fixture
 	$(PYTHON) tests/soak.py
 
+# httpd's own test suite (apache/httpd-tests, Apache::Test) without the
+# module, then profiling every request with each timer; passes when no
+# new test file fails and no child crashed.  HTTPD_TESTS: a checkout kept
+# outside this repository.  See tests/conformance.py for the settings.
+CONFORMANCE_PKGS   := libapache2-mod-perl2 libwww-perl libhttp-dav-perl \
+                      libdatetime-perl libio-socket-ssl-perl \
+                      libnet-ssleay-perl liblwp-protocol-https-perl \
+                      libanyevent-perl libanyevent-websocket-client-perl \
+                      libfcgi-perl libfcgi-procmanager-perl openssl
+CONFORMANCE_TIMERS ?= real cpu
+.PHONY: conformance
+conformance: deps all
+	@[ -n "$(HTTPD_TESTS)" ] || { echo "usage: make -f apxs.mk" \
+	    "conformance HTTPD_TESTS=DIR (an httpd-tests checkout)" >&2; exit 2; }
+	@missing=""; \
+	for p in $(CONFORMANCE_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	        | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
+	        --no-install-recommends $$missing; \
+	fi
+	HTTPD_TESTS="$(HTTPD_TESTS)" CONFORMANCE_TIMERS="$(CONFORMANCE_TIMERS)" \
+	    $(PYTHON) tests/conformance.py
+
+# APACHE_CONFDIR: a Debian-style configuration directory to write
+# reqprof.load and reqprof.conf into (the tests use a copy of
+# /etc/apache2); REQPROF_SO: the module path the .load file names.
+APACHE_CONFDIR ?= /etc/apache2
+REQPROF_SO     ?= $(shell $(APXS) -q LIBEXECDIR)/mod_reqprof.so
+
 install: all
 	$(APXS) -i -n reqprof $(MODULE)
-	@if [ -d /etc/apache2/mods-available ]; then \
-	    echo "LoadModule reqprof_module $$($(APXS) -q LIBEXECDIR)/mod_reqprof.so" \
-	        > /etc/apache2/mods-available/reqprof.load; \
-	    cp conf.d/reqprof.conf /etc/apache2/mods-available/reqprof.conf; \
+	@$(MAKE) -s -f apxs.mk install-conf
+
+install-conf:
+	@if [ -d $(APACHE_CONFDIR)/mods-available ]; then \
+	    echo "LoadModule reqprof_module $(REQPROF_SO)" \
+	        > $(APACHE_CONFDIR)/mods-available/reqprof.load; \
+	    cp conf.d/reqprof.conf $(APACHE_CONFDIR)/mods-available/reqprof.conf; \
 	    echo "installed; enable with: a2enmod reqprof && apachectl graceful"; \
 	fi
 
