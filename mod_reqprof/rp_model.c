@@ -163,20 +163,28 @@ static void merge_region(builder_t *b, const rp_region_t *reg)
 }
 
 /* Depth-first over the tree (iteratively: STACK holds the path, NEXT the
- * child to visit next at each level), adding each node's totals to
- * COUNT[KEY[node]] and NS[KEY[node]] unless the same key is already on
- * the path above it: what "once per stack" means under recursion, for
- * cumulative time by function and for call edges alike.  KEY[node] is
- * below NKEYS, or RP_MODEL_NONE for nodes that count for nothing. */
-static void once_per_stack(apr_pool_t *p, const rp_tnode_t *nodes, int n,
+ * child to visit next at each level), adding each node's totals to the
+ * figures of KEY[node] unless the same key is already on the path above
+ * it: what "once per stack" means under recursion, for cumulative time by
+ * function and for call edges alike.  KEY[node] is below NKEYS, or
+ * RP_MODEL_NONE for nodes that count for nothing.  The figures of key k
+ * are the apr_uint64_t at COUNT and NS plus k * STRIDE bytes, so they can
+ * be fields of the caller's own records.  ON_PATH is zeroed scratch of
+ * NKEYS + 1 words, or NULL to take it from P.  The path arrays grow with
+ * the deepest path, not with the tree. */
+static void once_per_stack(apr_pool_t *p, const rp_tnode_t *nodes,
                            const apr_uint32_t *key, apr_uint32_t nkeys,
-                           apr_uint64_t *count, apr_uint64_t *ns)
+                           apr_uint64_t *count, apr_uint64_t *ns,
+                           apr_size_t stride, apr_uint32_t *on_path)
 {
-    apr_uint32_t *on_path = apr_pcalloc(p, sizeof(*on_path) * (nkeys + 1));
-    apr_uint32_t *stack = apr_palloc(p, sizeof(*stack) * (n + 1));
-    apr_uint32_t *next = apr_palloc(p, sizeof(*next) * (n + 1));
+    apr_uint32_t cap = 256, *stack, *next, *grown;
     int sp = 0;
 
+    if (!on_path) {
+        on_path = apr_pcalloc(p, sizeof(*on_path) * (nkeys + 1));
+    }
+    stack = apr_palloc(p, sizeof(*stack) * cap * 2);
+    next = stack + cap;
     stack[0] = 0;
     next[0] = nodes[0].first_child;
     while (sp >= 0) {
@@ -190,8 +198,18 @@ static void once_per_stack(apr_pool_t *p, const rp_tnode_t *nodes, int n,
         }
         next[sp] = nodes[c].next_sibling;
         if (key[c] != RP_MODEL_NONE && on_path[key[c]]++ == 0) {
-            count[key[c]] += nodes[c].total_count;
-            ns[key[c]] += nodes[c].total_ns;
+            *(apr_uint64_t *)((char *)count + key[c] * stride)
+                += nodes[c].total_count;
+            *(apr_uint64_t *)((char *)ns + key[c] * stride)
+                += nodes[c].total_ns;
+        }
+        if ((apr_uint32_t)sp + 1 >= cap) {
+            grown = apr_palloc(p, sizeof(*grown) * cap * 4);
+            memcpy(grown, stack, sizeof(*stack) * cap);
+            memcpy(grown + cap * 2, next, sizeof(*next) * cap);
+            stack = grown;
+            next = grown + cap * 2;
+            cap *= 2;
         }
         stack[++sp] = c;
         next[sp] = nodes[c].first_child;
@@ -234,8 +252,8 @@ void rp_model_totals(rp_model_t *m, apr_pool_t *p)
     for (i = 1; i < n; i++) {
         key[i] = nodes[i].func;
     }
-    once_per_stack(p, nodes, n, key, (apr_uint32_t)m->funcs->nelts, count,
-                   ns);
+    once_per_stack(p, nodes, key, (apr_uint32_t)m->funcs->nelts, count, ns,
+                   sizeof(*count), NULL);
     for (i = 0; i < m->funcs->nelts; i++) {
         funcs[i].cum_count = count[i];
         funcs[i].cum_ns = ns[i];
@@ -445,21 +463,46 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
 /* Function tables: selection as pstats restricts print_stats */
 
 apr_array_header_t *rp_model_select(apr_pool_t *p, const rp_model_t *m,
-                                    const rp_select_t *sel, int *total)
+                                    const rp_select_t *sel, int *total,
+                                    const char **err)
 {
     apr_array_header_t *rows = rp_model_sorted(p, m, sel->sort);
     const rp_func_t *funcs = (const rp_func_t *)m->funcs->elts;
     apr_uint32_t *idx = (apr_uint32_t *)rows->elts;
-    int i, n = 0;
+    apr_interval_time_t budget = sel->match_budget > 0
+                                 ? sel->match_budget : RP_MODEL_MATCH_BUDGET;
+    apr_time_t start;
+    int i, n = 0, enough;
 
     if (total) {
         *total = rows->nelts;
     }
+    if (err) {
+        *err = NULL;
+    }
     if (sel->match) {
-        for (i = 0; i < rows->nelts; i++) {
+        /* Without a fraction, which needs every match counted, the rows
+         * after the limit are never shown: their names need no match. */
+        enough = sel->limit > 0 && !(sel->fraction > 0 && sel->fraction < 1)
+                 ? sel->limit : rows->nelts;
+        start = apr_time_now();
+        for (i = 0; i < rows->nelts && n < enough; i++) {
             const char *name = funcs[idx[i]].name;
             if (rp_filter_match(sel->match, name, strlen(name))) {
                 idx[n++] = idx[i];
+            }
+            if (apr_time_now() - start > budget) {
+                if (err) {
+                    *err = apr_psprintf(p, "match: the regex took more "
+                                        "than %d ms over the function "
+                                        "names (stopped after %d of %d): "
+                                        "simplify it (a nested repeat "
+                                        "such as (\\w+)+ backtracks)",
+                                        (int)apr_time_as_msec(budget),
+                                        i + 1, rows->nelts);
+                }
+                rows->nelts = 0;
+                return rows;
             }
         }
         rows->nelts = n;
@@ -501,69 +544,116 @@ static int edge_cmp(const void *x, const void *y)
 }
 
 /* Every caller -> callee edge of the call tree in one pass; the same
- * figures as rp_model_edges, which walks the tree once per function and
- * so is too slow to call for each of thousands of functions.  An edge
- * counts a node's totals only where the same edge is not already on the
- * path above it (recursion), as rp_model_totals does for functions. */
+ * figures as rp_model_edges, which walks the edges of one function.  An
+ * edge counts a node's totals only where the same edge is not already on
+ * the path above it (recursion), as rp_model_totals does for functions.
+ * Each node's edge is found in an open-addressing table of first nodes
+ * (the key of an entry is read from its node), so the memory is a few
+ * words per node and the edges themselves, sized exactly. */
 apr_array_header_t *rp_model_calls(apr_pool_t *p, const rp_model_t *m)
 {
     const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    int n = m->nodes->nelts, i;
+    int n = m->nodes->nelts, i, ne = 0, filled = 0;
     apr_uint32_t *eid = apr_palloc(p, sizeof(*eid) * (n + 1));
-    apr_uint64_t *count, *ns;
-    apr_hash_t *ids = apr_hash_make(p);
-    apr_array_header_t *edges = apr_array_make(p, 256, sizeof(rp_call_t));
+    apr_uint32_t size = 64, mask, *table;
+    apr_array_header_t *edges;
     rp_call_t *e;
 
+    /* At most 4/5 full (there are fewer edges than nodes): a few probes
+     * a lookup, and 4 bytes a slot. */
+    while (size < (apr_uint32_t)n + (apr_uint32_t)n / 4) {
+        size *= 2;
+    }
+    mask = size - 1;
+    table = apr_pcalloc(p, sizeof(*table) * size);     /* first node + 1 */
     eid[0] = RP_MODEL_NONE;
     for (i = 1; i < n; i++) {
-        apr_uint32_t key[2];
-        apr_uintptr_t id;
+        apr_uint32_t from, to, h, t;
         if (nodes[i].parent == 0 || nodes[i].parent == RP_MODEL_NONE) {
             eid[i] = RP_MODEL_NONE;     /* a URI node: no caller */
             continue;
         }
-        key[0] = nodes[nodes[i].parent].func;
-        key[1] = nodes[i].func;
-        id = (apr_uintptr_t)apr_hash_get(ids, key, sizeof(key));
-        if (!id) {
-            e = apr_array_push(edges);
-            e->from = key[0];
-            e->to = key[1];
-            e->count = e->ns = 0;
-            id = (apr_uintptr_t)edges->nelts;
-            apr_hash_set(ids, apr_pmemdup(p, key, sizeof(key)), sizeof(key),
-                         (void *)id);
+        from = nodes[nodes[i].parent].func;
+        to = nodes[i].func;
+        h = (from * 0x9E3779B1u) ^ (to * 0x85EBCA77u);
+        for (h ^= h >> 15; (t = table[h & mask]) != 0; h++) {
+            t--;
+            if (nodes[t].func == to && nodes[nodes[t].parent].func == from) {
+                break;
+            }
         }
-        eid[i] = (apr_uint32_t)(id - 1);
+        if (table[h & mask]) {
+            eid[i] = eid[table[h & mask] - 1];
+        }
+        else {
+            table[h & mask] = (apr_uint32_t)i + 1;
+            eid[i] = (apr_uint32_t)ne++;
+        }
     }
-    count = apr_pcalloc(p, sizeof(*count) * (edges->nelts + 1));
-    ns = apr_pcalloc(p, sizeof(*ns) * (edges->nelts + 1));
-    once_per_stack(p, nodes, n, eid, (apr_uint32_t)edges->nelts, count, ns);
+    /* Edge ids were given in node order: the first node of each fills
+     * it in. */
+    edges = apr_array_make(p, ne ? ne : 1, sizeof(rp_call_t));
+    edges->nelts = ne;
     e = (rp_call_t *)edges->elts;
-    for (i = 0; i < edges->nelts; i++) {
-        e[i].count = count[i];
-        e[i].ns = ns[i];
+    for (i = 1; i < n && filled < ne; i++) {
+        if (eid[i] == (apr_uint32_t)filled) {
+            e[filled].from = nodes[nodes[i].parent].func;
+            e[filled].to = nodes[i].func;
+            e[filled].count = e[filled].ns = 0;
+            filled++;
+        }
+    }
+    if (ne) {
+        /* The table is done with, and has more slots than there are
+         * edges: it is the walk's scratch. */
+        memset(table, 0, sizeof(*table) * size);
+        once_per_stack(p, nodes, eid, (apr_uint32_t)ne, &e[0].count,
+                       &e[0].ns, sizeof(*e), table);
     }
     return edges;
 }
 
-/* Callers or callees of F: its edges in the one walk of every edge, so
- * both views count an edge once per stack exactly as the exports do. */
+/* Callers or callees of F: a node's key is the function at the other end
+ * of its edge when that edge touches F, so the one once-per-stack walk
+ * counts exactly what rp_model_calls counts for F's edges, without
+ * building every other edge.  EXISTS keeps edges of no samples (a diff
+ * can have them), as rp_model_calls does. */
 apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
                                    apr_uint32_t f, int callers)
 {
-    apr_array_header_t *calls = rp_model_calls(p, m);
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    int n = m->nodes->nelts, nf = m->funcs->nelts, i;
+    apr_uint32_t *key = apr_palloc(p, sizeof(*key) * (n + 1));
+    apr_uint64_t *count = apr_pcalloc(p, sizeof(*count) * (nf + 1));
+    apr_uint64_t *ns = apr_pcalloc(p, sizeof(*ns) * (nf + 1));
+    char *exists = apr_pcalloc(p, (apr_size_t)nf + 1);
     apr_array_header_t *out = apr_array_make(p, 8, sizeof(rp_edge_t));
-    const rp_call_t *k = (const rp_call_t *)calls->elts;
-    int i;
 
-    for (i = 0; i < calls->nelts; i++) {
-        if (callers ? k[i].to == f : k[i].from == f) {
+    key[0] = RP_MODEL_NONE;
+    for (i = 1; i < n; i++) {
+        apr_uint32_t par = nodes[i].parent;
+        key[i] = RP_MODEL_NONE;
+        if (par == 0 || par == RP_MODEL_NONE) {
+            continue;                   /* a URI node: no caller */
+        }
+        if (callers && nodes[i].func == f) {
+            key[i] = nodes[par].func;
+        }
+        else if (!callers && nodes[par].func == f) {
+            key[i] = nodes[i].func;
+        }
+        if (key[i] != RP_MODEL_NONE) {
+            exists[key[i]] = 1;
+        }
+    }
+    once_per_stack(p, nodes, key, (apr_uint32_t)nf, count, ns,
+                   sizeof(*count), NULL);
+    for (i = 0; i < nf; i++) {
+        if (exists[i]) {
             rp_edge_t *e = apr_array_push(out);
-            e->func = callers ? k[i].from : k[i].to;
-            e->count = k[i].count;
-            e->ns = k[i].ns;
+            e->func = (apr_uint32_t)i;
+            e->count = count[i];
+            e->ns = ns[i];
         }
     }
     qsort(out->elts, out->nelts, sizeof(rp_edge_t), edge_cmp);
@@ -596,19 +686,29 @@ static int child_cmp(const void *x, const void *y)
     return strcmp(funcs[a->func].name, funcs[b->func].name);
 }
 
-apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
-                                      apr_uint32_t n)
+int rp_model_children_push(const rp_model_t *m, apr_uint32_t n,
+                           apr_array_header_t *kids)
 {
     const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(apr_uint32_t));
+    int start = kids->nelts;
     apr_uint32_t c;
 
     for (c = nodes[n].first_child; c != RP_MODEL_NONE;
          c = nodes[c].next_sibling) {
-        *(apr_uint32_t *)apr_array_push(out) = c;
+        *(apr_uint32_t *)apr_array_push(kids) = c;
     }
     child_model = m;
-    qsort(out->elts, out->nelts, sizeof(apr_uint32_t), child_cmp);
+    qsort((apr_uint32_t *)kids->elts + start,
+          (apr_size_t)(kids->nelts - start), sizeof(apr_uint32_t), child_cmp);
+    return kids->nelts - start;
+}
+
+apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
+                                      apr_uint32_t n)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(apr_uint32_t));
+
+    rp_model_children_push(m, n, out);
     return out;
 }
 

@@ -16,6 +16,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_time.h>
 
 #include "rp_store.h"
 #include "rp_symbols.h"
@@ -81,7 +82,15 @@ typedef struct {
                                  * names must match, or NULL */
     double fraction;            /* keep this leading share of rows, 0: all */
     int limit;                  /* then at most this many rows, 0: all */
+    apr_interval_time_t match_budget;   /* time all names together may
+                                 * take to match, 0: RP_MODEL_MATCH_BUDGET */
 } rp_select_t;
+
+/* Each match runs under PCRE2's match limit (rp_filter), which bounds a
+ * name, not a table: a regex that hits the limit on every name would
+ * cost that limit ten thousand times.  So the names of one table share
+ * this much time. */
+#define RP_MODEL_MATCH_BUDGET   apr_time_from_msec(250)
 
 /* Flags of rp_model_build. */
 #define RP_MODEL_STRIP_DIRS 1   /* file and object names without directories */
@@ -103,9 +112,14 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
 /* The rows of a function table: sorted by SEL->sort, then restricted in
  * pstats' order: names matching SEL->match, the leading SEL->fraction of
  * those, at most SEL->limit of those.  *TOTAL (may be NULL) gets the
- * number of functions before any restriction. */
+ * number of functions before any restriction.  Names are matched in
+ * sort order and no further than the rows asked for need.  When matching
+ * takes longer than the budget (rp_select_t), the answer is no rows and
+ * *ERR (may be NULL; else NULL on success) gets a one-line reason, from
+ * P, that starts "match: ". */
 apr_array_header_t *rp_model_select(apr_pool_t *p, const rp_model_t *m,
-                                    const rp_select_t *sel, int *total);
+                                    const rp_select_t *sel, int *total,
+                                    const char **err);
 
 /* Functions named NAME (there may be several: static functions of other
  * objects), as an array of apr_uint32_t indices. */
@@ -114,7 +128,8 @@ apr_array_header_t *rp_model_find(apr_pool_t *p, const rp_model_t *m,
 
 /* Callers (CALLERS != 0) or callees of function F: one rp_edge_t per
  * other function, most samples first.  A caller of an outermost frame is
- * its URI (object "[uri]"). */
+ * its URI (object "[uri]").  The figures are rp_model_calls' for the
+ * edges of F, from a walk of F's edges only. */
 apr_array_header_t *rp_model_edges(apr_pool_t *p, const rp_model_t *m,
                                    apr_uint32_t f, int callers);
 
@@ -142,6 +157,13 @@ void rp_model_path(const rp_model_t *m, apr_uint32_t n,
 /* The children of tree node N, most samples first (ties by name). */
 apr_array_header_t *rp_model_children(apr_pool_t *p, const rp_model_t *m,
                                       apr_uint32_t n);
+
+/* The same children appended to KIDS (of apr_uint32_t); returns how many.
+ * For walks of the whole tree: one array used as a stack of the levels
+ * of the current path takes memory in proportion to the path, where an
+ * array per node would take it in proportion to the tree. */
+int rp_model_children_push(const rp_model_t *m, apr_uint32_t n,
+                           apr_array_header_t *kids);
 
 /* A model without a snapshot, for unit tests and the render benchmark:
  * from N folded stacks "uri;outer;...;inner COUNT", each sample weighing

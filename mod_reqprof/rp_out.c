@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "rp_out.h"
@@ -22,24 +23,49 @@ void rp_out_puts(rp_out_t *o, const char *s)
     rp_out_write(o, s, strlen(s));
 }
 
+/* apr_vformatter's buffer, and where it goes when full. */
+typedef struct {
+    apr_vformatter_buff_t vb;   /* first: the formatter's pointer is ours */
+    rp_out_t *o;
+    char buf[1024];
+} fmt_t;
+
+static int fmt_flush(apr_vformatter_buff_t *vb)
+{
+    fmt_t *f = (fmt_t *)vb;
+
+    rp_out_write(f->o, f->buf, (apr_size_t)(vb->curpos - f->buf));
+    vb->curpos = f->buf;
+    return 0;
+}
+
 void rp_out_printf(rp_out_t *o, const char *fmt, ...)
 {
-    char small[1024];
+    fmt_t f;
     va_list ap;
-    int n;
 
-    /* Nearly every line fits the stack buffer; longer ones (long names)
-     * go through the pool. */
+    /* Through a fixed buffer, flushed to the sink when full: a line of
+     * any length (a deep tree's indentation, a long name) costs no pool
+     * memory.  The formatter is apr_snprintf's, so the output is too. */
+    f.o = o;
+    f.vb.curpos = f.buf;
+    f.vb.endpos = f.buf + sizeof(f.buf);
     va_start(ap, fmt);
-    n = apr_vsnprintf(small, sizeof(small), fmt, ap);
+    apr_vformatter(fmt_flush, &f.vb, fmt, ap);
     va_end(ap);
-    if (n < (int)sizeof(small) - 1) {
-        rp_out_write(o, small, (apr_size_t)n);
-        return;
-    }
-    va_start(ap, fmt);
-    rp_out_puts(o, apr_pvsprintf(o->pool, fmt, ap));
-    va_end(ap);
+    fmt_flush(&f.vb);
+}
+
+static void escaped_write(void *ctx, const char *s, apr_size_t n)
+{
+    rp_out_t *o = ctx;
+
+    o->write(o, s, n);
+}
+
+void rp_out_escaped(rp_out_t *o, rp_escape_e kind, const char *s)
+{
+    rp_escape_stream(kind, s ? s : "", escaped_write, o);
 }
 
 static void buffer_write(rp_out_t *o, const char *s, apr_size_t n)

@@ -20,8 +20,12 @@
  *
  * Names are compressed, "(id) name" the first time and "(id)" after, as
  * Callgrind writes them.  Every name goes through rp_escape_text, so it
- * stays on its line.  callgrind_annotate stops reading the header at the
- * events: line, so that comes last.
+ * stays on its line, escaped straight into the sink the one time it is
+ * written: the ids of objects and files are kept by the name as the model
+ * has it (escaping is one to one), a function's id is its index, so what
+ * the export holds beyond the model's edge table is a few words per
+ * function, however many calls it writes.  callgrind_annotate stops
+ * reading the header at the events: line, so that comes last.
  */
 
 #include <string.h>
@@ -37,24 +41,42 @@
 /* Compressed names */
 
 typedef struct {
-    apr_pool_t *p;
-    apr_hash_t *ids;            /* escaped name -> id */
+    apr_hash_t *ids;            /* name as in the model -> id */
     int n;
 } names_t;
 
-/* "(id) name" the first time NAME is written, "(id)" after. */
-static const char *compressed(names_t *t, const char *name)
+/* KEY=, then "(id) name" the first time NAME is written, "(id)" after,
+ * then a newline. */
+static void put_compressed(const rp_render_t *c, names_t *t,
+                           const char *key, const char *name)
 {
-    const char *e = rp_escape_text(t->p, name && *name ? name : "???");
-    apr_uintptr_t id = (apr_uintptr_t)apr_hash_get(t->ids, e,
-                                                   APR_HASH_KEY_STRING);
+    apr_uintptr_t id;
 
+    name = name && *name ? name : "???";
+    id = (apr_uintptr_t)apr_hash_get(t->ids, name, APR_HASH_KEY_STRING);
     if (id) {
-        return apr_psprintf(t->p, "(%d)", (int)id);
+        rp_out_printf(c->out, "%s=(%d)\n", key, (int)id);
+        return;
     }
     id = (apr_uintptr_t)++t->n;
-    apr_hash_set(t->ids, e, APR_HASH_KEY_STRING, (void *)id);
-    return apr_psprintf(t->p, "(%d) %s", (int)id, e);
+    apr_hash_set(t->ids, name, APR_HASH_KEY_STRING, (void *)id);
+    rp_out_printf(c->out, "%s=(%d) ", key, (int)id);
+    rp_out_escaped(c->out, RP_ESCAPE_TEXT, name);
+    rp_out_write(c->out, "\n", 1);
+}
+
+/* KEY=, then function F's compressed name: its id is its index + 1. */
+static void put_fn(const rp_render_t *c, char *written, const char *key,
+                   apr_uint32_t f)
+{
+    rp_out_printf(c->out, "%s=(%u)", key, f + 1);
+    if (!written[f]) {
+        written[f] = 1;
+        rp_out_write(c->out, " ", 1);
+        rp_out_escaped(c->out, RP_ESCAPE_TEXT,
+                       rp_model_func(c->m, f)->name);
+    }
+    rp_out_write(c->out, "\n", 1);
 }
 
 /* The file a function's costs are given in: its source file, or "???"
@@ -75,9 +97,9 @@ void rp_report_callgrind(const rp_render_t *c)
     const rp_call_t *e = (const rp_call_t *)edges->elts;
     int *first = apr_pcalloc(c->p, sizeof(*first) * (nf + 2));
     int *order = apr_palloc(c->p, sizeof(*order) * (edges->nelts + 1));
-    const char **fn_name = apr_pcalloc(c->p, sizeof(*fn_name) * (nf + 1));
-    names_t obs = { c->p, apr_hash_make(c->p), 0 };
-    names_t fls = { c->p, apr_hash_make(c->p), 0 };
+    char *written = apr_pcalloc(c->p, (apr_size_t)nf + 1);
+    names_t obs = { apr_hash_make(c->p), 0 };
+    names_t fls = { apr_hash_make(c->p), 0 };
     int i, j;
 
     /* Edges grouped by caller (a counting sort, stable). */
@@ -105,8 +127,9 @@ void rp_report_callgrind(const rp_render_t *c)
                   "for; calls: samples of the call, not a call count\n",
                   timer == 1 ? "wall" : "CPU");
     if (m->focus) {
-        rp_out_printf(c->out, "desc: Focus: uri=%s\n",
-                      rp_escape_text(c->p, m->focus));
+        rp_out_puts(c->out, "desc: Focus: uri=");
+        rp_out_escaped(c->out, RP_ESCAPE_TEXT, m->focus);
+        rp_out_write(c->out, "\n", 1);
     }
     if (c->o && c->o->seconds > 0) {
         rp_out_printf(c->out, "desc: Delta: the last %d s\n",
@@ -123,14 +146,10 @@ void rp_report_callgrind(const rp_render_t *c)
             && !f->cum_count) {
             continue;                   /* no cost at all (a diff) */
         }
-        if (!fn_name[i]) {
-            fn_name[i] = apr_psprintf(c->p, "(%d) %s", i + 1,
-                                      rp_escape_text(c->p, f->name));
-        }
-        rp_out_printf(c->out, "\nob=%s\nfl=%s\nfn=%s\n",
-                      compressed(&obs, ob), compressed(&fls, file_of(f)),
-                      fn_name[i]);
-        fn_name[i] = apr_psprintf(c->p, "(%d)", i + 1);
+        rp_out_write(c->out, "\n", 1);
+        put_compressed(c, &obs, "ob", ob);
+        put_compressed(c, &fls, "fl", file_of(f));
+        put_fn(c, written, "fn", (apr_uint32_t)i);
         if (f->self_count || f->self_ns) {
             rp_out_printf(c->out, "%d %" APR_UINT64_T_FMT " %"
                           APR_UINT64_T_FMT "\n", f->line, f->self_count,
@@ -142,20 +161,15 @@ void rp_report_callgrind(const rp_render_t *c)
             if ((!x->count && !x->ns) || x->to == (apr_uint32_t)i) {
                 continue;               /* see the top of this file */
             }
-            if (!fn_name[x->to]) {
-                fn_name[x->to] = apr_psprintf(c->p, "(%d) %s", x->to + 1,
-                                              rp_escape_text(c->p, g->name));
-            }
             if (strcmp(g->object, ob) != 0) {
-                rp_out_printf(c->out, "cob=%s\n",
-                              compressed(&obs, g->object));
+                put_compressed(c, &obs, "cob", g->object);
             }
-            rp_out_printf(c->out, "cfi=%s\ncfn=%s\ncalls=%" APR_UINT64_T_FMT
-                          " %d\n%d %" APR_UINT64_T_FMT " %" APR_UINT64_T_FMT
-                          "\n", compressed(&fls, file_of(g)),
-                          fn_name[x->to], x->count ? x->count : 1, g->line,
-                          f->line, x->count, x->ns);
-            fn_name[x->to] = apr_psprintf(c->p, "(%d)", x->to + 1);
+            put_compressed(c, &fls, "cfi", file_of(g));
+            put_fn(c, written, "cfn", x->to);
+            rp_out_printf(c->out, "calls=%" APR_UINT64_T_FMT " %d\n%d %"
+                          APR_UINT64_T_FMT " %" APR_UINT64_T_FMT "\n",
+                          x->count ? x->count : 1, g->line, f->line,
+                          x->count, x->ns);
         }
     }
     rp_out_printf(c->out, "\ntotals: %" APR_UINT64_T_FMT " %"

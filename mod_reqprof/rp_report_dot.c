@@ -16,7 +16,9 @@
  * Names come from binaries and requests: each goes through rp_escape_text
  * (one line of valid UTF-8), then backslash and quote are escaped for a
  * dot string, and '&' is written "&amp;" because Graphviz reads entity
- * references in labels.
+ * references in labels.  Names and colours are written straight into the
+ * sink, so ?min=0.0001 (every function and edge) takes no memory per
+ * node beyond the model's edge table.
  */
 
 #include <stdio.h>
@@ -31,37 +33,41 @@
 #define DEFAULT_MIN_PCT     0.5
 
 
-/* S for the inside of a dot string (see the top of this file). */
-static const char *dot_str(apr_pool_t *p, const char *s)
+/* The dot stage after rp_escape_text: backslash and quote escaped for a
+ * dot string, '&' as an entity. */
+static void dot_stage(void *ctx, const char *s, apr_size_t n)
 {
-    const char *e = rp_escape_text(p, s ? s : "");
-    apr_size_t n = 0;
-    const char *q;
-    char *out, *o;
+    rp_out_t *out = ctx;
+    const char *run = s, *end = s + n;
 
-    for (q = e; *q; q++) {
-        n += *q == '&' ? 5 : *q == '\\' || *q == '"' ? 2 : 1;
-    }
-    out = o = apr_palloc(p, n + 1);
-    for (q = e; *q; q++) {
-        if (*q == '&') {
-            memcpy(o, "&amp;", 5);
-            o += 5;
+    for (; s < end; s++) {
+        if (*s != '&' && *s != '\\' && *s != '"') {
             continue;
         }
-        if (*q == '\\' || *q == '"') {
-            *o++ = '\\';
+        rp_out_write(out, run, (apr_size_t)(s - run));
+        if (*s == '&') {
+            rp_out_write(out, "&amp;", 5);
         }
-        *o++ = *q;
+        else {
+            rp_out_write(out, "\\", 1);
+            rp_out_write(out, s, 1);
+        }
+        run = s + 1;
     }
-    *o = '\0';
-    return out;
+    rp_out_write(out, run, (apr_size_t)(end - run));
 }
 
-/* The colour of a share W (0..1): hue from blue to red, saturation and
- * lightness rising with it, so heavy nodes stand out and light ones
- * recede, as in gprof2dot's default theme. */
-static const char *ramp(apr_pool_t *p, double w)
+/* S for the inside of a dot string (see the top of this file), into the
+ * sink. */
+static void put_dot(const rp_render_t *c, const char *s)
+{
+    rp_escape_stream(RP_ESCAPE_TEXT, s ? s : "", dot_stage, c->out);
+}
+
+/* The colour of a share W (0..1), "#rrggbb" into BUF: hue from blue to
+ * red, saturation and lightness rising with it, so heavy nodes stand out
+ * and light ones recede, as in gprof2dot's default theme. */
+static const char *ramp(char *buf, apr_size_t len, double w)
 {
     double h, s, l, q, pp, rgb[3];
     int i;
@@ -80,8 +86,9 @@ static const char *ramp(apr_pool_t *p, double w)
                  : t < 2.0 / 3 ? pp + (q - pp) * (2.0 / 3 - t) * 6
                  : pp;
     }
-    return apr_psprintf(p, "#%02x%02x%02x", (int)(rgb[0] * 255 + 0.5),
-                        (int)(rgb[1] * 255 + 0.5), (int)(rgb[2] * 255 + 0.5));
+    apr_snprintf(buf, len, "#%02x%02x%02x", (int)(rgb[0] * 255 + 0.5),
+                 (int)(rgb[1] * 255 + 0.5), (int)(rgb[2] * 255 + 0.5));
+    return buf;
 }
 
 static const char *base_name(const char *path)
@@ -104,7 +111,7 @@ void rp_report_dot(const rp_render_t *c)
     const rp_call_t *e = (const rp_call_t *)edges->elts;
     int timer = m->info ? m->info->settings.timer : 0;
     const char *what;
-    char min[32];
+    char min[32], colour[8];
 
     for (i = 0; i < nf; i++) {
         const rp_func_t *f = rp_model_func(m, (apr_uint32_t)i);
@@ -138,14 +145,18 @@ void rp_report_dot(const rp_render_t *c)
             continue;
         }
         /* URIs: rounded, the roots of their requests. */
-        rp_out_printf(c->out, "  f%d [color=\"%s\",%s label=\"%s\\n%s%s"
-                      "%.2f%% (%.2f%%)\\n%" APR_UINT64_T_FMT " samples\"];\n",
-                      i, ramp(c->p, w),
+        rp_out_printf(c->out, "  f%d [color=\"%s\",%s label=\"", i,
+                      ramp(colour, sizeof(colour), w),
                       strcmp(f->object, "[uri]") == 0
-                      ? " style=\"filled,rounded\"," : "",
-                      dot_str(c->p, f->name),
-                      *f->object ? dot_str(c->p, base_name(f->object)) : "",
-                      *f->object ? "\\n" : "",
+                      ? " style=\"filled,rounded\"," : "");
+        put_dot(c, f->name);
+        rp_out_puts(c->out, "\\n");
+        if (*f->object) {
+            put_dot(c, base_name(f->object));
+            rp_out_puts(c->out, "\\n");
+        }
+        rp_out_printf(c->out, "%.2f%% (%.2f%%)\\n%" APR_UINT64_T_FMT
+                      " samples\"];\n",
                       rp_model_pct(f->cum_count, m->samples),
                       rp_model_pct(f->self_count, m->samples),
                       f->cum_count);
@@ -161,7 +172,8 @@ void rp_report_dot(const rp_render_t *c)
         rp_out_printf(c->out, "  f%u -> f%u [color=\"%s\", penwidth=%.2f, "
                       "arrowsize=%.2f, weight=%d, label=\"%.2f%%\\n%"
                       APR_UINT64_T_FMT "\"];\n", e[i].from, e[i].to,
-                      ramp(c->p, w), w * 4 < 0.5 ? 0.5 : w * 4,
+                      ramp(colour, sizeof(colour), w),
+                      w * 4 < 0.5 ? 0.5 : w * 4,
                       w * 2 < 0.5 ? 0.5 : w * 2, 1 + (int)(w * 100), pct,
                       e[i].count);
     }
@@ -176,9 +188,11 @@ void rp_report_dot(const rp_render_t *c)
                                        c->o->seconds) : "");
     /* libc's %g: APR's writes 0.5 as ".5". */
     snprintf(min, sizeof(min), "%g", min_pct);
-    rp_out_printf(c->out, "  label=\"%s\\lfunctions below %s%% cumulative "
+    rp_out_puts(c->out, "  label=\"");
+    put_dot(c, what);
+    rp_out_printf(c->out, "\\lfunctions below %s%% cumulative "
                   "dropped: %d of %d; edges below %s%% or to a dropped "
                   "function dropped: %d of %d\\l\";\n}\n",
-                  dot_str(c->p, what), min, nodes_total - nodes_kept,
+                  min, nodes_total - nodes_kept,
                   nodes_total, min, edges_total - edges_kept, edges_total);
 }

@@ -32,8 +32,14 @@
  * reqprofReset() on the svg element for the page around it.
  *
  * Every name is escaped with rp_escape_html, which makes it valid UTF-8
- * text and fit both XML and HTML text and attributes.  Not for signal
- * context.
+ * text of characters XML allows and fit both XML and HTML text and
+ * attributes.
+ *
+ * Memory does not grow with the graph: the tree is walked twice, once to
+ * learn the height (the <svg> element, written first, needs it) and once
+ * to draw, and neither keeps the frames; each function's escaped name is
+ * made once and clipped in place, objects are escaped into the sink.  Not
+ * for signal context.
  */
 
 #include <stdlib.h>
@@ -67,7 +73,7 @@ typedef struct {
 /* What a frame draws of its function, computed once per function. */
 typedef struct {
     const char *name;           /* escaped */
-    const char *object;         /* escaped, "" when none */
+    const char *object;         /* as in the model, "" when none */
     int units;                  /* length of the name as the script sees
                                  * it (UTF-16 units, entities decoded) */
     char fill[24];
@@ -80,17 +86,25 @@ typedef struct {
     apr_uint32_t node;
 } kid_t;
 
-typedef struct {
+typedef struct flame_s flame_t;
+
+/* What a walk does with each frame drawn, in document order. */
+typedef void (*visit_fn)(flame_t *fl, const frame_t *f);
+
+struct flame_s {
     const rp_render_t *c;
     const rp_model_t *m;
     const rp_tnode_t *nodes;
     apr_uint64_t total;
     double min_n;               /* samples of the narrowest drawn frame */
-    apr_array_header_t *frames; /* of frame_t, in document order */
+    apr_array_header_t *stack;  /* of frame_t: the walk's, reused */
+    apr_array_header_t *kids;   /* of kid_t: one node's, reused */
+    apr_uint32_t drawn;         /* frames the first walk found */
     apr_uint32_t max_depth;
+    int height;                 /* of the whole graph */
     look_t **looks;             /* by function index, filled lazily */
     look_t root_look;
-} flame_t;
+};
 
 
 /* ------------------------------------------------------------------ */
@@ -231,20 +245,22 @@ static int units_of(const char *s)
     return total;
 }
 
-/* ESC clipped to a frame of WIDTH px: whole when it fits, else as many
- * characters as fit less two, then "..", and nothing when not even three
- * characters fit (the script clips the same way when it zooms). */
-static const char *clip(apr_pool_t *p, const char *esc, int units,
+/* ESC clipped to a frame of WIDTH px, into the sink: whole when it
+ * fits, else as many characters as fit less two, then "..", and nothing
+ * when not even three characters fit (the script clips the same way when
+ * it zooms). */
+static void put_clipped(rp_out_t *out, const char *esc, int units,
                         double width)
 {
     int fit = (int)((width - 6) / FL_CHAR_W), used = 0, u;
     const char *s = esc;
 
     if (fit < 3) {
-        return "";
+        return;
     }
     if (units <= fit) {
-        return esc;
+        rp_out_puts(out, esc);
+        return;
     }
     while (*s) {
         apr_size_t n = next_char(s, &u);
@@ -254,7 +270,8 @@ static const char *clip(apr_pool_t *p, const char *esc, int units,
         used += u;
         s += n;
     }
-    return apr_pstrcat(p, apr_pstrmemdup(p, esc, s - esc), "..", NULL);
+    rp_out_write(out, esc, (apr_size_t)(s - esc));
+    rp_out_write(out, "..", 2);
 }
 
 static const look_t *look_of(flame_t *fl, apr_uint32_t func)
@@ -271,7 +288,7 @@ static const look_t *look_of(flame_t *fl, apr_uint32_t func)
     f = rp_model_func(fl->m, func);
     lk = apr_palloc(fl->c->p, sizeof(*lk));
     lk->name = rp_escape_html(fl->c->p, f->name ? f->name : "");
-    lk->object = rp_escape_html(fl->c->p, f->object ? f->object : "");
+    lk->object = f->object ? f->object : "";
     lk->units = units_of(lk->name);
     fill_of(lk->fill, sizeof(lk->fill), f);
     fl->looks[func] = lk;
@@ -297,17 +314,17 @@ static int kid_cmp(const void *x, const void *y)
 }
 
 /* Depth first with an explicit stack (stacks may be thousands deep),
- * frames in document order: a frame, then its drawn children left to
- * right.  Returns how many nodes are left out. */
-static apr_uint32_t layout(flame_t *fl)
+ * frames in document order, each given to VISIT: a frame, then its drawn
+ * children left to right.  The stack holds the frames still to visit of
+ * each level of the path, so it grows with the path, not the graph. */
+static void walk(flame_t *fl, visit_fn visit)
 {
-    apr_pool_t *p = fl->c->p;
-    apr_array_header_t *stack = apr_array_make(p, 64, sizeof(frame_t));
-    apr_array_header_t *kids = apr_array_make(p, 64, sizeof(kid_t));
+    apr_array_header_t *stack = fl->stack, *kids = fl->kids;
     frame_t *top;
     apr_uint32_t ch;
     int i, first;
 
+    stack->nelts = 0;
     top = apr_array_push(stack);
     top->node = 0;
     top->depth = 0;
@@ -316,10 +333,7 @@ static apr_uint32_t layout(flame_t *fl)
         frame_t f = ((frame_t *)stack->elts)[--stack->nelts];
         apr_uint64_t off = f.off;
 
-        *(frame_t *)apr_array_push(fl->frames) = f;
-        if (f.depth > fl->max_depth) {
-            fl->max_depth = f.depth;
-        }
+        visit(fl, &f);
         kids->nelts = 0;
         for (ch = fl->nodes[f.node].first_child; ch != RP_MODEL_NONE;
              ch = fl->nodes[ch].next_sibling) {
@@ -351,9 +365,16 @@ static apr_uint32_t layout(flame_t *fl)
             *b = t;
         }
     }
-    return (apr_uint32_t)(fl->m->nodes->nelts - fl->frames->nelts);
 }
 
+/* The first walk: how deep and how many. */
+static void measure(flame_t *fl, const frame_t *f)
+{
+    fl->drawn++;
+    if (f->depth > fl->max_depth) {
+        fl->max_depth = f->depth;
+    }
+}
 
 /* ------------------------------------------------------------------ */
 /* Drawing */
@@ -533,7 +554,8 @@ static const char *number(apr_pool_t *p, double d)
     return s;
 }
 
-static void draw_frame(flame_t *fl, const frame_t *f, int height)
+/* The second walk: each frame drawn. */
+static void draw_frame(flame_t *fl, const frame_t *f)
 {
     const rp_render_t *c = fl->c;
     const rp_tnode_t *n = &fl->nodes[f->node];
@@ -543,22 +565,28 @@ static void draw_frame(flame_t *fl, const frame_t *f, int height)
     double w = (double)n->total_count * scale;
     int y = c->o->icicle
             ? FL_TOP + (int)f->depth * FL_FRAME_H
-            : height - FL_BOTTOM - ((int)f->depth + 1) * FL_FRAME_H;
+            : fl->height - FL_BOTTOM - ((int)f->depth + 1) * FL_FRAME_H;
 
     rp_out_printf(c->out, "<g class=\"f\" data-o=\"%" APR_UINT64_T_FMT
                   "\" data-n=\"%" APR_UINT64_T_FMT "\" data-d=\"%u\" "
-                  "data-l=\"%d\"><title>%s%s%s%s\n%" APR_UINT64_T_FMT
-                  " samples, %.2f%%, est. %.2f ms</title>",
-                  f->off, n->total_count, f->depth, lk->units, lk->name,
-                  *lk->object ? " (" : "", lk->object,
-                  *lk->object ? ")" : "", n->total_count,
+                  "data-l=\"%d\"><title>", f->off, n->total_count, f->depth,
+                  lk->units);
+    rp_out_puts(c->out, lk->name);
+    if (*lk->object) {
+        rp_out_puts(c->out, " (");
+        rp_out_escaped(c->out, RP_ESCAPE_HTML, lk->object);
+        rp_out_puts(c->out, ")");
+    }
+    rp_out_printf(c->out, "\n%" APR_UINT64_T_FMT " samples, %.2f%%, est. "
+                  "%.2f ms</title>", n->total_count,
                   rp_model_pct(n->total_count, fl->total),
                   rp_model_ms(n->total_ns));
     rp_out_printf(c->out, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
                   "height=\"%d\" rx=\"2\" fill=\"%s\"/><text x=\"%.2f\" "
-                  "y=\"%d\">%s</text></g>\n", x, y, w, FL_FRAME_H - 1,
-                  lk->fill, x + 3, y + FL_FRAME_H - 4,
-                  clip(c->p, lk->name, lk->units, w));
+                  "y=\"%d\">", x, y, w, FL_FRAME_H - 1, lk->fill, x + 3,
+                  y + FL_FRAME_H - 4);
+    put_clipped(c->out, lk->name, lk->units, w);
+    rp_out_puts(c->out, "</text></g>\n");
 }
 
 static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
@@ -572,7 +600,6 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
                                       "\"", NULL)
                         : "";
     int height = FL_TOP + ((int)fl->max_depth + 1) * FL_FRAME_H + FL_BOTTOM;
-    int i;
 
     if (!embedded) {
         rp_out_puts(c->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" "
@@ -615,9 +642,8 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
                       "samples yet.</text>\n", FL_PAD, FL_TOP + 12);
     }
     else {
-        for (i = 0; i < fl->frames->nelts; i++) {
-            draw_frame(fl, &((frame_t *)fl->frames->elts)[i], height);
-        }
+        fl->height = height;
+        walk(fl, draw_frame);
     }
     rp_out_printf(c->out, "<text id=\"flame-note\" class=\"note\" x=\"%d\" "
                   "y=\"%d\">", FL_PAD, height - 26);
@@ -655,7 +681,8 @@ void rp_report_flame_svg(const rp_render_t *c, int embedded)
     fl.m = c->m;
     fl.nodes = (const rp_tnode_t *)c->m->nodes->elts;
     fl.total = fl.nodes[0].total_count;
-    fl.frames = apr_array_make(c->p, 1024, sizeof(frame_t));
+    fl.stack = apr_array_make(c->p, 256, sizeof(frame_t));
+    fl.kids = apr_array_make(c->p, 64, sizeof(kid_t));
     fl.looks = apr_pcalloc(c->p, sizeof(*fl.looks)
                                  * (c->m->funcs->nelts + 1));
     fl.root_look.name = "all";
@@ -666,7 +693,8 @@ void rp_report_flame_svg(const rp_render_t *c, int embedded)
                ? (double)fl.total * c->o->min_pct / 100.0
                : (double)fl.total * FL_MIN_PX / FL_USABLE;
     if (fl.total) {
-        dropped = layout(&fl);
+        walk(&fl, measure);
+        dropped = (apr_uint32_t)c->m->nodes->nelts - fl.drawn;
     }
     draw(&fl, embedded, dropped);
 }

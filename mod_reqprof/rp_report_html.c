@@ -20,8 +20,12 @@
  * State changes are POST forms carrying page->nonce and the page's own
  * query string ("back"), so the handler can send the operator back where
  * they were.  Rendering is linear in what is shown: per-row links of the
- * functions view are a template cut once, the call tree is walked with an
- * explicit stack (no depth limit).  Not for signal context.
+ * functions and edge tables are a template cut once, the call tree is
+ * walked with an explicit stack (no depth limit).  It is bounded in
+ * memory too: what is written per row or per tree node is escaped
+ * straight into the sink (put_h, put_where, tpl_put), never built in the
+ * pool, and the tree's walk keeps one array of children for the whole
+ * path.  Not for signal context.
  */
 
 #include <string.h>
@@ -61,6 +65,12 @@ static void put(const rp_render_t *c, const char *s)
     rp_out_puts(c->out, s);
 }
 
+/* S as HTML text or attribute value, into the sink. */
+static void put_h(const rp_render_t *c, const char *s)
+{
+    rp_out_escaped(c->out, RP_ESCAPE_HTML, s);
+}
+
 /* <a href="self+QUERY" ATTRS>TEXT</a>; TEXT already escaped. */
 static void link_to(const rp_render_t *c, const char *query,
                     const char *attrs, const char *text)
@@ -81,13 +91,14 @@ static const char *base_name(const char *path)
     return s && s[1] ? s + 1 : path;
 }
 
-/* "file:line" when known, else the file, else the object: escaped. */
-static const char *where(const rp_render_t *c, const rp_func_t *f)
+/* "file:line" when known, else the file, else the object: escaped, into
+ * the sink. */
+static void put_where(const rp_render_t *c, const rp_func_t *f)
 {
+    put_h(c, f->file ? f->file : f->object);
     if (f->file && f->line) {
-        return apr_psprintf(c->p, "%s:%d", h(c, f->file), f->line);
+        rp_out_printf(c->out, ":%d", f->line);
     }
-    return h(c, f->file ? f->file : f->object);
 }
 
 static const char *fmt_time(const rp_render_t *c, apr_time_t t)
@@ -153,11 +164,13 @@ static void tpl_make(const rp_render_t *c, tpl_t *t, const char *view,
     t->post = h(c, at + sizeof(MARK_URL) - 1);
 }
 
-static const char *tpl_href(const rp_render_t *c, const tpl_t *t,
-                            const char *value)
+/* The href of template T with VALUE, into the sink.  A URL escape holds
+ * no HTML special character, so it goes in as it is. */
+static void tpl_put(const rp_render_t *c, const tpl_t *t, const char *value)
 {
-    return apr_pstrcat(c->p, t->pre, h(c, rp_escape_url(c->p, value)),
-                       t->post, NULL);
+    put(c, t->pre);
+    rp_out_escaped(c->out, RP_ESCAPE_URL, value);
+    put(c, t->post);
 }
 
 /* ------------------------------------------------------------------ */
@@ -714,25 +727,19 @@ static void cell_cum_ms(const rp_render_t *c, const row_links_t *l,
 static void cell_name(const rp_render_t *c, const row_links_t *l,
                       const rp_func_t *f)
 {
-    const char *url = h(c, rp_escape_url(c->p, f->name));
-
     put(c, "<a href=\"");
-    put(c, l->callers.pre);
-    put(c, url);
-    put(c, l->callers.post);
+    tpl_put(c, &l->callers, f->name);
     put(c, "\" title=\"who calls it\">");
-    put(c, h(c, f->name));
+    put_h(c, f->name);
     put(c, "</a><a class=\"sub\" href=\"");
-    put(c, l->callees.pre);
-    put(c, url);
-    put(c, l->callees.post);
+    tpl_put(c, &l->callees, f->name);
     put(c, "\" title=\"what it calls\">callees&#8250;</a>");
 }
 
 static void cell_file(const rp_render_t *c, const row_links_t *l,
                       const rp_func_t *f)
 {
-    put(c, where(c, f));
+    put_where(c, f);
 }
 
 typedef struct {
@@ -826,11 +833,18 @@ static void view_functions(const rp_render_t *c)
     const column_t *col;
     const char *td[sizeof(columns) / sizeof(columns[0])];
     row_links_t links;
+    const char *err;
     int total, i, k;
 
-    rows = rp_model_select(c->p, m, &o->select, &total);
+    rows = rp_model_select(c->p, m, &o->select, &total, &err);
     profile_line(c);
     functions_form(c);
+    if (err) {
+        /* No rows rather than the rows of the names it got through:
+         * those would pass for the whole answer. */
+        rp_out_printf(c->out, "<p class=\"notice\" id=\"match-budget\">%s"
+                      "</p>\n", h(c, err));
+    }
 
     put(c, "<div class=\"tools\"><span id=\"shown\">");
     rp_out_printf(c->out, "showing %d of %d functions", rows->nelts, total);
@@ -924,12 +938,13 @@ static void func_summary(const rp_render_t *c, const rp_func_t *f)
                   "<td class=\"num\">%.2f%%</td><td class=\"num\">%.2f</td>"
                   "<td class=\"num\">%" APR_UINT64_T_FMT "</td>"
                   "<td class=\"num\">%.2f%%</td><td class=\"num\">%.2f</td>"
-                  "<td class=\"fn\">%s</td><td class=\"file\">%s</td>"
-                  "</tr></tbody></table>\n", f->self_count,
-                  rp_model_pct(f->self_count, c->m->samples),
+                  "<td class=\"fn\">%s</td><td class=\"file\">",
+                  f->self_count, rp_model_pct(f->self_count, c->m->samples),
                   rp_model_ms(f->self_ns), f->cum_count,
                   rp_model_pct(f->cum_count, c->m->samples),
-                  rp_model_ms(f->cum_ns), h(c, f->name), where(c, f));
+                  rp_model_ms(f->cum_ns), h(c, f->name));
+    put_where(c, f);
+    put(c, "</td></tr></tbody></table>\n");
 }
 
 static void edges_table(const rp_render_t *c, apr_uint32_t f, int callers)
@@ -937,8 +952,15 @@ static void edges_table(const rp_render_t *c, apr_uint32_t f, int callers)
     const rp_model_t *m = c->m;
     apr_array_header_t *edges = rp_model_edges(c->p, m, f, callers);
     const char *view = callers ? "callers" : "callees";
+    const char *requests = href(c, rp_report_link(c, "view", "requests",
+                                                  NULL));
+    tpl_t fn_link, uri_link;
     int i;
 
+    /* Links per row from templates cut once: a function may have
+     * thousands of callers. */
+    tpl_make(c, &fn_link, view, "func", NULL, NULL);
+    tpl_make(c, &uri_link, "functions", "uri", "func", NULL);
     rp_out_printf(c->out, "<h3>%s</h3>\n<table class=\"data edges\" "
                   "id=\"%s-%u\"><thead><tr><th class=\"num\">samples</th>"
                   "<th class=\"num\">%%</th><th class=\"num\">est. ms</th>"
@@ -954,20 +976,21 @@ static void edges_table(const rp_render_t *c, apr_uint32_t f, int callers)
                       rp_model_pct(e->count, m->samples), rp_model_ms(e->ns));
         if (is_uri(g)) {
             /* The outermost frame's caller is the request itself. */
-            put(c, "request ");
-            link_to(c, rp_report_link(c, "view", "functions", "uri",
-                                      g->name, "func", NULL, NULL),
-                    "class=\"uri\" title=\"the functions of this URI\"",
-                    h(c, g->name));
-            put(c, "</td><td class=\"file\">");
-            link_to(c, rp_report_link(c, "view", "requests", NULL), NULL,
-                    "requests");
+            put(c, "request <a href=\"");
+            tpl_put(c, &uri_link, g->name);
+            put(c, "\" class=\"uri\" title=\"the functions of this URI\">");
+            put_h(c, g->name);
+            put(c, "</a></td><td class=\"file\"><a href=\"");
+            put(c, requests);
+            put(c, "\">requests</a>");
         }
         else {
-            link_to(c, rp_report_link(c, "view", view, "func", g->name,
-                                      NULL), NULL, h(c, g->name));
-            rp_out_printf(c->out, "</td><td class=\"file\">%s",
-                          where(c, g));
+            put(c, "<a href=\"");
+            tpl_put(c, &fn_link, g->name);
+            put(c, "\">");
+            put_h(c, g->name);
+            put(c, "</a></td><td class=\"file\">");
+            put_where(c, g);
         }
         put(c, "</td></tr>\n");
     }
@@ -1070,14 +1093,18 @@ static void tree_node(const rp_render_t *c, const rp_tnode_t *t, int leaf)
                         >= TREE_OPEN_SHARE * (double)m->samples;
 
     rp_out_printf(c->out, "<details class=\"node%s%s\"%s><summary>"
-                  "<span class=\"fn\">%s</span><span class=\"obj\">%s"
-                  "</span><span class=\"n\">%" APR_UINT64_T_FMT "</span>"
-                  "<span class=\"p\">%.1f%%</span>"
+                  "<span class=\"fn\">", uri ? " uri" : "",
+                  leaf ? " leaf" : "", open ? " open" : "");
+    put_h(c, f->name);
+    put(c, "</span><span class=\"obj\">");
+    if (!uri) {
+        put_h(c, base_name(f->object));
+    }
+    rp_out_printf(c->out, "</span><span class=\"n\">%" APR_UINT64_T_FMT
+                  "</span><span class=\"p\">%.1f%%</span>"
                   "<span class=\"ms\">%.1f</span>"
                   "<span class=\"s\">%" APR_UINT64_T_FMT "</span>"
-                  "</summary>\n", uri ? " uri" : "", leaf ? " leaf" : "",
-                  open ? " open" : "", h(c, f->name),
-                  uri ? "" : h(c, base_name(f->object)), t->total_count,
+                  "</summary>\n", t->total_count,
                   rp_model_pct(t->total_count, m->samples),
                   rp_model_ms(t->total_ns), t->self_count);
 }
@@ -1087,6 +1114,8 @@ static void view_tree(const rp_render_t *c)
     const rp_model_t *m = c->m;
     double min = c->o->min_pct * (double)m->samples;
     apr_array_header_t *stack = apr_array_make(c->p, 256, sizeof(walk_t));
+    apr_array_header_t *kids = apr_array_make(c->p, 64,
+                                              sizeof(apr_uint32_t));
     int shown = 0, pruned = 0, i;
     walk_t *w;
 
@@ -1109,13 +1138,15 @@ static void view_tree(const rp_render_t *c)
     w->close = 0;
     while (stack->nelts) {
         walk_t e = ((walk_t *)stack->elts)[--stack->nelts];
-        apr_array_header_t *kids;
         int k;
         if (e.close) {
             put(c, "</details>\n");
             continue;
         }
-        kids = rp_model_children(c->p, m, e.node);
+        /* The children of this node only: the stack holds what is left
+         * of each level of the path. */
+        kids->nelts = 0;
+        rp_model_children_push(m, e.node, kids);
         if (e.node != 0) {
             tree_node(c, rp_model_node(m, e.node), kids->nelts == 0);
             w = apr_array_push(stack);
@@ -1191,14 +1222,17 @@ static void view_requests(const rp_render_t *c)
         "max</th><th class=\"num\">CPU ms total</th></tr></thead><tbody>\n");
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
-        rp_out_printf(c->out, "<tr><td class=\"fn\"><a href=\"%s\">%s</a>"
-                      "</td><td class=\"num\">%" APR_UINT64_T_FMT "</td>"
-                      "<td class=\"num\">%" APR_UINT64_T_FMT "</td>"
+        put(c, "<tr><td class=\"fn\"><a href=\"");
+        tpl_put(c, &focus, u->uri);
+        put(c, "\">");
+        put_h(c, u->uri);
+        rp_out_printf(c->out, "</a></td><td class=\"num\">%"
+                      APR_UINT64_T_FMT "</td><td class=\"num\">%"
+                      APR_UINT64_T_FMT "</td>"
                       "<td class=\"num\">%.1f</td><td class=\"num\">%.2f</td>"
                       "<td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
                       "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
-                      "<td class=\"num\">%.1f</td></tr>\n",
-                      tpl_href(c, &focus, u->uri), h(c, u->uri), u->requests,
+                      "<td class=\"num\">%.1f</td></tr>\n", u->requests,
                       u->samples, rp_model_ms(u->weight_ns),
                       mean_ms(u->sum_wall_us, u->requests),
                       us_ms(u->max_wall_us), us_ms(u->sum_wall_us),
@@ -1218,12 +1252,16 @@ static void view_requests(const rp_render_t *c)
         "</tr></thead><tbody>\n");
     for (i = 0; i < m->recent->nelts; i++) {
         const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
-        rp_out_printf(c->out, "<tr><td>%s</td><td>%s</td><td class=\"fn\">"
-                      "<a href=\"%s\">%s</a></td><td class=\"num\">%d</td>"
+        rp_out_printf(c->out, "<tr><td>%s</td><td>", fmt_time(c, x->time));
+        put_h(c, x->method);
+        put(c, "</td><td class=\"fn\"><a href=\"");
+        tpl_put(c, &focus, x->uri);
+        put(c, "\">");
+        put_h(c, x->uri);
+        rp_out_printf(c->out, "</a></td><td class=\"num\">%d</td>"
                       "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
-                      "<td class=\"num\">%u</td></tr>\n", fmt_time(c, x->time),
-                      h(c, x->method), tpl_href(c, &focus, x->uri),
-                      h(c, x->uri), x->status, (double)x->wall_us / 1000.0,
+                      "<td class=\"num\">%u</td></tr>\n", x->status,
+                      (double)x->wall_us / 1000.0,
                       (double)x->cpu_us / 1000.0, x->samples);
     }
     if (!m->recent->nelts) {

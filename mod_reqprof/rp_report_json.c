@@ -8,8 +8,14 @@
  * view's own member: "functions" (+ "stacks"), "callers"/"callees",
  * "tree" and "flame" (nested nodes).  Strings pass rp_escape_json, which
  * also keeps '<', '>' and '&' out, so the JSON is safe inside HTML.
+ *
+ * An answer streams in bounded memory: strings are escaped straight into
+ * the sink, stacks are written one at a time (at most ?limit= of them,
+ * the heaviest, kept in a heap of that size), and the nested tree is
+ * walked with one array of children for the whole path.
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -17,15 +23,39 @@
 #include "rp_escape.h"
 #include "rp_report.h"
 
-static const char *js(const rp_render_t *c, const char *s)
+/* The selection of the functions view, made before the head so that a
+ * regex out of its budget can be said in the head's notice. */
+typedef struct {
+    apr_array_header_t *rows;
+    int total;
+    const char *err;
+} sel_t;
+
+/* S escaped for a JSON string, without the quotes. */
+static void js(const rp_render_t *c, const char *s)
 {
-    return rp_escape_json(c->p, s ? s : "");
+    rp_out_escaped(c->out, RP_ESCAPE_JSON, s);
 }
 
-/* "\"s\"" or null. */
-static const char *jstr(const rp_render_t *c, const char *s)
+/* "s" or null. */
+static void jstr(const rp_render_t *c, const char *s)
 {
-    return s ? apr_pstrcat(c->p, "\"", js(c, s), "\"", NULL) : "null";
+    if (!s) {
+        rp_out_puts(c->out, "null");
+        return;
+    }
+    rp_out_write(c->out, "\"", 1);
+    js(c, s);
+    rp_out_write(c->out, "\"", 1);
+}
+
+/* PRE, then "s", then POST: a member of a string value. */
+static void member(const rp_render_t *c, const char *pre, const char *s,
+                   const char *post)
+{
+    rp_out_puts(c->out, pre);
+    jstr(c, s ? s : "");
+    rp_out_puts(c->out, post);
 }
 
 static void json_counters(const rp_render_t *c, const apr_uint64_t *k)
@@ -42,11 +72,13 @@ static void json_counters(const rp_render_t *c, const apr_uint64_t *k)
 
 static void json_func(const rp_render_t *c, const rp_func_t *f)
 {
-    rp_out_printf(c->out, "{\"name\": \"%s\", \"object\": \"%s\", \"file\": "
-                  "%s, \"line\": %d, \"self\": %" APR_UINT64_T_FMT
+    member(c, "{\"name\": ", f->name, ", \"object\": ");
+    jstr(c, f->object ? f->object : "");
+    rp_out_puts(c->out, ", \"file\": ");
+    jstr(c, f->file);
+    rp_out_printf(c->out, ", \"line\": %d, \"self\": %" APR_UINT64_T_FMT
                   ", \"self_ms\": %.3f, \"cum\": %" APR_UINT64_T_FMT
-                  ", \"cum_ms\": %.3f}", js(c, f->name), js(c, f->object),
-                  jstr(c, f->file), f->line, f->self_count,
+                  ", \"cum_ms\": %.3f}", f->line, f->self_count,
                   rp_model_ms(f->self_ns), f->cum_count,
                   rp_model_ms(f->cum_ns));
 }
@@ -54,28 +86,31 @@ static void json_func(const rp_render_t *c, const rp_func_t *f)
 /* ------------------------------------------------------------------ */
 /* The head every view shares */
 
-static void json_head(const rp_render_t *c)
+static void json_head(const rp_render_t *c, const char *notice)
 {
     const rp_model_t *m = c->m;
     const rp_settings_t *s = &m->info->settings;
     double hz = rp_model_delivered_hz(m, NULL);
     int i;
 
-    rp_out_printf(c->out, "{\"version\": \"%s\", \"view\": \"%s\", "
-                  "\"settings\": {\"enabled\": %s, \"timer\": \"%s\", "
-                  "\"frequency\": %d, \"delivered_hz\": %.2f}, "
-                  "\"generation\": %u, \"focus\": %s, \"notice\": %s, "
-                  "\"nonce\": %s,\n"
-                  "\"first_us\": %" APR_TIME_T_FMT ", \"last_us\": %"
-                  APR_TIME_T_FMT ", \"samples\": %" APR_UINT64_T_FMT
-                  ", \"ms\": %.3f,\n\"counters\": ", js(c, c->page->version),
-                  rp_report_view_names[c->o->view],
+    member(c, "{\"version\": ", c->page->version, ", \"view\": ");
+    rp_out_printf(c->out, "\"%s\", \"settings\": {\"enabled\": %s, "
+                  "\"timer\": \"%s\", \"frequency\": %d, "
+                  "\"delivered_hz\": %.2f}, \"generation\": %u, "
+                  "\"focus\": ", rp_report_view_names[c->o->view],
                   s->enabled ? "true" : "false",
                   rp_report_timer_name(s->timer), s->frequency, hz,
-                  m->info->generation, jstr(c, m->focus),
-                  jstr(c, c->page->notice), jstr(c, c->page->nonce),
-                  m->first_time, m->last_time,
-                  m->samples, rp_model_ms(m->weight_ns));
+                  m->info->generation);
+    jstr(c, m->focus);
+    rp_out_puts(c->out, ", \"notice\": ");
+    jstr(c, notice);
+    rp_out_puts(c->out, ", \"nonce\": ");
+    jstr(c, c->page->nonce);
+    rp_out_printf(c->out, ",\n\"first_us\": %" APR_TIME_T_FMT ", "
+                  "\"last_us\": %" APR_TIME_T_FMT ", \"samples\": %"
+                  APR_UINT64_T_FMT ", \"ms\": %.3f,\n\"counters\": ",
+                  m->first_time, m->last_time, m->samples,
+                  rp_model_ms(m->weight_ns));
     json_counters(c, m->counters);
     rp_out_puts(c->out, ",\n\"children\": [");
     for (i = 0; i < m->nregions; i++) {
@@ -90,12 +125,12 @@ static void json_head(const rp_render_t *c)
     rp_out_puts(c->out, "],\n\"uris\": [");
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
-        rp_out_printf(c->out, "%s\n  {\"uri\": \"%s\", \"requests\": %"
-                      APR_UINT64_T_FMT ", \"samples\": %" APR_UINT64_T_FMT
-                      ", \"ms\": %.3f, \"wall_us\": %" APR_UINT64_T_FMT
-                      ", \"max_wall_us\": %" APR_UINT64_T_FMT ", \"cpu_us\": %"
-                      APR_UINT64_T_FMT ", \"max_cpu_us\": %" APR_UINT64_T_FMT
-                      "}", i ? "," : "", js(c, u->uri), u->requests,
+        member(c, i ? ",\n  {\"uri\": " : "\n  {\"uri\": ", u->uri, "");
+        rp_out_printf(c->out, ", \"requests\": %" APR_UINT64_T_FMT
+                      ", \"samples\": %" APR_UINT64_T_FMT ", \"ms\": %.3f, "
+                      "\"wall_us\": %" APR_UINT64_T_FMT ", \"max_wall_us\": %"
+                      APR_UINT64_T_FMT ", \"cpu_us\": %" APR_UINT64_T_FMT
+                      ", \"max_cpu_us\": %" APR_UINT64_T_FMT "}", u->requests,
                       u->samples, rp_model_ms(u->weight_ns), u->sum_wall_us,
                       u->max_wall_us, u->sum_cpu_us, u->max_cpu_us);
     }
@@ -103,11 +138,13 @@ static void json_head(const rp_render_t *c)
     for (i = 0; i < m->recent->nelts; i++) {
         const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
         rp_out_printf(c->out, "%s\n  {\"time_us\": %" APR_TIME_T_FMT
-                      ", \"method\": \"%s\", \"uri\": \"%s\", \"status\": %d, "
-                      "\"wall_us\": %" APR_INT64_T_FMT ", \"cpu_us\": %"
-                      APR_INT64_T_FMT ", \"samples\": %u}", i ? "," : "",
-                      x->time, js(c, x->method), js(c, x->uri), x->status,
-                      x->wall_us, x->cpu_us, x->samples);
+                      ", \"method\": ", i ? "," : "", x->time);
+        member(c, "", x->method, ", \"uri\": ");
+        jstr(c, x->uri ? x->uri : "");
+        rp_out_printf(c->out, ", \"status\": %d, \"wall_us\": %"
+                      APR_INT64_T_FMT ", \"cpu_us\": %" APR_INT64_T_FMT
+                      ", \"samples\": %u}", x->status, x->wall_us,
+                      x->cpu_us, x->samples);
     }
     rp_out_puts(c->out, "]");
 }
@@ -115,59 +152,130 @@ static void json_head(const rp_render_t *c)
 /* ------------------------------------------------------------------ */
 /* Views */
 
-static void json_overview(const rp_render_t *c)
+static void json_overview(const rp_render_t *c, const sel_t *sel)
 {
     (void)c;
 }
 
-static void json_requests(const rp_render_t *c)
+static void json_requests(const rp_render_t *c, const sel_t *sel)
 {
     (void)c;    /* the head has them */
 }
 
-/* Every node with self samples, as its path of function names. */
+/* Stack order: more self samples first, then the node's index, so the
+ * order is total and the same from run to run. */
+static int heavier(const rp_tnode_t *nodes, apr_uint32_t a, apr_uint32_t b)
+{
+    return nodes[a].self_count != nodes[b].self_count
+           ? nodes[a].self_count > nodes[b].self_count : a < b;
+}
+
+static __thread const rp_tnode_t *sort_nodes;
+
+static int stack_cmp(const void *x, const void *y)
+{
+    apr_uint32_t a = *(const apr_uint32_t *)x, b = *(const apr_uint32_t *)y;
+
+    return a == b ? 0 : heavier(sort_nodes, a, b) ? -1 : 1;
+}
+
+/* Nodes with self samples, the heaviest LIMIT of them (0: all), heaviest
+ * first.  A min-heap of LIMIT entries whose root is the lightest kept,
+ * so memory follows the limit, not the profile.  *TOTAL gets how many
+ * nodes have self samples. */
+static apr_array_header_t *heaviest(const rp_render_t *c, int limit,
+                                    int *total)
+{
+    const rp_model_t *m = c->m;
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    int n = m->nodes->nelts, i, cap, k, kid;
+    apr_array_header_t *out;
+    apr_uint32_t *h;
+
+    for (*total = 0, i = 1; i < n; i++) {
+        *total += nodes[i].self_count != 0;
+    }
+    cap = limit > 0 && limit < *total ? limit : *total;
+    out = apr_array_make(c->p, cap ? cap : 1, sizeof(apr_uint32_t));
+    h = (apr_uint32_t *)out->elts;
+    for (i = 1; i < n; i++) {
+        apr_uint32_t x = (apr_uint32_t)i;
+        if (!nodes[i].self_count) {
+            continue;
+        }
+        if (out->nelts < cap) {
+            /* Sift up. */
+            for (k = out->nelts++; k > 0
+                 && heavier(nodes, h[(k - 1) / 2], x); k = (k - 1) / 2) {
+                h[k] = h[(k - 1) / 2];
+            }
+            h[k] = x;
+            continue;
+        }
+        if (!cap || !heavier(nodes, x, h[0])) {
+            continue;
+        }
+        /* Replace the lightest, sift down. */
+        for (k = 0; (kid = 2 * k + 1) < cap; k = kid) {
+            if (kid + 1 < cap && heavier(nodes, h[kid], h[kid + 1])) {
+                kid++;
+            }
+            if (!heavier(nodes, x, h[kid])) {
+                break;
+            }
+            h[k] = h[kid];
+        }
+        h[k] = x;
+    }
+    sort_nodes = nodes;
+    qsort(h, (apr_size_t)out->nelts, sizeof(*h), stack_cmp);
+    return out;
+}
+
+/* Nodes with self samples as their paths of function names: the
+ * ?limit= heaviest (every one with limit 0), heaviest first. */
 static void json_stacks(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
     apr_array_header_t *path = apr_array_make(c->p, 64,
                                               sizeof(apr_uint32_t));
-    int i, first = 1, k;
+    apr_array_header_t *kept;
+    int i, k, total;
 
-    rp_out_puts(c->out, "[");
-    for (i = 1; i < m->nodes->nelts; i++) {
-        const rp_tnode_t *t = rp_model_node(m, (apr_uint32_t)i);
-        if (!t->self_count) {
-            continue;
-        }
-        rp_model_path(m, (apr_uint32_t)i, path);
+    kept = heaviest(c, c->o->select.limit, &total);
+    rp_out_printf(c->out, ",\n\"stacks_total\": %d, \"stacks\": [", total);
+    for (i = 0; i < kept->nelts; i++) {
+        apr_uint32_t n = ((apr_uint32_t *)kept->elts)[i];
+        const rp_tnode_t *t = rp_model_node(m, n);
+        rp_model_path(m, n, path);
         rp_out_printf(c->out, "%s\n  {\"samples\": %" APR_UINT64_T_FMT
-                      ", \"ms\": %.3f, \"frames\": [", first ? "" : ",",
+                      ", \"ms\": %.3f, \"frames\": [", i ? "," : "",
                       t->self_count, rp_model_ms(t->self_ns));
         for (k = path->nelts - 1; k >= 0; k--) {
-            rp_out_printf(c->out, "\"%s\"%s",
-                          js(c, rp_model_func(m, ((apr_uint32_t *)
-                                                  path->elts)[k])->name),
-                          k ? ", " : "");
+            member(c, "", rp_model_func(m, ((apr_uint32_t *)
+                                            path->elts)[k])->name,
+                   k ? ", " : "");
         }
         rp_out_puts(c->out, "]}");
-        first = 0;
     }
     rp_out_puts(c->out, "]");
 }
 
-static void json_functions(const rp_render_t *c)
+static void json_functions(const rp_render_t *c, const sel_t *sel)
 {
-    int total, i;
-    apr_array_header_t *rows = rp_model_select(c->p, c->m, &c->o->select,
-                                               &total);
+    int i;
 
-    rp_out_printf(c->out, ",\n\"sort\": \"%s\", \"functions_total\": %d, "
-                  "\"functions\": [", js(c, c->o->select.sort), total);
-    for (i = 0; i < rows->nelts; i++) {
+    member(c, ",\n\"sort\": ", c->o->select.sort, "");
+    rp_out_printf(c->out, ", \"functions_total\": %d, \"match_error\": ",
+                  sel->total);
+    jstr(c, sel->err);
+    rp_out_puts(c->out, ", \"functions\": [");
+    for (i = 0; i < sel->rows->nelts; i++) {
         rp_out_puts(c->out, i ? ",\n  " : "\n  ");
-        json_func(c, rp_model_func(c->m, ((apr_uint32_t *)rows->elts)[i]));
+        json_func(c, rp_model_func(c->m,
+                                   ((apr_uint32_t *)sel->rows->elts)[i]));
     }
-    rp_out_puts(c->out, "],\n\"stacks\": ");
+    rp_out_puts(c->out, "]");
     json_stacks(c);
 }
 
@@ -178,8 +286,9 @@ static void json_edges(const rp_render_t *c, int callers)
                                 ? rp_model_find(c->p, m, c->o->func) : NULL;
     int i, j;
 
-    rp_out_printf(c->out, ",\n\"func\": %s, \"%s\": [", jstr(c, c->o->func),
-                  callers ? "callers" : "callees");
+    rp_out_puts(c->out, ",\n\"func\": ");
+    jstr(c, c->o->func);
+    rp_out_printf(c->out, ", \"%s\": [", callers ? "callers" : "callees");
     for (i = 0; found && i < found->nelts; i++) {
         apr_uint32_t f = ((apr_uint32_t *)found->elts)[i];
         apr_array_header_t *edges = rp_model_edges(c->p, m, f, callers);
@@ -189,22 +298,23 @@ static void json_edges(const rp_render_t *c, int callers)
         for (j = 0; j < edges->nelts; j++) {
             const rp_edge_t *e = &((rp_edge_t *)edges->elts)[j];
             const rp_func_t *g = rp_model_func(m, e->func);
-            rp_out_printf(c->out, "%s\n    {\"name\": \"%s\", \"object\": "
-                          "\"%s\", \"samples\": %" APR_UINT64_T_FMT
-                          ", \"ms\": %.3f}", j ? "," : "", js(c, g->name),
-                          js(c, g->object), e->count, rp_model_ms(e->ns));
+            member(c, j ? ",\n    {\"name\": " : "\n    {\"name\": ", g->name,
+                   ", \"object\": ");
+            jstr(c, g->object ? g->object : "");
+            rp_out_printf(c->out, ", \"samples\": %" APR_UINT64_T_FMT
+                          ", \"ms\": %.3f}", e->count, rp_model_ms(e->ns));
         }
         rp_out_puts(c->out, "]}");
     }
     rp_out_puts(c->out, "]");
 }
 
-static void json_callers(const rp_render_t *c)
+static void json_callers(const rp_render_t *c, const sel_t *sel)
 {
     json_edges(c, 1);
 }
 
-static void json_callees(const rp_render_t *c)
+static void json_callees(const rp_render_t *c, const sel_t *sel)
 {
     json_edges(c, 0);
 }
@@ -212,91 +322,100 @@ static void json_callees(const rp_render_t *c)
 /* Nested {"name", "object", "value", "self", "children"}: the shape
  * d3-flame-graph reads.  Depth-first with an explicit stack, so deep
  * recursion in the profile cannot overflow ours; nodes under min% are
- * left out and counted. */
+ * left out and counted.  The children of every level of the current path
+ * sit in one array, each level's above its parent's, so the walk holds
+ * the path's children, not the tree's. */
 typedef struct {
-    apr_array_header_t *kids;   /* sorted children of the level's node */
+    int start, end;             /* its children: KIDS[start..end) */
     int next;                   /* the next of them to visit */
     int written;                /* children written so far */
 } level_t;
 
-static void json_nested(const rp_render_t *c, const char *member)
+static void json_nested(const rp_render_t *c, const char *member_name)
 {
     const rp_model_t *m = c->m;
     apr_uint64_t min = (apr_uint64_t)(c->o->min_pct * (double)m->samples
                                       / 100.0);
     apr_array_header_t *stack = apr_array_make(c->p, 64, sizeof(level_t));
+    apr_array_header_t *kids = apr_array_make(c->p, 256,
+                                              sizeof(apr_uint32_t));
     level_t *lv;
     int pruned = 0;
 
     rp_out_printf(c->out, ",\n\"min_pct\": %g, \"%s\": ", c->o->min_pct,
-                  member);
+                  member_name);
     rp_out_printf(c->out, "{\"name\": \"all\", \"object\": \"\", \"value\": %"
                   APR_UINT64_T_FMT ", \"self\": 0, \"children\": [",
                   m->samples);
     lv = apr_array_push(stack);
-    lv->kids = rp_model_children(c->p, m, 0);
+    lv->start = 0;
+    lv->end = rp_model_children_push(m, 0, kids);
     lv->next = lv->written = 0;
     while (stack->nelts) {
         const rp_tnode_t *t;
         const rp_func_t *f;
         apr_uint32_t k;
         lv = &((level_t *)stack->elts)[stack->nelts - 1];
-        if (lv->next >= lv->kids->nelts) {
+        if (lv->start + lv->next >= lv->end) {
             rp_out_puts(c->out, "]}");
+            kids->nelts = lv->start;
             stack->nelts--;
             continue;
         }
-        k = ((apr_uint32_t *)lv->kids->elts)[lv->next++];
+        k = ((apr_uint32_t *)kids->elts)[lv->start + lv->next++];
         t = rp_model_node(m, k);
         if (t->total_count < min || !t->total_count) {
             pruned++;
             continue;
         }
         f = rp_model_func(m, t->func);
-        rp_out_printf(c->out, "%s{\"name\": \"%s\", \"object\": \"%s\", "
-                      "\"value\": %" APR_UINT64_T_FMT ", \"self\": %"
-                      APR_UINT64_T_FMT ", \"children\": [",
-                      lv->written++ ? ", " : "", js(c, f->name),
-                      js(c, f->object), t->total_count, t->self_count);
+        member(c, lv->written++ ? ", {\"name\": " : "{\"name\": ", f->name,
+               ", \"object\": ");
+        jstr(c, f->object ? f->object : "");
+        rp_out_printf(c->out, ", \"value\": %" APR_UINT64_T_FMT
+                      ", \"self\": %" APR_UINT64_T_FMT ", \"children\": [",
+                      t->total_count, t->self_count);
         lv = apr_array_push(stack);
-        lv->kids = rp_model_children(c->p, m, k);
+        lv->start = kids->nelts;
+        lv->end = lv->start + rp_model_children_push(m, k, kids);
         lv->next = lv->written = 0;
     }
     rp_out_printf(c->out, ",\n\"pruned\": %d", pruned);
 }
 
-static void json_tree(const rp_render_t *c)
+static void json_tree(const rp_render_t *c, const sel_t *sel)
 {
     json_nested(c, "tree");
 }
 
-static void json_flame(const rp_render_t *c)
+static void json_flame(const rp_render_t *c, const sel_t *sel)
 {
     json_nested(c, "flame");
 }
 
-static void json_explain(const rp_render_t *c)
+static void json_explain(const rp_render_t *c, const sel_t *sel)
 {
     const rp_explain_view_t *x = c->page->explain;
 
-    rp_out_printf(c->out, "{\"version\": \"%s\", \"view\": \"explain\", "
-                  "\"host\": \"%s\", ", js(c, c->page->version),
-                  js(c, c->page->host));
+    member(c, "{\"version\": ", c->page->version,
+           ", \"view\": \"explain\", \"host\": ");
+    member(c, "", c->page->host, ", ");
     if (!x) {
         rp_out_puts(c->out, "\"path\": null");
         return;
     }
-    rp_out_printf(c->out, "\"path\": \"%s\", \"as_matched\": \"%s\", "
-                  "\"bad_escape\": %s, \"profiled\": %s, \"reason\": \"%s\", "
-                  "\"rule\": ", js(c, x->given), js(c, x->path),
-                  x->bad_escape ? "true" : "false",
-                  x->e.profile ? "true" : "false",
-                  js(c, rp_report_why(c->p, x)));
+    member(c, "\"path\": ", x->given, ", \"as_matched\": ");
+    member(c, "", x->path, "");
+    rp_out_printf(c->out, ", \"bad_escape\": %s, \"profiled\": %s, "
+                  "\"reason\": ", x->bad_escape ? "true" : "false",
+                  x->e.profile ? "true" : "false");
+    member(c, "", rp_report_why(c->p, x), ", \"rule\": ");
     if (x->e.pattern) {
         rp_out_printf(c->out, "{\"list\": \"%s\", \"number\": %d, "
-                      "\"pattern\": \"%s\", \"where\": \"%s\"}",
-                      rp_filter_kind_name(x->e.kind), x->e.index + 1,
-                      js(c, x->e.pattern), js(c, x->e.where));
+                      "\"pattern\": ", rp_filter_kind_name(x->e.kind),
+                      x->e.index + 1);
+        member(c, "", x->e.pattern, ", \"where\": ");
+        member(c, "", x->e.where, "}");
     }
     else {
         rp_out_puts(c->out, "null");
@@ -306,16 +425,29 @@ static void json_explain(const rp_render_t *c)
                   c->page->configured_enabled ? "true" : "false");
 }
 
-static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
+static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c,
+                                          const sel_t *sel) = {
     json_overview, json_functions, json_callers, json_callees, json_tree,
     json_flame, json_requests, json_explain
 };
 
 void rp_report_json(const rp_render_t *c)
 {
-    if (c->o->view != RP_VIEW_EXPLAIN) {
-        json_head(c);
+    const char *notice = c->page->notice;
+    sel_t sel;
+
+    memset(&sel, 0, sizeof(sel));
+    if (c->o->view == RP_VIEW_FUNCTIONS) {
+        sel.rows = rp_model_select(c->p, c->m, &c->o->select, &sel.total,
+                                   &sel.err);
+        if (sel.err) {
+            notice = notice ? apr_pstrcat(c->p, sel.err, "; ", notice, NULL)
+                            : sel.err;
+        }
     }
-    views[c->o->view](c);
+    if (c->o->view != RP_VIEW_EXPLAIN) {
+        json_head(c, notice);
+    }
+    views[c->o->view](c, &sel);
     rp_out_puts(c->out, "}\n");
 }

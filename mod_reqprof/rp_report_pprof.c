@@ -151,7 +151,7 @@ static void pb_packed(pb_t *b, int field, const apr_uint64_t *v, int n)
 
 typedef struct {
     const rp_render_t *c;
-    apr_hash_t *str_ids;        /* escaped string -> index + 1 */
+    apr_hash_t *str_ids;        /* string as given -> index + 1 */
     apr_array_header_t *strs;   /* of const char *, in index order */
     pb_t top;                   /* Profile fields not yet compressed */
     pb_t msg, sub;              /* a message, a message inside it */
@@ -160,24 +160,34 @@ typedef struct {
     unsigned char *zbuf;
 } pprof_t;
 
-/* Index of S (already escaped) in the string table. */
-static apr_uint64_t str_raw(pprof_t *x, const char *s)
+/* Index of S in the string table, which holds it as TABLE_FORM.  The
+ * table is keyed by the string as given, so a name asked for once per
+ * function (a file) is escaped once, not once per ask. */
+static apr_uint64_t str_as(pprof_t *x, const char *s, const char *table_form)
 {
     apr_uintptr_t id = (apr_uintptr_t)apr_hash_get(x->str_ids, s,
                                                    APR_HASH_KEY_STRING);
 
     if (!id) {
-        *(const char **)apr_array_push(x->strs) = s;
+        *(const char **)apr_array_push(x->strs)
+            = table_form ? table_form : rp_escape_text(x->c->p, s);
         id = (apr_uintptr_t)x->strs->nelts;
         apr_hash_set(x->str_ids, s, APR_HASH_KEY_STRING, (void *)id);
     }
     return (apr_uint64_t)(id - 1);
 }
 
+/* Index of S, a constant of this file (needs no escaping; escaping is
+ * one to one, so no escaped string can equal it but its own). */
+static apr_uint64_t str_raw(pprof_t *x, const char *s)
+{
+    return str_as(x, s, s);
+}
+
 /* Index of S, a string from a binary or a request. */
 static apr_uint64_t str(pprof_t *x, const char *s)
 {
-    return s && *s ? str_raw(x, rp_escape_text(x->c->p, s)) : 0;
+    return s && *s ? str_as(x, s, NULL) : 0;
 }
 
 static void z_feed(pprof_t *x, const unsigned char *in, apr_size_t n,

@@ -6,6 +6,11 @@
  * One function per view, chosen from a table in rp_view_e order.  Every
  * string that came from a request or a binary goes through
  * rp_escape_text, so a URI cannot forge a line or a terminal escape.
+ * What is written per row or per tree node (names, file:line, the tree's
+ * indentation) is escaped and formatted straight into the sink, and the
+ * tree's walk keeps one array of children for the whole path, so an
+ * answer takes memory in proportion to the deepest path, not to what it
+ * writes.
  */
 
 #include <string.h>
@@ -20,13 +25,19 @@ static const char *esc(const rp_render_t *c, const char *s)
     return rp_escape_text(c->p, s ? s : "");
 }
 
-/* "file:line" when known, else the object. */
-static const char *where(const rp_render_t *c, const rp_func_t *f)
+/* S escaped, into the sink. */
+static void put_esc(const rp_render_t *c, const char *s)
 {
+    rp_out_escaped(c->out, RP_ESCAPE_TEXT, s);
+}
+
+/* "file:line" when known, else the object, into the sink. */
+static void put_where(const rp_render_t *c, const rp_func_t *f)
+{
+    put_esc(c, f->file ? f->file : f->object);
     if (f->file && f->line) {
-        return apr_psprintf(c->p, "%s:%d", esc(c, f->file), f->line);
+        rp_out_printf(c->out, ":%d", f->line);
     }
-    return esc(c, f->file ? f->file : f->object);
 }
 
 /* ------------------------------------------------------------------ */
@@ -133,11 +144,15 @@ static void func_row(const rp_render_t *c, const rp_func_t *f)
     const rp_model_t *m = c->m;
 
     rp_out_printf(c->out, "%8" APR_UINT64_T_FMT " %5.1f%% %10.2f %8"
-                  APR_UINT64_T_FMT " %5.1f%% %10.2f  %s  (%s)\n",
+                  APR_UINT64_T_FMT " %5.1f%% %10.2f  ",
                   f->self_count, rp_model_pct(f->self_count, m->samples),
                   rp_model_ms(f->self_ns), f->cum_count,
                   rp_model_pct(f->cum_count, m->samples),
-                  rp_model_ms(f->cum_ns), esc(c, f->name), where(c, f));
+                  rp_model_ms(f->cum_ns));
+    put_esc(c, f->name);
+    rp_out_puts(c->out, "  (");
+    put_where(c, f);
+    rp_out_puts(c->out, ")\n");
 }
 
 static const char FUNC_HEAD[] =
@@ -158,14 +173,17 @@ static void text_functions(const rp_render_t *c)
 {
     const rp_view_opts_t *o = c->o;
     int total, i;
+    const char *err;
     apr_array_header_t *rows = rp_model_select(c->p, c->m, &o->select,
-                                               &total);
+                                               &total, &err);
 
     text_title(c);
     rp_out_printf(c->out, "%d of %d functions, sorted by %s", rows->nelts,
                   total, o->select.sort);
     if (o->match) {
-        rp_out_printf(c->out, ", names matching '%s'", esc(c, o->match));
+        rp_out_puts(c->out, ", names matching '");
+        put_esc(c, o->match);
+        rp_out_puts(c->out, "'");
     }
     if (o->select.fraction > 0) {
         rp_out_printf(c->out, ", first %g of them", o->select.fraction);
@@ -173,7 +191,15 @@ static void text_functions(const rp_render_t *c)
     if (o->select.limit) {
         rp_out_printf(c->out, ", at most %d", o->select.limit);
     }
-    rp_out_puts(c->out, "\n\n");
+    rp_out_puts(c->out, "\n");
+    if (err) {
+        /* No rows rather than the rows of the names it got through:
+         * those would pass for the whole answer. */
+        rp_out_puts(c->out, "notice           ");
+        put_esc(c, err);
+        rp_out_puts(c->out, "\n");
+    }
+    rp_out_puts(c->out, "\n");
     rp_out_puts(c->out, FUNC_HEAD);
     for (i = 0; i < rows->nelts; i++) {
         func_row(c, rp_model_func(c->m, ((apr_uint32_t *)rows->elts)[i]));
@@ -213,12 +239,18 @@ static void text_edges(const rp_render_t *c, int callers)
         for (j = 0; j < edges->nelts; j++) {
             const rp_edge_t *e = &((rp_edge_t *)edges->elts)[j];
             const rp_func_t *g = rp_model_func(m, e->func);
-            rp_out_printf(c->out, "%9" APR_UINT64_T_FMT " %5.1f%% %10.2f  "
-                          "%s  (%s)\n", e->count,
-                          rp_model_pct(e->count, m->samples),
-                          rp_model_ms(e->ns), esc(c, g->name),
-                          strcmp(g->object, "[uri]") == 0 ? "request"
-                                                          : where(c, g));
+            rp_out_printf(c->out, "%9" APR_UINT64_T_FMT " %5.1f%% %10.2f  ",
+                          e->count, rp_model_pct(e->count, m->samples),
+                          rp_model_ms(e->ns));
+            put_esc(c, g->name);
+            rp_out_puts(c->out, "  (");
+            if (strcmp(g->object, "[uri]") == 0) {
+                rp_out_puts(c->out, "request");
+            }
+            else {
+                put_where(c, g);
+            }
+            rp_out_puts(c->out, ")\n");
         }
         if (!edges->nelts) {
             rp_out_printf(c->out, "  (none: %s)\n", callers
@@ -241,39 +273,53 @@ static void text_callees(const rp_render_t *c)
 /* ------------------------------------------------------------------ */
 /* Call tree: depth-first with an explicit stack (no depth limit) */
 
+/* A node to write, at its depth (-1: the root, not written). */
+typedef struct {
+    apr_uint32_t node;
+    int depth;
+} walk_t;
+
 static void text_tree(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
     apr_uint64_t min = (apr_uint64_t)(c->o->min_pct * (double)m->samples
                                       / 100.0);
-    apr_array_header_t *stack = apr_array_make(c->p, 64,
-                                               sizeof(apr_uint32_t));
-    apr_array_header_t *depths = apr_array_make(c->p, 64, sizeof(int));
+    apr_array_header_t *stack = apr_array_make(c->p, 64, sizeof(walk_t));
+    apr_array_header_t *kids = apr_array_make(c->p, 64,
+                                              sizeof(apr_uint32_t));
     int pruned = 0, i;
+    walk_t *w;
 
     text_title(c);
     rp_out_printf(c->out, "call tree, nodes under %g%% of the samples "
                   "pruned\n\n     total      %%       self  function\n",
                   c->o->min_pct);
-    *(apr_uint32_t *)apr_array_push(stack) = 0;
-    *(int *)apr_array_push(depths) = -1;
+    w = apr_array_push(stack);
+    w->node = 0;
+    w->depth = -1;
     while (stack->nelts) {
-        apr_uint32_t n = ((apr_uint32_t *)stack->elts)[--stack->nelts];
-        int depth = ((int *)depths->elts)[--depths->nelts];
-        const rp_tnode_t *t = rp_model_node(m, n);
-        apr_array_header_t *kids;
-        if (n != 0) {
+        walk_t e = ((walk_t *)stack->elts)[--stack->nelts];
+        const rp_tnode_t *t = rp_model_node(m, e.node);
+        if (e.node != 0) {
             const rp_func_t *f = rp_model_func(m, t->func);
+            int uri = strcmp(f->object, "[uri]") == 0;
+            /* The indentation through the formatter, as any long line:
+             * it takes no memory however deep the node. */
             rp_out_printf(c->out, "%10" APR_UINT64_T_FMT " %5.1f%% %10"
-                          APR_UINT64_T_FMT "  %*s%s%s%s\n", t->total_count,
+                          APR_UINT64_T_FMT "  %*s", t->total_count,
                           rp_model_pct(t->total_count, m->samples),
-                          t->self_count, depth * 2, "", esc(c, f->name),
-                          *f->object && strcmp(f->object, "[uri]") ? "  "
-                                                                   : "",
-                          strcmp(f->object, "[uri]")
-                          ? esc(c, f->object) : "");
+                          t->self_count, e.depth * 2, "");
+            put_esc(c, f->name);
+            if (*f->object && !uri) {
+                rp_out_puts(c->out, "  ");
+                put_esc(c, f->object);
+            }
+            rp_out_puts(c->out, "\n");
         }
-        kids = rp_model_children(c->p, m, n);
+        /* The children of this node only: the stack holds what is left
+         * of each level of the path. */
+        kids->nelts = 0;
+        rp_model_children_push(m, e.node, kids);
         /* Pushed in reverse, so the biggest child comes out first. */
         for (i = kids->nelts - 1; i >= 0; i--) {
             apr_uint32_t k = ((apr_uint32_t *)kids->elts)[i];
@@ -282,8 +328,9 @@ static void text_tree(const rp_render_t *c)
                 pruned++;
                 continue;
             }
-            *(apr_uint32_t *)apr_array_push(stack) = k;
-            *(int *)apr_array_push(depths) = depth + 1;
+            w = apr_array_push(stack);
+            w->node = k;
+            w->depth = e.depth + 1;
         }
     }
     if (pruned) {
@@ -319,14 +366,16 @@ static void text_requests(const rp_render_t *c)
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
         rp_out_printf(c->out, "%8" APR_UINT64_T_FMT " %9" APR_UINT64_T_FMT
-                      " %8.1f  %14.2f %6.2f %8.1f %14.2f %6.2f %7.1f  %s\n",
+                      " %8.1f  %14.2f %6.2f %8.1f %14.2f %6.2f %7.1f  ",
                       u->requests, u->samples, rp_model_ms(u->weight_ns),
                       per(u->sum_wall_us, u->requests),
                       (double)u->max_wall_us / 1000.0,
                       (double)u->sum_wall_us / 1000.0,
                       per(u->sum_cpu_us, u->requests),
                       (double)u->max_cpu_us / 1000.0,
-                      (double)u->sum_cpu_us / 1000.0, esc(c, u->uri));
+                      (double)u->sum_cpu_us / 1000.0);
+        put_esc(c, u->uri);
+        rp_out_puts(c->out, "\n");
     }
     rp_out_puts(c->out, "\nrecent requests, newest first\n"
                 "time                           method  status  wall ms"
@@ -335,11 +384,12 @@ static void text_requests(const rp_render_t *c)
         const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
         char when[APR_RFC822_DATE_LEN];
         apr_rfc822_date(when, x->time);
-        rp_out_printf(c->out, "%-30s %-7s %6d %8.2f %8.2f %8u  %s\n", when,
+        rp_out_printf(c->out, "%-30s %-7s %6d %8.2f %8.2f %8u  ", when,
                       esc(c, x->method), x->status,
                       (double)x->wall_us / 1000.0,
-                      (double)x->cpu_us / 1000.0, x->samples,
-                      esc(c, x->uri));
+                      (double)x->cpu_us / 1000.0, x->samples);
+        put_esc(c, x->uri);
+        rp_out_puts(c->out, "\n");
     }
 }
 

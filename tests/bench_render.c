@@ -10,6 +10,17 @@
  * runs per line and whether it meets its budget: functions view < 100 ms,
  * every export < 1 s.  Run by `make -f apxs.mk bench`; built with -O2, no
  * sanitizers.  Exit status 1 when a budget is missed.
+ *
+ * With --memory (`make -f apxs.mk bench-memory`) it renders every view of
+ * every page format and every export of the same profile once, into a
+ * sink that counts bytes and keeps none, from a pool of its own allocator,
+ * and prints for each answer its time, its size and the heap the render
+ * left in use when it ended: the pool's growth, since the pool frees
+ * nothing before it is destroyed, so that is its peak.  The output is not
+ * in that figure (the sink keeps nothing), so it is what the answer costs
+ * beyond streaming its bytes.  A few answers with a hostile or a plain
+ * match= regex are measured too.  Exit status 1 when an answer needs more
+ * than MEM_BUDGET.
  */
 
 #include <stdio.h>
@@ -17,14 +28,19 @@
 #include <string.h>
 #include <time.h>
 
+#include <apr_allocator.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "rp_report.h"
 
+#include "unit/unit_heap.h"
+
 #define NFUNCS   10000
 #define NNODES   100000
 #define RUNS     5
+/* What an answer may need beyond its output (--memory). */
+#define MEM_BUDGET  (4.0 * 1024 * 1024)
 
 static double now_ms(void)
 {
@@ -207,7 +223,132 @@ static void bench_snapshot(apr_pool_t *pool)
     free(base);
 }
 
-int main(void)
+/* ------------------------------------------------------------------ */
+/* --memory: the heap each answer needs beyond its output */
+
+static void count_write(rp_out_t *o, const char *s, apr_size_t n)
+{
+    (void)s;
+    o->len += n;
+}
+
+typedef struct {
+    const char *format;
+    rp_view_e view;
+    const char *match;          /* a match= regex, or NULL */
+    int limit;
+} mem_job_t;
+
+static const mem_job_t mem_extra[] = {
+    { "json", RP_VIEW_FUNCTIONS, NULL, 100 },
+    { "html", RP_VIEW_FUNCTIONS, "^(\\w+)+_$", 0 },
+    { "text", RP_VIEW_FUNCTIONS, "^(\\w+)+_$", 100 },
+    { "html", RP_VIEW_FUNCTIONS, "^function_0004", 0 },
+    { "html", RP_VIEW_FUNCTIONS, "_name$", 100 },
+    { NULL }
+};
+
+/* One answer from a fresh allocator; prints it and returns its heap. */
+static double mem_one(const rp_model_t *m, const rp_page_t *page,
+                      const mem_job_t *j)
+{
+    const rp_format_t *fmt = rp_report_format(j->format);
+    apr_allocator_t *alloc;
+    apr_pool_t *p;
+    rp_view_opts_t o;
+    rp_render_t c;
+    rp_out_t out;
+    double before, used, t0, ms;
+    const char *what;
+
+    /* A fresh allocator has no free blocks to hand out: every block the
+     * pool takes shows (unit_heap.h). */
+    apr_allocator_create(&alloc);
+    apr_pool_create_ex(&p, NULL, NULL, alloc);
+    apr_allocator_owner_set(alloc, p);
+    memset(&o, 0, sizeof(o));
+    o.view = j->view;
+    o.select.sort = "self";
+    o.select.limit = j->limit;
+    o.func = "function_00042_with_a_long_name";
+    if (j->match) {
+        rp_filter_t *f = rp_filter_create(p);
+        rp_filter_add(f, p, RP_RULE_INCLUDE, j->match, "match");
+        o.select.match = f;
+        o.match = j->match;
+    }
+    /* After the regex is compiled: PCRE2's JIT maps its code too. */
+    before = unit_heap_in_use();
+    memset(&out, 0, sizeof(out));
+    out.pool = p;
+    out.write = count_write;
+    c.m = m;
+    c.o = &o;
+    c.page = page;
+    c.out = &out;
+    c.p = p;
+    t0 = now_ms();
+    fmt->render(&c);
+    ms = now_ms() - t0;
+    used = unit_heap_in_use() - before;
+    what = fmt->page ? apr_psprintf(p, "%s %s%s%s%s", j->format,
+                                    rp_report_view_names[j->view],
+                                    j->limit ? apr_psprintf(p, " limit=%d",
+                                                            j->limit) : "",
+                                    j->match ? " match=" : "",
+                                    j->match ? j->match : "")
+                     : j->format;
+    printf("%-44s %9.1f %12lu %10.2f  %s\n", what, ms,
+           (unsigned long)out.len, used / 1048576.0,
+           used <= MEM_BUDGET ? "ok" : "OVER");
+    apr_pool_destroy(p);
+    return used;
+}
+
+static int bench_memory(const rp_model_t *m, const rp_page_t *page)
+{
+    static const char *const pages[] = { "html", "text", "json", NULL };
+    static const char *const exports[] = {
+        "svg", "collapsed", "pprof", "callgrind", "dot", NULL
+    };
+    mem_job_t j;
+    double worst = 0, used;
+    int i, v, over = 0;
+
+    printf("%-44s %9s %12s %10s\n", "answer", "ms", "bytes out",
+           "heap MB");
+    memset(&j, 0, sizeof(j));
+    for (i = 0; pages[i]; i++) {
+        for (v = 0; v < RP_VIEW_COUNT; v++) {
+            if (v == RP_VIEW_EXPLAIN) {
+                continue;       /* no model: nothing to measure */
+            }
+            j.format = pages[i];
+            j.view = (rp_view_e)v;
+            used = mem_one(m, page, &j);
+            over |= used > MEM_BUDGET;
+            worst = used > worst ? used : worst;
+        }
+    }
+    j.view = RP_VIEW_OVERVIEW;
+    for (i = 0; exports[i]; i++) {
+        j.format = exports[i];
+        used = mem_one(m, page, &j);
+        over |= used > MEM_BUDGET;
+        worst = used > worst ? used : worst;
+    }
+    for (i = 0; mem_extra[i].format; i++) {
+        used = mem_one(m, page, &mem_extra[i]);
+        over |= used > MEM_BUDGET;
+        worst = used > worst ? used : worst;
+    }
+    printf("\nmost heap for one answer: %.2f MB (budget %.0f MB): %s\n",
+           worst / 1048576.0, MEM_BUDGET / 1048576.0,
+           over ? "MISSED" : "met");
+    return over;
+}
+
+int main(int argc, char **argv)
 {
     apr_pool_t *pool, *p;
     rp_model_t *m;
@@ -236,6 +377,12 @@ int main(void)
     page.host = "bench:80";
     page.signame = "SIGRTMIN+4";
     page.default_sort = "self";
+    if (argc > 1 && strcmp(argv[1], "--memory") == 0) {
+        missed = bench_memory(m, &page);
+        apr_pool_destroy(pool);
+        apr_terminate();
+        return missed;
+    }
     printf("%-28s %10s %10s %12s  %s\n", "render", "median ms", "max ms",
            "bytes", "budget");
     for (i = 0; jobs[i].title; i++) {

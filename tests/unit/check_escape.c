@@ -4,8 +4,12 @@
  * binary-controlled string passes through: printable ASCII and valid UTF-8
  * pass unchanged, a backslash is doubled, control bytes and each byte of an
  * invalid UTF-8 sequence (stray, truncated, overlong, surrogate, past
- * U+10FFFF) become \xNN, and the result never holds a control byte and can
- * be decoded back to the input.  Also the sort key table of rp_sort.
+ * U+10FFFF) become \xNN, so do the bytes of valid characters that act as
+ * controls (C1, U+2028/2029) and of noncharacters (U+FDD0..U+FDEF,
+ * U+nFFFE/U+nFFFF), and the result never holds a control byte or a
+ * noncharacter and can be decoded back to the input.  Every escaper
+ * inherits that, and the streaming form of each gives the bytes of its
+ * pool form.  Also the sort key table of rp_sort.
  */
 
 #include <stdlib.h>
@@ -171,9 +175,9 @@ START_TEST(test_valid_utf8_unchanged)
     expect("\xe0\xa0\x80", "\xe0\xa0\x80");             /* U+0800 */
     expect("\xed\x9f\xbf", "\xed\x9f\xbf");             /* U+D7FF */
     expect("\xee\x80\x80", "\xee\x80\x80");             /* U+E000 */
-    expect("\xef\xbf\xbf", "\xef\xbf\xbf");             /* U+FFFF */
+    expect("\xef\xbf\xbd", "\xef\xbf\xbd");             /* U+FFFD */
     expect("\xf0\x90\x80\x80", "\xf0\x90\x80\x80");     /* U+10000 */
-    expect("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");     /* U+10FFFF */
+    expect("\xf4\x8f\xbf\xbd", "\xf4\x8f\xbf\xbd");     /* U+10FFFD */
 }
 END_TEST
 
@@ -189,6 +193,58 @@ START_TEST(test_line_breaking_escaped)
     /* Their neighbours pass. */
     expect("\xe2\x80\xa7", "\xe2\x80\xa7");             /* U+2027 */
     expect("\xe2\x80\xaa", "\xe2\x80\xaa");             /* U+202A */
+}
+END_TEST
+
+/* Noncharacters are valid UTF-8 but not characters to interchange: XML
+ * refuses U+FFFE and U+FFFF (a URI with %EF%BF%BE made the SVG export
+ * ill-formed).  Each byte is escaped, in every plane; the neighbours
+ * pass. */
+START_TEST(test_noncharacters_escaped)
+{
+    unsigned int plane;
+    char s[5];
+
+    expect("\xef\xbf\xbe", "\\xEF\\xBF\\xBE");         /* U+FFFE */
+    expect("\xef\xbf\xbf", "\\xEF\\xBF\\xBF");         /* U+FFFF */
+    expect("/a\xef\xbf\xbe" "b", "/a\\xEF\\xBF\\xBEb");
+    expect("\xef\xb7\x90", "\\xEF\\xB7\\x90");         /* U+FDD0 */
+    expect("\xef\xb7\xaf", "\\xEF\\xB7\\xAF");         /* U+FDEF */
+    expect("\xf0\x9f\xbf\xbe", "\\xF0\\x9F\\xBF\\xBE"); /* U+1FFFE */
+    expect("\xf4\x8f\xbf\xbf", "\\xF4\\x8F\\xBF\\xBF"); /* U+10FFFF */
+    /* Neighbours. */
+    expect("\xef\xb7\x8f", "\xef\xb7\x8f");             /* U+FDCF */
+    expect("\xef\xb7\xb0", "\xef\xb7\xb0");             /* U+FDF0 */
+    expect("\xef\xbf\xbd", "\xef\xbf\xbd");             /* U+FFFD */
+    expect("\xf0\x9f\xbf\xbd", "\xf0\x9f\xbf\xbd");     /* U+1FFFD */
+    expect("\xf0\xaf\xbf\xbe", "\\xF0\\xAF\\xBF\\xBE"); /* U+2FFFE */
+    expect("\xf0\x90\x80\x80", "\xf0\x90\x80\x80");     /* U+10000 */
+    /* U+nFFFE and U+nFFFF of each of the 17 planes. */
+    for (plane = 1; plane <= 16; plane++) {
+        unsigned long v = ((unsigned long)plane << 16) | 0xFFFF;
+        s[0] = (char)(0xF0 | (v >> 18));
+        s[1] = (char)(0x80 | ((v >> 12) & 0x3F));
+        s[2] = (char)(0x80 | ((v >> 6) & 0x3F));
+        s[3] = (char)(0x80 | (v & 0x3F));
+        s[4] = '\0';
+        ck_assert_msg(rp_escape_text(pool, s)[0] == '\\', "U+%lX passed", v);
+        ck_assert_str_eq(unescape(rp_escape_text(pool, s)), s);
+        s[3] = (char)(0x80 | ((v - 1) & 0x3F));
+        ck_assert_msg(rp_escape_text(pool, s)[0] == '\\', "U+%lX passed",
+                      v - 1);
+    }
+    /* The escapers built on it escape them too; the URL escaper writes
+     * every such byte as %XX anyway. */
+    ck_assert_str_eq(rp_escape_json(pool, "\xef\xbf\xbe"),
+                     "\\\\xEF\\\\xBF\\\\xBE");
+    ck_assert_str_eq(rp_escape_html(pool, "<\xef\xbf\xbf"),
+                     "&lt;\\xEF\\xBF\\xBF");
+    ck_assert_str_eq(rp_escape_url(pool, "\xef\xbf\xbe"), "%EF%BF%BE");
+    /* The oracle agrees: the raw character is not valid text. */
+    ck_assert(!unit_valid_utf8((const unsigned char *)"\xef\xbf\xbe"));
+    ck_assert(!unit_valid_utf8((const unsigned char *)"\xef\xb7\x90"));
+    ck_assert(!unit_valid_utf8((const unsigned char *)"\xf4\x8f\xbf\xbf"));
+    ck_assert(unit_valid_utf8((const unsigned char *)"\xef\xbf\xbd"));
 }
 END_TEST
 
@@ -358,6 +414,110 @@ START_TEST(test_url_escapes_all_but_unreserved)
 }
 END_TEST
 
+/* Every code point, encoded: the text escaper's output is valid UTF-8
+ * of characters only (the oracle refuses noncharacters), and reads back
+ * as the input. */
+START_TEST(test_every_character_text_safe)
+{
+    unsigned long v;
+    unsigned char s[5];
+    const char *got;
+
+    for (v = 0x80; v <= 0x10FFFF; v++) {
+        if (v >= 0xD800 && v <= 0xDFFF) {
+            continue;
+        }
+        if (v < 0x800) {
+            s[0] = (unsigned char)(0xC0 | (v >> 6));
+            s[1] = (unsigned char)(0x80 | (v & 0x3F));
+            s[2] = 0;
+        }
+        else if (v < 0x10000) {
+            s[0] = (unsigned char)(0xE0 | (v >> 12));
+            s[1] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+            s[2] = (unsigned char)(0x80 | (v & 0x3F));
+            s[3] = 0;
+        }
+        else {
+            s[0] = (unsigned char)(0xF0 | (v >> 18));
+            s[1] = (unsigned char)(0x80 | ((v >> 12) & 0x3F));
+            s[2] = (unsigned char)(0x80 | ((v >> 6) & 0x3F));
+            s[3] = (unsigned char)(0x80 | (v & 0x3F));
+            s[4] = 0;
+        }
+        got = rp_escape_text(pool, (const char *)s);
+        /* Asserted only on failure: each ck_assert marks a point through
+         * check's pipe, and 1.1 million of them take seconds. */
+        if (!unit_valid_utf8((const unsigned char *)got)) {
+            ck_abort_msg("U+%04lX gave invalid text", v);
+        }
+        /* Only what the header names is escaped. */
+        if ((got[0] == '\\')
+            != ((v >= 0x80 && v <= 0x9F) || v == 0x2028 || v == 0x2029
+                || (v >= 0xFDD0 && v <= 0xFDEF) || (v & 0xFFFE) == 0xFFFE)) {
+            ck_abort_msg("U+%04lX: '%s'", v, got);
+        }
+        if (got[0] == '\\') {
+            ck_assert_str_eq(unescape(got), (const char *)s);
+        }
+    }
+}
+END_TEST
+
+typedef struct {
+    char buf[512];
+    apr_size_t len;
+    int runs;
+} collect_t;
+
+static void collect(void *ctx, const char *s, apr_size_t n)
+{
+    collect_t *c = ctx;
+
+    ck_assert_uint_gt(n, 0);
+    ck_assert_uint_lt(c->len + n, sizeof(c->buf));
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+    c->buf[c->len] = '\0';
+    c->runs++;
+}
+
+/* The streaming escapers give the bytes of the pool ones, in runs, and
+ * the pool ones give a plain name back as it is, without a copy. */
+START_TEST(test_stream_matches_pool)
+{
+    static const char *const inputs[] = {
+        "", "plain_name", "a\\x41\\", "<a href=\"x\">&'</a>", "/x\xff\xfe\n",
+        "\xef\xbf\xbe\xc2\x85\xe2\x80\xa8", "caf\xc3\xa9 \xf0\x9f\x98\x80",
+        "\\\xef\xbf\xbf", "q\"\\\x01<>&", NULL
+    };
+    const char *(*const pooled[])(apr_pool_t *, const char *) = {
+        rp_escape_text, rp_escape_json, rp_escape_html, rp_escape_url
+    };
+    const rp_escape_e kinds[] = {
+        RP_ESCAPE_TEXT, RP_ESCAPE_JSON, RP_ESCAPE_HTML, RP_ESCAPE_URL
+    };
+    collect_t c;
+    int i, k;
+    apr_size_t n;
+
+    for (i = 0; inputs[i]; i++) {
+        for (k = 0; k < 4; k++) {
+            memset(&c, 0, sizeof(c));
+            n = rp_escape_stream(kinds[k], inputs[i], collect, &c);
+            ck_assert_uint_eq(n, c.len);
+            ck_assert_str_eq(c.buf, pooled[k](pool, inputs[i]));
+        }
+    }
+    /* Unchanged: one run, the input itself, and no copy. */
+    memset(&c, 0, sizeof(c));
+    rp_escape_stream(RP_ESCAPE_JSON, "plain_name", collect, &c);
+    ck_assert_int_eq(c.runs, 1);
+    ck_assert_ptr_eq(rp_escape_html(pool, inputs[1]), inputs[1]);
+    ck_assert_ptr_eq(rp_escape_text(pool, inputs[6]), inputs[6]);
+}
+END_TEST
+
 static Suite *escape_suite(void)
 {
     Suite *s = suite_create("rp_escape");
@@ -371,6 +531,9 @@ static Suite *escape_suite(void)
     tcase_add_test(tc, test_control_bytes);
     tcase_add_test(tc, test_valid_utf8_unchanged);
     tcase_add_test(tc, test_line_breaking_escaped);
+    tcase_add_test(tc, test_noncharacters_escaped);
+    tcase_add_test(tc, test_every_character_text_safe);
+    tcase_add_test(tc, test_stream_matches_pool);
     tcase_add_test(tc, test_invalid_utf8_escaped);
     tcase_add_test(tc, test_no_control_bytes_in_output);
     tcase_add_test(tc, test_worst_case_length);

@@ -954,6 +954,67 @@ START_TEST(test_dot_threshold_and_escapes)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* JSON stacks: the functions view's export of every stack */
+
+/* The "samples" of each stack in JSON, in order, as "n,n,..."; *N gets
+ * how many stacks there are. */
+static const char *stack_samples(const char *json, int *n)
+{
+    const char *s = strstr(json, "\"stacks\": [");
+    const char *out = "";
+
+    ck_assert_ptr_nonnull(s);
+    *n = 0;
+    while ((s = strstr(s, "{\"samples\": ")) != NULL) {
+        s += strlen("{\"samples\": ");
+        out = apr_psprintf(pool, "%s%s%ld", out, *n ? "," : "",
+                           strtol(s, NULL, 10));
+        (*n)++;
+    }
+    return out;
+}
+
+/* ?limit= bounds the stacks as it bounds the rows: the heaviest LIMIT of
+ * them, heaviest first, and stacks_total says how many there are. */
+START_TEST(test_json_stacks_obey_limit)
+{
+    rp_model_t *m = model();
+    const char *json;
+    int n;
+
+    page.notice = NULL;
+    opts.view = RP_VIEW_FUNCTIONS;
+    opts.select.sort = "self";
+    opts.select.limit = 2;
+    json = render(m, rp_report_json, NULL);
+    ck_assert_str_eq(stack_samples(json, &n), "200,100");
+    ck_assert_int_eq(n, 2);
+    ck_assert_ptr_nonnull(strstr(json, "\"stacks_total\": 6,"));
+    ck_assert_ptr_nonnull(strstr(json, "{\"samples\": 200, \"ms\": 200.000, "
+                                 "\"frames\": [\"/spin\", \"main\", "
+                                 "\"ap_run_handler\", \"fixture_handler\", "
+                                 "\"fixture_spin_a\"]}"));
+    /* A limit above the count, and 0: every stack, heaviest first; ties
+     * (none here) in tree order. */
+    opts.select.limit = 1000;
+    ck_assert_str_eq(stack_samples(render(m, rp_report_json, NULL), &n),
+                     "200,100,4,3,2,1");
+    opts.select.limit = 0;
+    ck_assert_str_eq(stack_samples(render(m, rp_report_json, NULL), &n),
+                     "200,100,4,3,2,1");
+    opts.select.limit = 1;
+    json = render(m, rp_report_json, NULL);
+    ck_assert_str_eq(stack_samples(json, &n), "200");
+    /* The rows obey it too, as before. */
+    ck_assert_ptr_nonnull(strstr(json, "\"functions_total\": 8, "
+                                 "\"match_error\": null, \"functions\": "
+                                 "[\n  {\"name\": \"fixture_spin_a\""));
+    ck_assert_ptr_null(strstr(json, "\"name\": \"fixture_spin_b\""));
+    memset(&opts, 0, sizeof(opts));
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* rp_model_diff */
 
 static void add_uri(rp_model_t *m, const char *uri, apr_uint64_t requests,
@@ -1111,6 +1172,7 @@ static Suite *exports_suite(void)
     tcase_add_test(tc, test_callgrind_matches_model_edges);
     tcase_add_test(tc, test_dot_graph);
     tcase_add_test(tc, test_dot_threshold_and_escapes);
+    tcase_add_test(tc, test_json_stacks_obey_limit);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(td, setup, teardown);
     tcase_add_test(td, test_diff_subtracts);

@@ -195,6 +195,27 @@ START_TEST(test_escape_invalid_utf8)
 }
 END_TEST
 
+/* A request for /a%EF%BF%BE puts U+FFFE in a URI frame: XML refuses it
+ * (and U+FFFF, and discourages the other noncharacters), so it must not
+ * reach the SVG as a character. */
+START_TEST(test_escape_noncharacters)
+{
+    static const char *const lines[] = {
+        "/a\xef\xbf\xbe;f@x.so 10",
+        "/b\xef\xbf\xbf;g\xef\xb7\x90@x.so 10",
+        "/c;h\xf4\x8f\xbf\xbf@x.so 10",
+    };
+    const char *svg = render(model(lines, 3));
+
+    ck_assert(unit_valid_utf8((const unsigned char *)svg));
+    ck_assert_ptr_null(strstr(svg, "\xef\xbf\xbe"));
+    ck_assert_ptr_null(strstr(svg, "\xef\xbf\xbf"));
+    ck_assert_ptr_nonnull(strstr(svg, "<title>/a\\xEF\\xBF\\xBE ([uri])"));
+    ck_assert_ptr_nonnull(strstr(svg, "<title>g\\xEF\\xB7\\x90 (x.so)"));
+    ck_assert_ptr_nonnull(strstr(svg, "<title>h\\xF4\\x8F\\xBF\\xBF (x.so)"));
+}
+END_TEST
+
 START_TEST(test_flame_and_icicle)
 {
     static const char *const lines[] = {
@@ -533,6 +554,7 @@ static Suite *flame_suite(void)
     tcase_add_test(tc, test_alphabetical_order);
     tcase_add_test(tc, test_escape_markup);
     tcase_add_test(tc, test_escape_invalid_utf8);
+    tcase_add_test(tc, test_escape_noncharacters);
     tcase_add_test(tc, test_flame_and_icicle);
     tcase_add_test(tc, test_prune_narrow);
     tcase_add_test(tc, test_prune_min_pct);

@@ -9,7 +9,9 @@
  * every level, however deep, and prunes by ?min=; the page has no inline
  * style or event handler (the CSP would refuse them) and its own style
  * and script carry the CSP nonce; the control forms exist only with a
- * nonce and carry it.
+ * nonce and carry it.  And every answer, of every format, renders a large
+ * profile of hostile names in a few MB of pool whatever it writes
+ * (measured with unit_heap.h, no time bound).
  */
 
 #include <stdio.h>
@@ -18,6 +20,7 @@
 
 #include <check.h>
 
+#include <apr_allocator.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -26,6 +29,7 @@
 #include "rp_escape.h"
 #include "rp_report.h"
 
+#include "unit_heap.h"
 #include "unit_main.h"
 #include "unit_pool.h"
 
@@ -552,6 +556,128 @@ START_TEST(test_large_profile_renders)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Memory: what an answer takes beyond its output */
+
+/* What an answer may take from its pool.  The most is the edge table of
+ * callgrind and dot (24 bytes an edge); every other answer needs well
+ * under a megabyte.  Before answers streamed, the JSON stacks took
+ * hundreds of MB here and the trees tens. */
+#define ANSWER_HEAP_MAX     (4.0 * 1024 * 1024)
+
+static void count_write(rp_out_t *o, const char *s, apr_size_t n)
+{
+    (void)s;
+    o->len += n;
+}
+
+/* Renders FORMAT (VIEW for a page format) of M into a sink that counts
+ * and keeps nothing, from a pool of a fresh allocator, and returns what
+ * the heap grew by (the pool frees nothing before it is destroyed, so
+ * that is its peak); *BYTES gets the size of the answer. */
+static double answer_heap(const rp_model_t *m, const char *format,
+                          rp_view_e view, apr_size_t *bytes)
+{
+    fix_t *f = fix_new(m, view);
+    apr_allocator_t *alloc;
+    apr_pool_t *p;
+    double before, used;
+
+    f->o.select.limit = 0;
+    f->o.func = "f42";
+    ck_assert_int_eq(apr_allocator_create(&alloc), APR_SUCCESS);
+    ck_assert_int_eq(apr_pool_create_ex(&p, NULL, NULL, alloc), APR_SUCCESS);
+    apr_allocator_owner_set(alloc, p);
+    memset(&f->out, 0, sizeof(f->out));
+    f->out.pool = p;
+    f->out.write = count_write;
+    f->c.p = p;
+    before = unit_heap_in_use();
+    rp_report_format(format)->render(&f->c);
+    used = unit_heap_in_use() - before;
+    *bytes = f->out.len;
+    apr_pool_destroy(p);
+    return used;
+}
+
+/* Ten thousand functions with names every format must escape (markup,
+ * an invalid byte, a noncharacter), in tens of thousands of stacks, and
+ * one 700 frames deep, so the text tree writes lines longer than any
+ * formatting buffer. */
+static rp_model_t *hostile_model(void)
+{
+    enum { NFUNC = 10000, NLINES = 20000, DEEP = 700 };
+    const char **lines = apr_palloc(pool, sizeof(*lines) * (NLINES + 1));
+    const char *deep = "/deep";
+    unsigned int seed = 11;
+    int i;
+
+    for (i = 0; i < NLINES; i++) {
+        lines[i] = apr_psprintf(pool, "/u%d\xef\xbf\xbe;main@/bin/x;"
+                                "f%u<&\xff>@/lib/a\".so;f%u<&\xff>@/lib/b.so;"
+                                "f%u<&\xff>@/lib/c.so %d", i % 7,
+                                rand_r(&seed) % NFUNC, rand_r(&seed) % NFUNC,
+                                (unsigned)i % NFUNC, 1 + i % 5);
+    }
+    for (i = 0; i < DEEP; i++) {
+        deep = apr_psprintf(pool, "%s;d%d<&\xff>@/lib/d.so", deep, i % 50);
+    }
+    lines[NLINES] = apr_pstrcat(pool, deep, " 3", NULL);
+    return rp_model_from_folded(pool, lines, NLINES + 1, 1000000);
+}
+
+START_TEST(test_answers_in_bounded_memory)
+{
+    static const char *const pages[] = { "html", "text", "json", NULL };
+    static const char *const exports[] = {
+        "svg", "collapsed", "pprof", "callgrind", "dot", NULL
+    };
+    rp_model_t *m = hostile_model();
+    apr_allocator_t *alloc;
+    apr_pool_t *p;
+    apr_size_t bytes, most = 0;
+    double before, used;
+    int i, v;
+
+    ck_assert_int_ge(m->funcs->nelts, 10000);
+    ck_assert_int_ge(m->nodes->nelts, 55000);
+
+    /* The measure sees a pool's growth. */
+    apr_allocator_create(&alloc);
+    apr_pool_create_ex(&p, NULL, NULL, alloc);
+    apr_allocator_owner_set(alloc, p);
+    before = unit_heap_in_use();
+    for (i = 0; i < 64; i++) {
+        memset(apr_palloc(p, 32768), 1, 32768);
+    }
+    used = unit_heap_in_use() - before;
+    apr_pool_destroy(p);
+    ck_assert_msg(used >= 2.0 * 1024 * 1024, "the measure saw %.0f of 2 MB",
+                  used);
+
+    for (i = 0; pages[i]; i++) {
+        for (v = 0; v < RP_VIEW_COUNT; v++) {
+            if (v == RP_VIEW_EXPLAIN) {
+                continue;
+            }
+            used = answer_heap(m, pages[i], (rp_view_e)v, &bytes);
+            ck_assert_msg(used <= ANSWER_HEAP_MAX, "%s %s took %.2f MB for "
+                          "%lu bytes", pages[i], rp_report_view_names[v],
+                          used / 1048576.0, (unsigned long)bytes);
+            most = bytes > most ? bytes : most;
+        }
+    }
+    for (i = 0; exports[i]; i++) {
+        used = answer_heap(m, exports[i], RP_VIEW_OVERVIEW, &bytes);
+        ck_assert_msg(used <= ANSWER_HEAP_MAX, "%s took %.2f MB for %lu "
+                      "bytes", exports[i], used / 1048576.0,
+                      (unsigned long)bytes);
+    }
+    /* The bound means something: an answer far bigger than it. */
+    ck_assert_uint_gt(most, 3 * ANSWER_HEAP_MAX);
+}
+END_TEST
+
 static Suite *html_suite(void)
 {
     Suite *s = suite_create("rp_report_html");
@@ -572,6 +698,7 @@ static Suite *html_suite(void)
     tcase_add_checked_fixture(big, setup, teardown);
     tcase_set_timeout(big, 60);
     tcase_add_test(big, test_large_profile_renders);
+    tcase_add_test(big, test_answers_in_bounded_memory);
     suite_add_tcase(s, big);
     return s;
 }

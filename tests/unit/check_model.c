@@ -3,8 +3,10 @@
  * check_model: the model's figures on small profiles whose answers are
  * known by hand: self and cumulative with recursion counted once, callers
  * and callees (with recursion, an edge counted once per stack), children
- * order, pstats' restrictions in their order, and a text rendering
- * against a golden string.
+ * order, pstats' restrictions in their order, the time budget that all
+ * names of a table share under match= (no rows and a reason, in every
+ * page format, when a regex spends it), and a text rendering against a
+ * golden string.
  */
 
 #include <string.h>
@@ -140,25 +142,129 @@ START_TEST(test_select_in_pstats_order)
     rp_filter_t *re = rp_filter_create(pool);
     int total;
 
-    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, &total), m),
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, &total, NULL),
+                               m),
                      "main,leaf,work,rec");
     ck_assert_int_eq(total, 4);
     sel.sort = "name";
-    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL, NULL), m),
                      "leaf,main,rec,work");
     sel.fraction = 0.5;
-    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL, NULL), m),
                      "leaf,main");
     ck_assert_ptr_null(rp_filter_add(re, pool, RP_RULE_INCLUDE, "^[mrw]",
                                      "t"));
     sel.match = re;
     /* regex first (main, rec, work), then half of them (2 of 3 rounds
      * to 2), then the count */
-    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL, NULL), m),
                      "main,rec");
     sel.limit = 1;
-    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL), m),
+    ck_assert_str_eq(row_names(rp_model_select(pool, m, &sel, NULL, NULL), m),
                      "main");
+}
+END_TEST
+
+/* NAMES one-frame stacks "/u;function_NNNNN_with_a_long_name". */
+static rp_model_t *many_names(int names)
+{
+    const char **lines = apr_palloc(pool, sizeof(*lines) * names);
+    int i;
+
+    for (i = 0; i < names; i++) {
+        lines[i] = apr_psprintf(pool, "/u;function_%05d_with_a_long_name %d",
+                                i, 1 + i % 7);
+    }
+    return rp_model_from_folded(pool, lines, names, 1000000);
+}
+
+static const char *render_view(const rp_model_t *m, const rp_select_t *sel,
+                               void (*fn)(const rp_render_t *c))
+{
+    rp_view_opts_t o;
+    rp_page_t page;
+    rp_render_t c;
+    rp_out_t out;
+
+    memset(&o, 0, sizeof(o));
+    memset(&page, 0, sizeof(page));
+    o.view = RP_VIEW_FUNCTIONS;
+    o.select = *sel;
+    o.match = "^(\\w+)+_$";
+    page.self = "/reqprof";
+    page.version = "t";
+    page.host = "h:80";
+    rp_out_buffer(&out, pool);
+    c.m = m;
+    c.o = &o;
+    c.page = &page;
+    c.out = &out;
+    c.p = pool;
+    fn(&c);
+    return out.buf;
+}
+
+/* PCRE2's match limit bounds one name; ^(\w+)+_$ hits it on every name
+ * (about 0.4 ms each), so ten thousand names would take seconds.  The
+ * names of a table share a budget: past it, no rows and a reason. */
+START_TEST(test_match_budget)
+{
+    rp_model_t *m = many_names(10000);
+    rp_filter_t *bad = rp_filter_create(pool), *good = rp_filter_create(pool);
+    rp_select_t sel = { "self", NULL, 0, 0, 0 };
+    apr_array_header_t *rows;
+    const char *err = "unset", *out;
+    int total;
+
+    ck_assert_ptr_null(rp_filter_add(bad, pool, RP_RULE_INCLUDE,
+                                     "^(\\w+)+_$", "t"));
+    ck_assert_ptr_null(rp_filter_add(good, pool, RP_RULE_INCLUDE,
+                                     "^function_0000", "t"));
+    sel.match = bad;
+    sel.match_budget = apr_time_from_msec(5);
+    rows = rp_model_select(pool, m, &sel, &total, &err);
+    ck_assert_int_eq(total, 10000);
+    ck_assert_int_eq(rows->nelts, 0);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(strncmp(err, "match: the regex took more than 5 ms", 36)
+                  == 0, "%s", err);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    /* The default budget ends it too (10,000 names would take seconds). */
+    sel.match_budget = 0;
+    rows = rp_model_select(pool, m, &sel, NULL, &err);
+    ck_assert_int_eq(rows->nelts, 0);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "250 ms"));
+    /* No place for the reason: still no rows. */
+    sel.match_budget = apr_time_from_msec(5);
+    ck_assert_int_eq(rp_model_select(pool, m, &sel, NULL, NULL)->nelts, 0);
+    /* A plain regex stays well inside the budget: rows, no reason. */
+    sel.match = good;
+    sel.match_budget = 0;
+    rows = rp_model_select(pool, m, &sel, NULL, &err);
+    ck_assert_ptr_null(err);
+    ck_assert_int_eq(rows->nelts, 10);
+    sel.limit = 3;
+    ck_assert_int_eq(rp_model_select(pool, m, &sel, NULL, &err)->nelts, 3);
+    ck_assert_ptr_null(err);
+
+    /* Every page format says so where the rows would be. */
+    sel.match = bad;
+    sel.limit = 0;
+    sel.match_budget = apr_time_from_msec(5);
+    out = render_view(m, &sel, rp_report_text);
+    ck_assert_ptr_nonnull(strstr(out, "0 of 10000 functions"));
+    ck_assert_ptr_nonnull(strstr(out, "\nnotice           match: the "
+                                      "regex took more than 5 ms"));
+    out = render_view(m, &sel, rp_report_json);
+    ck_assert_ptr_nonnull(strstr(out, "\"match_error\": \"match: the regex "
+                                      "took more than 5 ms"));
+    ck_assert_ptr_nonnull(strstr(out, "\"notice\": \"match: the regex"));
+    ck_assert_ptr_nonnull(strstr(out, "\"functions\": []"));
+    out = render_view(m, &sel, rp_report_html);
+    ck_assert_ptr_nonnull(strstr(out, "<p class=\"notice\" id=\"match-budget\""
+                                      ">match: the regex took more than 5 "
+                                      "ms"));
 }
 END_TEST
 
@@ -226,6 +332,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_children_sorted);
     tcase_add_test(tc, test_select_in_pstats_order);
     tcase_add_test(tc, test_text_functions_golden);
+    tcase_add_test(tc, test_match_budget);
     tcase_add_test(tc, test_links_keep_options);
     suite_add_tcase(s, tc);
     return s;
