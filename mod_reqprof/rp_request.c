@@ -19,7 +19,6 @@
  */
 
 #include <string.h>
-#include <time.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -44,7 +43,6 @@ typedef struct {
     rp_thread_t *t;
     apr_uint32_t token;         /* this request's hold on t's flag */
     apr_time_t start;
-    apr_int64_t cpu_start_us;
     apr_uint32_t generation;    /* of the profile when the request began */
     int done;
 } rp_req_ctx_t;
@@ -52,14 +50,6 @@ typedef struct {
 static ap_filter_rec_t *end_filter_handle;
 static int logged_no_thread;
 static int logged_offcpu;
-
-static apr_int64_t thread_cpu_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (apr_int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The store's index of the object holding PC (REL set), or NONE. */
 static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
@@ -107,7 +97,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
 
     while (own && rp_sampler_next(ctx->t, &pos, &s)) {
         n++;
-        nframes += (apr_size_t)s.depth;
+        nframes += (apr_size_t)s.depth + 1;     /* + a state leaf */
     }
     views = apr_palloc(r->pool, sizeof(*views) * (n + 1));
     frames = apr_palloc(r->pool, sizeof(*frames) * (nframes + 1));
@@ -137,19 +127,28 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     nframes = 0;
     while (own && rp_sampler_next(ctx->t, &pos, &s)) {
         rp_frame_t *f = frames + nframes;
+        int lead = s.state != RP_SAMPLE_STACK;
+        if (lead) {
+            /* Where the time went that the stack does not say: a leaf
+             * below the stack's innermost frame. */
+            f[0].kind = s.state == RP_SAMPLE_WAIT_CPU ? RP_FRAME_WAIT_CPU
+                                                      : RP_FRAME_BLOCKED;
+            f[0].object = RP_STORE_NONE;
+            f[0].rel = 0;
+        }
         for (i = 0; i < s.depth; i++) {
             /* Past the innermost frame the PCs are return addresses: the
              * call is the instruction before. */
             apr_uint64_t pc = s.pcs[i] - (i > 0 ? 1 : 0);
-            f[i].object = place(rt, pc, &f[i].rel);
-            f[i].kind = f[i].object == RP_STORE_NONE ? RP_FRAME_UNKNOWN
-                                                     : RP_FRAME_REAL;
+            f[lead + i].object = place(rt, pc, &f[lead + i].rel);
+            f[lead + i].kind = f[lead + i].object == RP_STORE_NONE
+                               ? RP_FRAME_UNKNOWN : RP_FRAME_REAL;
         }
         views[n].frames = f;
-        views[n].depth = s.depth;
+        views[n].depth = s.depth + lead;
         views[n].truncated = s.truncated;
         views[n].weight_ns = s.weight_ns;
-        nframes += (apr_size_t)s.depth;
+        nframes += (apr_size_t)(s.depth + lead);
         n++;
     }
     rp_store_add_request(rt->store, rt->slot, &info, views, n, &drops);
@@ -187,7 +186,8 @@ static void finish(rp_req_ctx_t *ctx)
     }
     wall_us = (apr_int64_t)(apr_time_now() - ctx->start);
     if (own) {
-        cpu_us = thread_cpu_us() - ctx->cpu_start_us;
+        /* The sampler read the thread's CPU clock at both ends. */
+        cpu_us = (apr_int64_t)(counts.cpu_ns / 1000);
     }
     drain(ctx, own, &counts, wall_us, cpu_us);
 }
@@ -260,7 +260,6 @@ int rp_request_translate(request_rec *r)
     ctx->t = t;
     ctx->generation = rp_store_generation(rt->store);
     ctx->start = apr_time_now();
-    ctx->cpu_start_us = thread_cpu_us();
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);
     apr_pool_cleanup_register(r->pool, ctx, end_cleanup,
                               apr_pool_cleanup_null);

@@ -5,18 +5,40 @@
  *
  * Buffer format, in 64-bit words, one record per sample:
  *
- *   [ header: depth | TRUNCATED | OFFCPU ][ weight_ns ][ pc_0 ... pc_n-1 ]
+ *   [ header: depth | TRUNCATED | OFFCPU | state ][ weight_ns ][ pc_0 ...
+ *     pc_n-1 ]
  *
  * The signal handler is the only writer of a thread's on-CPU buffer while
  * the thread's flag is up; the off-CPU sampler writes a second buffer of
  * the same format under a process-local mutex that the signal handler
  * never takes.  Both are read only after the flag is down.
+ *
+ * Wall accounting in real-time mode.  The CPU clock's samples stand for
+ * on-CPU time.  The rest of a request's wall time is either blocked or
+ * runnable and waiting for a CPU, and the kernel counts the latter per
+ * thread (run_delay, the second field of /proc/thread-self/schedstat; the
+ * first is the thread's CPU time).  So between two looks at a thread, its
+ * blocked time is exactly wall - CPU - run delay, and the off-CPU sampler
+ * credits it to the stack it finds the thread blocked in (or, when the
+ * thread already woke, to the last such stack of the request, or at the
+ * end to a [blocked] leaf when no look ever caught it blocked).  The run
+ * delay is credited by the signal handler, on the thread itself: the
+ * first CPU tick after a wait is where the thread resumed, so the delay
+ * grown since the last tick becomes a [waiting for CPU] leaf under that
+ * stack; what grew after the last tick is added at the end, under the
+ * request's last stack.  Neither needs a signal to a blocked thread, and
+ * each credit is counted as a tick of its own, so the accounting
+ * invariant holds.  The run delay costs a read of the file at each end
+ * of a request, so only threads whose recent requests spent time off the
+ * CPU read it (acct_begin); the others count all of it as blocked.
  */
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,6 +71,8 @@
 #define HDR_DEPTH_MASK      0xFFFFu
 #define HDR_TRUNCATED       (1u << 16)
 #define HDR_OFFCPU          (1u << 17)
+#define HDR_WAIT_CPU        (1u << 18)  /* a [waiting for CPU] leaf */
+#define HDR_BLOCKED         (1u << 19)  /* a [blocked] leaf */
 
 typedef struct {
     apr_uint64_t *w;
@@ -77,6 +101,22 @@ struct rp_thread_t {
     apr_uint32_t req_seq;               /* bumped at each begin */
     rp_buf_t off;
     apr_uint64_t off_samples, off_woke, off_full;
+    /* Wall accounting of real-time mode (see the top of this file). */
+    int ss_fd;                          /* its /proc schedstat, -1: none */
+    int sig_real;                       /* the handler credits run delay */
+    apr_uint64_t sig_rq;                /* run delay credited up to */
+    apr_size_t sig_last;                /* 1 + offset of the request's last
+                                         * on-CPU sample, 0: none */
+    apr_uint64_t cpu_begin;             /* CPU time at the request's begin */
+    /* Under off_lock: */
+    int acct;                           /* wall accounting for this request */
+    int split;                          /* ... with the run delay apart */
+    apr_uint64_t wall0, cpu0, rq0;      /* at its begin */
+    apr_uint64_t blk_credited;          /* blocked ns credited so far */
+    int look_blocked;                   /* the last look found it blocked */
+    apr_size_t off_last;                /* 1 + offset of the request's last
+                                         * blocked sample, 0: none */
+    apr_uint64_t off_unseen;            /* blocked ns no look caught */
 };
 
 /* initial-exec: a dlopen'ed module's first access to a dynamic TLS
@@ -115,31 +155,103 @@ static apr_pool_t *off_own;             /* unmanaged: the unwinder's
 static pthread_t off_thread;
 static int off_quit;                    /* atomic: the thread must end */
 static int off_joined;                  /* off_stop saw it end */
+static int off_idle;                    /* atomic: waiting on off_wake_seq */
+static int off_wake_seq;                /* futex: bumped to wake it */
 static pthread_mutex_t off_start_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Real-time requests left that read the run delay (atomic): the child is
+ * warm while its recent requests spent time off the CPU (end_blocked). */
+static int warm_requests;
 
 /* ------------------------------------------------------------------ */
 /* Signal context */
 
-static void put_sample(rp_buf_t *b, rp_sampler_counts_t *c, void **frames,
-                       int n, int truncated, int offcpu,
-                       apr_uint64_t weight)
+/* Append a sample; FLAGS are HDR_ bits.  Returns 1 + its offset, or 0
+ * when the buffer is full (counted). */
+static apr_size_t put_sample(rp_buf_t *b, rp_sampler_counts_t *c,
+                             void *const *frames, int n, apr_uint32_t flags,
+                             apr_uint64_t weight)
 {
+    apr_size_t at = b->used;
     int i;
 
     if (b->used + 2 + (apr_size_t)n > BUF_WORDS) {
         c->buffer_full++;
-        return;
+        return 0;
     }
-    b->w[b->used++] = (apr_uint64_t)n | (truncated ? HDR_TRUNCATED : 0)
-                      | (offcpu ? HDR_OFFCPU : 0);
+    b->w[b->used++] = (apr_uint64_t)n | flags;
     b->w[b->used++] = weight;
     for (i = 0; i < n; i++) {
         b->w[b->used++] = (apr_uint64_t)(apr_uintptr_t)frames[i];
     }
     c->samples++;
-    if (truncated) {
+    if (flags & HDR_TRUNCATED) {
         c->truncated++;
     }
+    return at + 1;
+}
+
+/* The thread's CPU time and run delay, in ns, from its schedstat file
+ * ("cpu_ns run_delay_ns timeslices\n").  Signal-safe (pread and
+ * arithmetic).  0 when it cannot be read. */
+static int schedstat_read(int fd, apr_uint64_t *cpu, apr_uint64_t *rq)
+{
+    char buf[96];
+    apr_uint64_t v[2] = { 0, 0 };
+    ssize_t n;
+    int i = 0, k, digits = 0;
+
+    if (fd < 0 || (n = pread(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+        return 0;
+    }
+    for (k = 0; k < n && i < 2; k++) {
+        if (buf[k] >= '0' && buf[k] <= '9') {
+            v[i] = v[i] * 10 + (apr_uint64_t)(buf[k] - '0');
+            digits++;
+        }
+        else if (digits) {
+            i++;
+            digits = 0;
+        }
+    }
+    if (i < 2) {
+        return 0;
+    }
+    *cpu = v[0];
+    *rq = v[1];
+    return 1;
+}
+
+static apr_uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_uint64_t)ts.tv_sec * 1000000000u + (apr_uint64_t)ts.tv_nsec;
+}
+
+/* The calling thread's CPU time (exact: the kernel adds the running
+ * slice).  clock_gettime is async-signal-safe. */
+static apr_uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (apr_uint64_t)ts.tv_sec * 1000000000u + (apr_uint64_t)ts.tv_nsec;
+}
+
+/* Run delay grown since the last credit, as a [waiting for CPU] sample
+ * under the stack FRAMES (N frames, FLAGS its truncation).  On the
+ * thread itself: in the handler, or at the end once its flag is down. */
+static void credit_wait(rp_thread_t *t, void *const *frames, int n,
+                        apr_uint32_t flags, apr_uint64_t rq)
+{
+    if (rq <= t->sig_rq) {
+        return;
+    }
+    t->c.ticks++;
+    put_sample(&t->on, &t->c, frames, n, flags | HDR_WAIT_CPU,
+               rq - t->sig_rq);
+    t->sig_rq = rq;
 }
 
 void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
@@ -149,6 +261,9 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
     void *frames[MAX_DEPTH_CAP + SKIP_MARGIN];
     const ucontext_t *uc = uctx;
     void *pc;
+    apr_uint64_t cpu, rq;
+    apr_uint32_t flags;
+    apr_size_t at;
     int n, k, cap, overrun;
 
     (void)signo;
@@ -179,8 +294,15 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
             else if (n == cap) {
                 truncated = 1;   /* the stack went on beyond what we asked */
             }
-            put_sample(&t->on, &t->c, frames + k, depth, truncated, 0,
-                       (apr_uint64_t)t->period_ns * (1 + overrun));
+            flags = truncated ? HDR_TRUNCATED : 0;
+            at = put_sample(&t->on, &t->c, frames + k, depth, flags,
+                            (apr_uint64_t)t->period_ns * (1 + overrun));
+            if (at) {
+                t->sig_last = at;
+            }
+            if (t->sig_real && schedstat_read(t->ss_fd, &cpu, &rq)) {
+                credit_wait(t, frames + k, depth, flags, rq);
+            }
         }
     }
     t->in_handler = 0;
@@ -206,6 +328,7 @@ static rp_thread_t *thread_slot(void)
     }
     if (!t && n < MAX_THREADS && (t = calloc(1, sizeof(*t))) != NULL) {
         pthread_mutex_init(&t->off_lock, NULL);
+        t->ss_fd = -1;
         threads[n] = t;
         apr_atomic_set32(&nthreads, n + 1);
     }
@@ -223,6 +346,7 @@ static rp_thread_t *thread_slot(void)
 static void thread_release(rp_thread_t *t)
 {
     apr_uint64_t *on = t->on.w, *off;
+    int fd;
 
     tls_thread = NULL;
     __atomic_store_n(&t->owner, 0, __ATOMIC_SEQ_CST);
@@ -231,7 +355,14 @@ static void thread_release(rp_thread_t *t)
     t->off.w = NULL;
     t->off.used = 0;
     t->real = 0;
+    t->acct = 0;
+    t->sig_real = 0;
+    fd = t->ss_fd;
+    t->ss_fd = -1;
     pthread_mutex_unlock(&t->off_lock);
+    if (fd >= 0) {
+        close(fd);
+    }
     pthread_mutex_lock(&threads_lock);
     /* A signal already queued finds no thread state and returns. */
     rp_timer_thread_stop(&t->timer);
@@ -279,6 +410,7 @@ static rp_thread_t *thread_setup(long period_ns)
 }
 
 static void off_start(void);
+static void off_wake(void);
 
 /* The thread's off-CPU buffer, made on its first real-time request.  The
  * sampler thread reads t->off.w only under off_lock. */
@@ -299,12 +431,76 @@ static int off_buffer(rp_thread_t *t)
     return 1;
 }
 
+/* At a real-time request's begin, on its thread: whether its wall is
+ * accounted for (the thread's schedstat file opens), and whether its run
+ * delay is told apart from its blocked time (*SPLIT, with the baseline
+ * *RQ0).  Reading the file costs about 2 us, as much as a tenth of a
+ * tiny request, so only requests of a warm child read it: one whose
+ * recent requests spent time off the CPU (end_blocked).  In a cold child
+ * a request counts its time off the CPU as blocked, which it nearly all
+ * is: the first request that waits turns the child warm at its end.
+ * 0 when the file cannot be opened: then blocked samples stand for the
+ * sampling period, as they did before. */
+static int acct_begin(rp_thread_t *t, apr_uint64_t *rq0, int *split)
+{
+    apr_uint64_t cpu;
+
+    if (t->ss_fd < 0) {
+        t->ss_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    }
+    if (t->ss_fd < 0) {
+        return 0;
+    }
+    *rq0 = 0;
+    *split = __atomic_load_n(&warm_requests, __ATOMIC_RELAXED) > 0
+             && schedstat_read(t->ss_fd, &cpu, rq0);
+    return 1;
+}
+
+/* Blocked time of T's request not yet credited, as of NOW with the
+ * thread's CPU time CPU and run delay RQ: wall - CPU - run delay since
+ * the begin, less what was credited.  A CPU time read while the thread
+ * runs may lag (schedstat's), which makes a look's figure high and the
+ * next one's low: crediting only the growth of the running total keeps
+ * the sum exact once the end reads the exact clock.  Under off_lock. */
+static apr_uint64_t acct_blocked(rp_thread_t *t, apr_uint64_t now,
+                                 apr_uint64_t cpu, apr_uint64_t rq)
+{
+    apr_int64_t total = (apr_int64_t)(now - t->wall0)
+                        - (apr_int64_t)(cpu - t->cpu0)
+                        - (apr_int64_t)(rq - t->rq0);
+
+    if (total <= (apr_int64_t)t->blk_credited) {
+        return 0;
+    }
+    total -= (apr_int64_t)t->blk_credited;
+    t->blk_credited += (apr_uint64_t)total;
+    return (apr_uint64_t)total;
+}
+
+/* Add NS of blocked time to the request's last blocked sample, or, when
+ * no look caught it blocked yet, to its unseen time.  Under off_lock. */
+static void credit_blocked(rp_thread_t *t, apr_uint64_t ns)
+{
+    if (!ns) {
+        return;
+    }
+    if (t->off_last) {
+        t->off.w[t->off_last] += ns;
+    }
+    else {
+        t->off_unseen += ns;
+    }
+}
+
 rp_thread_t *rp_sampler_begin(long period_ns, int real,
                               const void *owner_key, void *owner_data,
                               apr_uint32_t *token)
 {
     rp_thread_t *t = tls_thread;
+    apr_uint64_t wall0 = 0, rq0 = 0;
     apr_uint32_t tok;
+    int acct = 0, split = 0;
 
     if (!cfg_signo) {
         return NULL;
@@ -325,6 +521,8 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         }
     }
     t->on.used = 0;
+    t->sig_last = 0;
+    t->sig_real = 0;
     memset(&t->c, 0, sizeof(t->c));
     if (real) {
         if (!__atomic_load_n(&off_state, __ATOMIC_ACQUIRE)) {
@@ -336,6 +534,11 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         }
         real = off_state == 1 && off_buffer(t);
     }
+    if (real) {
+        acct = acct_begin(t, &rq0, &split);
+        wall0 = mono_ns();
+    }
+    t->cpu_begin = thread_cpu_ns();
     if (t->off.w) {
         /* Only an off-CPU sampler thread shares these fields. */
         pthread_mutex_lock(&t->off_lock);
@@ -343,8 +546,20 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         t->off_samples = t->off_woke = t->off_full = 0;
         t->req_seq++;
         t->real = real;
+        t->acct = acct;
+        t->split = split;
+        t->wall0 = wall0;
+        t->cpu0 = t->cpu_begin;
+        t->rq0 = rq0;
+        t->blk_credited = 0;
+        t->look_blocked = 0;
+        t->off_last = 0;
+        t->off_unseen = 0;
         pthread_mutex_unlock(&t->off_lock);
     }
+    /* The handler credits run delay from here on. */
+    t->sig_rq = rq0;
+    t->sig_real = acct && split;
     do {
         tok = __atomic_add_fetch(&next_token, 1, __ATOMIC_RELAXED);
     } while (!tok);
@@ -352,14 +567,71 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     t->owner_data = owner_data;
     *token = tok;
     __atomic_store_n(&t->owner, tok, __ATOMIC_SEQ_CST);
+    if (real) {
+        off_wake();
+    }
     return t;
+}
+
+/* At the end, on the thread with its flag down: the run delay grown
+ * since the last tick, under the request's last on-CPU stack (or under
+ * its URI when it had none). */
+static void end_wait(rp_thread_t *t, apr_uint64_t rq)
+{
+    void *frames[MAX_DEPTH_CAP];
+    apr_uint32_t flags = 0;
+    int n = 0, i;
+
+    if (t->sig_last) {
+        apr_uint64_t hdr = t->on.w[t->sig_last - 1];
+        n = (int)(hdr & HDR_DEPTH_MASK);
+        flags = (apr_uint32_t)(hdr & HDR_TRUNCATED);
+        for (i = 0; i < n; i++) {
+            frames[i] = (void *)(apr_uintptr_t)t->on.w[t->sig_last + 1 + i];
+        }
+    }
+    credit_wait(t, frames, n, flags, rq);
+    t->sig_real = 0;
+}
+
+/* At the end, under off_lock, with the thread's CPU time CPU and run
+ * delay RQ: the blocked time since the last look, and a [blocked] sample
+ * for what no look caught.  A request that spent 100 us or more off the
+ * CPU keeps the child warm for its next WARM_REQUESTS requests. */
+#define WARM_REQUESTS       64
+#define WARM_GAP_NS         100000u
+
+static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
+{
+    rp_sampler_counts_t dummy;
+    apr_uint64_t now = mono_ns();
+
+    credit_blocked(t, acct_blocked(t, now, cpu, rq));
+    if (t->off_unseen) {
+        memset(&dummy, 0, sizeof(dummy));
+        put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU | HDR_BLOCKED,
+                   t->off_unseen);
+        t->off_samples += dummy.samples;
+        t->off_full += dummy.buffer_full;
+        t->off_unseen = 0;
+    }
+    if ((apr_int64_t)(now - t->wall0) - (apr_int64_t)(cpu - t->cpu0)
+        >= (apr_int64_t)WARM_GAP_NS) {
+        __atomic_store_n(&warm_requests, WARM_REQUESTS, __ATOMIC_RELAXED);
+    }
+    else if (__atomic_load_n(&warm_requests, __ATOMIC_RELAXED) > 0) {
+        __atomic_sub_fetch(&warm_requests, 1, __ATOMIC_RELAXED);
+    }
+    t->acct = 0;
 }
 
 int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
                    rp_sampler_counts_t *counts)
 {
     apr_uint32_t expect = token;
+    apr_uint64_t cpu, rq, dummy;
     apr_size_t room;
+    int have_rq;
 
     memset(counts, 0, sizeof(*counts));
     if (tls_thread != t) {
@@ -379,13 +651,25 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     }
     t->owner_key = NULL;
     t->owner_data = NULL;
+    cpu = thread_cpu_ns();
+    /* One read of the run delay serves both ends (only a warm thread's
+     * request has a baseline for it). */
+    have_rq = t->sig_real && schedstat_read(t->ss_fd, &dummy, &rq);
+    if (have_rq) {
+        end_wait(t, rq);
+    }
+    t->sig_real = 0;
     *counts = t->c;
+    counts->cpu_ns = cpu - t->cpu_begin;
     if (!t->off.w) {
         return 1;
     }
     /* Append the off-CPU samples after the on-CPU ones. */
     pthread_mutex_lock(&t->off_lock);
     t->req_seq++;
+    if (t->acct) {
+        end_blocked(t, cpu, have_rq ? rq : t->rq0);
+    }
     room = BUF_WORDS - t->on.used;
     if (t->off.used == 0) {
         /* nothing taken off-CPU (or no off-CPU sampler at all) */
@@ -406,6 +690,7 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     t->off.used = 0;
     pthread_mutex_unlock(&t->off_lock);
     *counts = t->c;
+    counts->cpu_ns = cpu - t->cpu_begin;
     return 1;
 }
 
@@ -420,6 +705,8 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
     s->depth = (int)(hdr & HDR_DEPTH_MASK);
     s->truncated = (hdr & HDR_TRUNCATED) != 0;
     s->offcpu = (hdr & HDR_OFFCPU) != 0;
+    s->state = (hdr & HDR_WAIT_CPU) ? RP_SAMPLE_WAIT_CPU
+               : (hdr & HDR_BLOCKED) ? RP_SAMPLE_BLOCKED : RP_SAMPLE_STACK;
     s->weight_ns = t->on.w[*pos + 1];
     s->pcs = t->on.w + *pos + 2;
     *pos += 2 + (apr_size_t)s->depth;
@@ -455,8 +742,10 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
 {
     apr_uint64_t pcs[MAX_DEPTH_CAP];
     void *frames[MAX_DEPTH_CAP];
+    apr_uint64_t now, cpu, rq, blk = 0;
     apr_uint32_t seq;
-    int depth = 0, i;
+    int depth = 0, i, have = 0;
+    apr_size_t at;
     rp_offcpu_result_e rv;
     rp_sampler_counts_t dummy;
 
@@ -467,26 +756,48 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
     rv = rp_offcpu_sample(o, t->tid, pcs, cfg_max_depth, &depth);
-    if (rv == RP_OFFCPU_RUNNING || rv == RP_OFFCPU_FAILED) {
+    /* A running thread is the CPU clock's, unless it was blocked at the
+     * last look: then the end of that wait is credited now. */
+    if (rv == RP_OFFCPU_FAILED
+        || (rv == RP_OFFCPU_RUNNING && !t->look_blocked)) {
         return;
     }
     pthread_mutex_lock(&t->off_lock);
     if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED) && t->real && t->off.w
         && t->req_seq == seq) {
-        if (rv == RP_OFFCPU_WOKE) {
-            t->off_woke++;
+        if (t->acct) {
+            now = mono_ns();
+            if ((have = schedstat_read(t->ss_fd, &cpu, &rq)) != 0) {
+                blk = acct_blocked(t, now, cpu, t->split ? rq : t->rq0);
+            }
+        }
+        if (rv != RP_OFFCPU_SAMPLED) {
+            t->off_woke += rv == RP_OFFCPU_WOKE;
+            credit_blocked(t, blk);
+            t->look_blocked = 0;
         }
         else {
             for (i = 0; i < depth; i++) {
                 frames[i] = (void *)(apr_uintptr_t)pcs[i];
             }
             memset(&dummy, 0, sizeof(dummy));
-            put_sample(&t->off, &dummy, frames, depth,
-                       depth >= cfg_max_depth, 1,
-                       (apr_uint64_t)__atomic_load_n(&off_period_ns,
-                                                     __ATOMIC_RELAXED));
+            /* With accounting, the sample stands for the blocked time
+             * since the last look; without, for one period. */
+            at = put_sample(&t->off, &dummy, frames, depth,
+                            HDR_OFFCPU | (depth >= cfg_max_depth
+                                          ? HDR_TRUNCATED : 0),
+                            have ? blk
+                                 : (apr_uint64_t)__atomic_load_n(
+                                       &off_period_ns, __ATOMIC_RELAXED));
+            if (at) {
+                t->off_last = at;
+            }
+            else if (have) {
+                credit_blocked(t, blk);
+            }
             t->off_samples += dummy.samples;
             t->off_full += dummy.buffer_full;
+            t->look_blocked = 1;
         }
     }
     pthread_mutex_unlock(&t->off_lock);
@@ -497,30 +808,76 @@ static int off_quitting(void)
     return __atomic_load_n(&off_quit, __ATOMIC_ACQUIRE);
 }
 
+/* The sampler waits for the next real-time request on a futex once none
+ * ran for IDLE_AFTER_NS; rp_sampler_begin wakes it.  So a busy child
+ * pays no system call per request (the sampler is awake), an idle one no
+ * wake-up at all, and the first look at a request comes one period after
+ * its begin, not up to 10 ms later (which lost short waits to
+ * [blocked]). */
+#define IDLE_AFTER_NS       (50 * 1000000L)
+
+static void off_wake(void)
+{
+    if (__atomic_load_n(&off_idle, __ATOMIC_SEQ_CST)) {
+        __atomic_add_fetch(&off_wake_seq, 1, __ATOMIC_SEQ_CST);
+        syscall(SYS_futex, &off_wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+                0);
+    }
+}
+
+static int any_real(void)
+{
+    apr_uint32_t i, n = apr_atomic_read32(&nthreads);
+
+    for (i = 0; i < n; i++) {
+        if (__atomic_load_n(&threads[i]->owner, __ATOMIC_SEQ_CST)
+            && threads[i]->real) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Wait until a real-time request begins or the sampler must quit. */
+static void off_idle_wait(void)
+{
+    struct timespec second = { 1, 0 };
+    int seq = __atomic_load_n(&off_wake_seq, __ATOMIC_SEQ_CST);
+
+    __atomic_store_n(&off_idle, 1, __ATOMIC_SEQ_CST);
+    /* Looked at after the flag is up: a begin either finds it up (and
+     * wakes us) or is seen here. */
+    while (!any_real() && !off_quitting()) {
+        syscall(SYS_futex, &off_wake_seq, FUTEX_WAIT_PRIVATE, seq, &second,
+                NULL, 0);
+        seq = __atomic_load_n(&off_wake_seq, __ATOMIC_SEQ_CST);
+    }
+    __atomic_store_n(&off_idle, 0, __ATOMIC_SEQ_CST);
+}
+
 static void *off_cpu_main(void *arg)
 {
     rp_offcpu_t *o = arg;
     struct timespec next;
     sigset_t all;
     apr_uint32_t i, n;
+    long quiet_ns = 0, period;
 
     /* This thread must never take the profiling signal or httpd's. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (!off_quitting()) {
-        int any = 0;
-        n = apr_atomic_read32(&nthreads);
-        for (i = 0; i < n && !any; i++) {
-            any = __atomic_load_n(&threads[i]->owner, __ATOMIC_RELAXED)
-                  && threads[i]->real;
+        period = __atomic_load_n(&off_period_ns, __ATOMIC_RELAXED);
+        if (any_real()) {
+            quiet_ns = 0;
         }
-        /* No real-time request running: look again in 10 ms, not at the
-         * sampling rate (a cpu-timer child then pays 100 wake-ups a
-         * second, not 1000). */
-        next.tv_nsec += any ? __atomic_load_n(&off_period_ns,
-                                              __ATOMIC_RELAXED)
-                            : 10000000L;
+        else if ((quiet_ns += period) >= IDLE_AFTER_NS) {
+            off_idle_wait();
+            quiet_ns = 0;
+            clock_gettime(CLOCK_MONOTONIC, &next);
+        }
+        next.tv_nsec += period;
         while (next.tv_nsec >= 1000000000L) {
             next.tv_nsec -= 1000000000L;
             next.tv_sec++;
@@ -552,6 +909,7 @@ static apr_status_t off_stop(void *unused)
     if (__atomic_load_n(&off_state, __ATOMIC_ACQUIRE) != 1) {
         return APR_SUCCESS;
     }
+    off_wake();
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += 500000000L;
     if (deadline.tv_nsec >= 1000000000L) {

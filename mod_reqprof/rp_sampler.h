@@ -42,7 +42,16 @@ typedef struct {
     apr_uint64_t truncated;      /* kept, innermost frames only */
     apr_uint64_t offcpu;         /* of the samples, taken while blocked */
     apr_uint64_t offcpu_woke;    /* off-CPU tries dropped: thread woke */
+    apr_uint64_t cpu_ns;         /* the thread's CPU time from begin to
+                                  * end (set by rp_sampler_end) */
 } rp_sampler_counts_t;
+
+/* What a sample's time was spent on, beyond its stack. */
+typedef enum {
+    RP_SAMPLE_STACK = 0,         /* running, or blocked, in pcs */
+    RP_SAMPLE_WAIT_CPU,          /* runnable, waiting for a CPU, at pcs */
+    RP_SAMPLE_BLOCKED            /* blocked where no look caught it */
+} rp_sample_state_e;
 
 typedef struct {
     const apr_uint64_t *pcs;     /* innermost first; pcs[0] exact, the
@@ -50,6 +59,7 @@ typedef struct {
     int depth;
     int truncated;               /* deeper than ReqProfMaxDepth */
     int offcpu;                  /* taken while the thread was blocked */
+    int state;                   /* rp_sample_state_e */
     apr_uint64_t weight_ns;      /* time it stands for */
 } rp_sample_t;
 

@@ -331,7 +331,9 @@ static const char *const frame_kind_names[RP_FRAME_KINDS] = {
     "uri",
     "[truncated]",
     "[table full]",
-    "[unknown]"
+    "[unknown]",
+    "[waiting for CPU]",
+    "[blocked]"
 };
 
 /* ------------------------------------------------------------------ */
@@ -718,6 +720,9 @@ static int node_ok(const rp_image_t *im, apr_uint32_t i)
         }
         return pn->kind == RP_FRAME_URI && pn->object < h->n_uris
                && im->uris[pn->object].full_node == i;
+    case RP_FRAME_WAIT_CPU:
+    case RP_FRAME_BLOCKED:
+        return nd->parent != 0 && nd->object == RP_STORE_NONE;
     case RP_FRAME_REAL:
     case RP_FRAME_UNKNOWN:
         return nd->parent != 0
@@ -1106,6 +1111,14 @@ static void frame_at(const rp_wctx_t *w, const rp_frame_t *frames,
         return;
     }
     src = &frames[depth - 1 - (k - cut)];
+    if ((src->kind == RP_FRAME_WAIT_CPU || src->kind == RP_FRAME_BLOCKED)
+        && k == depth - 1 + cut) {
+        /* A state leaf: where the time went that no stack shows. */
+        out->kind = src->kind;
+        out->object = RP_STORE_NONE;
+        out->rel = 0;
+        return;
+    }
     out->kind = src->kind == RP_FRAME_REAL ? RP_FRAME_REAL : RP_FRAME_UNKNOWN;
     out->object = src->object < w->r->n_objs ? src->object : RP_STORE_NONE;
     out->rel = src->rel;

@@ -83,11 +83,16 @@ typedef enum {
     RP_FRAME_TRUNCATED,         /* [truncated]: outermost frames were cut */
     RP_FRAME_TABLE_FULL,        /* [table full]: no room for the stack */
     RP_FRAME_UNKNOWN,           /* an address the caller could not place */
+    RP_FRAME_WAIT_CPU,          /* [waiting for CPU]: runnable, not running
+                                 * (a leaf, under the stack it resumed at) */
+    RP_FRAME_BLOCKED,           /* [blocked]: off-CPU time no look saw the
+                                 * stack of (a leaf) */
     RP_FRAME_KINDS
 } rp_frame_kind_e;
 
 typedef struct {
-    rp_frame_kind_e kind;       /* REAL or UNKNOWN in a sample */
+    rp_frame_kind_e kind;       /* REAL or UNKNOWN in a sample; the
+                                 * innermost may be WAIT_CPU or BLOCKED */
     apr_uint32_t object;        /* rp_store_object() index, or RP_STORE_NONE */
     apr_uint64_t rel;           /* address relative to the object's base (or
                                  * absolute when object is RP_STORE_NONE) */

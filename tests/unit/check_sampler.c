@@ -9,6 +9,8 @@
  */
 
 #include <dlfcn.h>
+#include <sched.h>
+#include <stddef.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -218,6 +220,128 @@ START_TEST(test_signal_in_use_is_refused)
 }
 END_TEST
 
+/* ---- wall accounting of the real timer --------------------------- */
+
+typedef struct {
+    int cpu;                    /* pin to this CPU, -1: no */
+    long block_ms, spin_ms;
+    apr_uint64_t wall_ns, weight_ns, wait_ns, blocked_leaf_ns, block_ns;
+    rp_sampler_counts_t counts;
+} acct_job_t;
+
+static apr_uint64_t mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_uint64_t)ts.tv_sec * 1000000000u + (apr_uint64_t)ts.tv_nsec;
+}
+
+/* One real-time request: block, then spin (CPU time), then a wait too
+ * short for any look to catch; sum its samples' weights by kind. */
+static void *acct_request(void *arg)
+{
+    acct_job_t *j = arg;
+    rp_thread_t *t;
+    rp_sample_t s;
+    apr_size_t pos = 0;
+    apr_uint32_t tok;
+    apr_uint64_t t0;
+    int i;
+
+    if (j->cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(j->cpu, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    t0 = mono();
+    t = rp_sampler_begin(1000000L, 1, NULL, NULL, &tok);
+    ck_assert_ptr_nonnull(t);
+    if (j->block_ms) {
+        unit_block_here(j->block_ms);
+    }
+    unit_spin_here(j->spin_ms);
+    ck_assert_int_eq(rp_sampler_end(t, tok, &j->counts), 1);
+    j->wall_ns = mono() - t0;
+    while (rp_sampler_next(t, &pos, &s)) {
+        j->weight_ns += s.weight_ns;
+        if (s.state == RP_SAMPLE_WAIT_CPU) {
+            j->wait_ns += s.weight_ns;
+        }
+        else if (s.state == RP_SAMPLE_BLOCKED) {
+            j->blocked_leaf_ns += s.weight_ns;
+        }
+        else {
+            for (i = 0; i < s.depth; i++) {
+                if (strcmp(name_of(s.pcs[i]), "unit_block_here") == 0) {
+                    j->block_ns += s.weight_ns;
+                    break;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+/* Blocked time is credited exactly (wall - CPU - run delay between two
+ * looks) to the stack it was spent in, and the CPU time by the CPU
+ * clock's samples: the weights add up to the wall time. */
+START_TEST(test_real_weights_add_up_to_the_wall)
+{
+    acct_job_t j = { -1, 60, 40 };
+    pthread_t th;
+    double share;
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
+    pthread_create(&th, NULL, acct_request, &j);
+    pthread_join(th, NULL);
+    share = (double)j.weight_ns / (double)j.wall_ns;
+    ck_assert_msg(share >= 0.9 && share <= 1.1, "weights %.3f of the wall",
+                  share);
+    /* The 60 ms wait is in the blocking function, nearly whole. */
+    ck_assert_msg(j.block_ns >= 55000000u && j.block_ns <= 65000000u,
+                  "%lu ns under unit_block_here", (unsigned long)j.block_ns);
+    /* The exact CPU time comes back with the counts. */
+    ck_assert_msg(j.counts.cpu_ns >= 39000000u
+                  && j.counts.cpu_ns <= 60000000u, "cpu %lu ns",
+                  (unsigned long)j.counts.cpu_ns);
+    ck_assert_uint_eq(j.counts.ticks, j.counts.samples
+                      + j.counts.buffer_full + j.counts.unwind_failed);
+}
+END_TEST
+
+/* Two CPU-bound requests on one CPU: each waits about half its wall for
+ * the CPU, which shows as [waiting for CPU] once the process is warm
+ * (its first request counts the wait as blocked). */
+START_TEST(test_real_waiting_for_cpu_shown)
+{
+    acct_job_t a = { 0, 0, 80 }, b = { 0, 0, 80 };
+    pthread_t ta, tb;
+    int round;
+
+    ck_assert_ptr_null(rp_sampler_child_init(pool, SIGRTMIN + 4, 64));
+    for (round = 0; round < 2; round++) {
+        memset(&a.wall_ns, 0, sizeof(a) - offsetof(acct_job_t, wall_ns));
+        memset(&b.wall_ns, 0, sizeof(b) - offsetof(acct_job_t, wall_ns));
+        pthread_create(&ta, NULL, acct_request, &a);
+        pthread_create(&tb, NULL, acct_request, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+    }
+    ck_assert_msg(a.wall_ns > 120000000u, "wall %lu ns: not sharing a CPU",
+                  (unsigned long)a.wall_ns);
+    ck_assert_msg(a.weight_ns >= a.wall_ns * 9 / 10
+                  && a.weight_ns <= a.wall_ns * 11 / 10,
+                  "weights %lu of wall %lu", (unsigned long)a.weight_ns,
+                  (unsigned long)a.wall_ns);
+    ck_assert_msg(a.wait_ns + b.wait_ns >= (a.wall_ns + b.wall_ns) / 4,
+                  "waiting %lu + %lu of %lu + %lu", (unsigned long)a.wait_ns,
+                  (unsigned long)b.wait_ns, (unsigned long)a.wall_ns,
+                  (unsigned long)b.wall_ns);
+}
+END_TEST
+
 /* ---- a request's end on another thread, a thread's exit ---------- */
 
 typedef struct {
@@ -379,6 +503,8 @@ static Suite *sampler_suite(void)
     tcase_add_test(tc, test_no_samples_with_flag_down);
     tcase_add_test(tc, test_blocked_thread_sampled_off_cpu);
     tcase_add_test(tc, test_signal_in_use_is_refused);
+    tcase_add_test(tc, test_real_weights_add_up_to_the_wall);
+    tcase_add_test(tc, test_real_waiting_for_cpu_shown);
     tcase_add_test(tc, test_end_on_another_thread_lowers_the_flag);
     tcase_add_test(tc, test_a_new_request_takes_a_stale_flag);
     tcase_add_loop_test(tc, test_thread_exit_gives_back_its_state, 0, 2);
