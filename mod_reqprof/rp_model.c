@@ -725,6 +725,11 @@ double rp_model_pct(apr_uint64_t part, apr_uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+static int model_real(const rp_model_t *m)
+{
+    return m->info && m->info->settings.timer == 1 /* real */;
+}
+
 double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
 {
     apr_uint64_t us = 0;
@@ -732,13 +737,37 @@ double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
 
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((const rp_model_uri_t *)m->uris->elts)[i];
-        us += m->info && m->info->settings.timer == 1 /* real */
-              ? u->sum_wall_us : u->sum_cpu_us;
+        us += model_real(m) ? u->sum_wall_us : u->sum_cpu_us;
     }
     if (time_us) {
         *time_us = us;
     }
     return us ? (double)m->counters[RP_CTR_SAMPLES] * 1e6 / (double)us : 0;
+}
+
+double rp_model_covered(const rp_model_t *m, const rp_model_uri_t *u,
+                        apr_uint64_t *exact_us)
+{
+    apr_uint64_t us = 0, ns = 0;
+    int i;
+
+    for (i = 0; i < m->uris->nelts; i++) {
+        const rp_model_uri_t *x = &((const rp_model_uri_t *)m->uris->elts)[i];
+        if (u && x != u) {
+            continue;
+        }
+        us += model_real(m) ? x->sum_wall_us : x->sum_cpu_us;
+        ns += x->weight_ns;
+    }
+    if (exact_us) {
+        *exact_us = us;
+    }
+    return us ? 100.0 * (double)ns / (1000.0 * (double)us) : -1.0;
+}
+
+const char *rp_model_clock_name(const rp_model_t *m)
+{
+    return model_real(m) ? "wall" : "CPU";
 }
 
 const rp_func_t *rp_model_func(const rp_model_t *m, apr_uint32_t f)

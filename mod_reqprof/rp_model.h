@@ -185,6 +185,14 @@ double rp_model_pct(apr_uint64_t part, apr_uint64_t whole);
  * for cpu, wall time for real) in the profiled requests; *TIME_US (may be
  * NULL) gets that time. */
 double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us);
+/* How much of the exact time the timer measures (wall time for real,
+ * CPU time for cpu) the samples' estimate accounts for, in percent: of
+ * URI U's requests, or of every URI's when U is NULL.  *EXACT_US (may be
+ * NULL) gets that exact time; -1 when it is 0 (nothing to compare). */
+double rp_model_covered(const rp_model_t *m, const rp_model_uri_t *u,
+                        apr_uint64_t *exact_us);
+/* The name of what the timer measures: "wall" or "CPU". */
+const char *rp_model_clock_name(const rp_model_t *m);
 /* Name of function F, or of the function of tree node N. */
 const rp_func_t *rp_model_func(const rp_model_t *m, apr_uint32_t f);
 const rp_tnode_t *rp_model_node(const rp_model_t *m, apr_uint32_t n);

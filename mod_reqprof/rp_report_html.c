@@ -498,9 +498,32 @@ static void footer(const rp_render_t *c)
 /* "N samples, X ms estimated" of the profile shown. */
 static void profile_line(const rp_render_t *c)
 {
+    apr_uint64_t exact;
+    double covered = rp_model_covered(c->m, NULL, &exact);
+
     rp_out_printf(c->out, "<p class=\"hint\">%" APR_UINT64_T_FMT " samples "
-                  "(%.1f ms estimated) in this profile.</p>\n", c->m->samples,
+                  "(%.1f ms estimated) in this profile", c->m->samples,
                   rp_model_ms(c->m->weight_ns));
+    if (covered >= 0 && !c->m->focus) {
+        rp_out_printf(c->out, "; they account for <span id=\"covered\">"
+                      "%.0f%%</span> of the %.1f ms of %s time the profiled "
+                      "requests took", covered, us_ms(exact),
+                      rp_model_clock_name(c->m));
+    }
+    put(c, ".</p>\n");
+}
+
+/* A URI's "covered" cell: the estimate as a share of the exact time. */
+static void covered_cell(const rp_render_t *c, const rp_model_uri_t *u)
+{
+    double covered = rp_model_covered(c->m, u, NULL);
+
+    if (covered < 0) {
+        put(c, "<td class=\"num muted\">-</td>");
+    }
+    else {
+        rp_out_printf(c->out, "<td class=\"num\">%.0f%%</td>", covered);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1216,7 +1239,9 @@ static void view_requests(const rp_render_t *c)
         "sampler's. A URI links to its functions.</p>\n"
         "<table class=\"data\" id=\"uris\"><thead><tr><th>URI</th>"
         "<th class=\"num\">requests</th><th class=\"num\">samples</th>"
-        "<th class=\"num\">est. ms</th><th class=\"num\">wall ms mean</th>"
+        "<th class=\"num\">est. ms</th><th class=\"num\" title=\"est. ms "
+        "as a share of the exact time the timer measures (wall for real, "
+        "CPU for cpu)\">covered</th><th class=\"num\">wall ms mean</th>"
         "<th class=\"num\">wall ms max</th><th class=\"num\">wall ms total"
         "</th><th class=\"num\">CPU ms mean</th><th class=\"num\">CPU ms "
         "max</th><th class=\"num\">CPU ms total</th></tr></thead><tbody>\n");
@@ -1229,18 +1254,20 @@ static void view_requests(const rp_render_t *c)
         rp_out_printf(c->out, "</a></td><td class=\"num\">%"
                       APR_UINT64_T_FMT "</td><td class=\"num\">%"
                       APR_UINT64_T_FMT "</td>"
-                      "<td class=\"num\">%.1f</td><td class=\"num\">%.2f</td>"
+                      "<td class=\"num\">%.1f</td>", u->requests,
+                      u->samples, rp_model_ms(u->weight_ns));
+        covered_cell(c, u);
+        rp_out_printf(c->out, "<td class=\"num\">%.2f</td>"
                       "<td class=\"num\">%.2f</td><td class=\"num\">%.1f</td>"
                       "<td class=\"num\">%.2f</td><td class=\"num\">%.2f</td>"
-                      "<td class=\"num\">%.1f</td></tr>\n", u->requests,
-                      u->samples, rp_model_ms(u->weight_ns),
+                      "<td class=\"num\">%.1f</td></tr>\n",
                       mean_ms(u->sum_wall_us, u->requests),
                       us_ms(u->max_wall_us), us_ms(u->sum_wall_us),
                       mean_ms(u->sum_cpu_us, u->requests),
                       us_ms(u->max_cpu_us), us_ms(u->sum_cpu_us));
     }
     if (!m->uris->nelts) {
-        put(c, "<tr><td colspan=\"10\" class=\"muted\">no profiled request "
+        put(c, "<tr><td colspan=\"11\" class=\"muted\">no profiled request "
             "yet</td></tr>\n");
     }
     put(c, "</tbody></table>\n");

@@ -58,6 +58,20 @@ static void member(const rp_render_t *c, const char *pre, const char *s,
     rp_out_puts(c->out, post);
 }
 
+/* The estimate as a percentage of the exact time (rp_model_covered), of
+ * URI U or of all; null when there is no exact time to compare. */
+static void json_covered(const rp_render_t *c, const rp_model_uri_t *u)
+{
+    double covered = rp_model_covered(c->m, u, NULL);
+
+    if (covered < 0) {
+        rp_out_puts(c->out, "null");
+    }
+    else {
+        rp_out_printf(c->out, "%.1f", covered);
+    }
+}
+
 static void json_counters(const rp_render_t *c, const apr_uint64_t *k)
 {
     int i;
@@ -108,9 +122,12 @@ static void json_head(const rp_render_t *c, const char *notice)
     jstr(c, c->page->nonce);
     rp_out_printf(c->out, ",\n\"first_us\": %" APR_TIME_T_FMT ", "
                   "\"last_us\": %" APR_TIME_T_FMT ", \"samples\": %"
-                  APR_UINT64_T_FMT ", \"ms\": %.3f,\n\"counters\": ",
+                  APR_UINT64_T_FMT ", \"ms\": %.3f, \"clock\": \"%s\", "
+                  "\"covered_pct\": ",
                   m->first_time, m->last_time, m->samples,
-                  rp_model_ms(m->weight_ns));
+                  rp_model_ms(m->weight_ns), rp_model_clock_name(m));
+    json_covered(c, NULL);
+    rp_out_puts(c->out, ",\n\"counters\": ");
     json_counters(c, m->counters);
     rp_out_puts(c->out, ",\n\"children\": [");
     for (i = 0; i < m->nregions; i++) {
@@ -130,9 +147,12 @@ static void json_head(const rp_render_t *c, const char *notice)
                       ", \"samples\": %" APR_UINT64_T_FMT ", \"ms\": %.3f, "
                       "\"wall_us\": %" APR_UINT64_T_FMT ", \"max_wall_us\": %"
                       APR_UINT64_T_FMT ", \"cpu_us\": %" APR_UINT64_T_FMT
-                      ", \"max_cpu_us\": %" APR_UINT64_T_FMT "}", u->requests,
+                      ", \"max_cpu_us\": %" APR_UINT64_T_FMT
+                      ", \"covered_pct\": ", u->requests,
                       u->samples, rp_model_ms(u->weight_ns), u->sum_wall_us,
                       u->max_wall_us, u->sum_cpu_us, u->max_cpu_us);
+        json_covered(c, u);
+        rp_out_puts(c->out, "}");
     }
     rp_out_puts(c->out, "],\n\"recent\": [");
     for (i = 0; i < m->recent->nelts; i++) {

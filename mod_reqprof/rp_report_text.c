@@ -358,16 +358,26 @@ static double per(apr_uint64_t sum_us, apr_uint64_t n)
 static void text_requests(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
+    apr_uint64_t exact;
+    double covered;
     int i;
 
     text_title(c);
-    rp_out_puts(c->out, "\nrequests   samples  est. ms  wall ms (mean   max"
-                "   total)  cpu ms (mean   max   total)  uri\n");
+    covered = rp_model_covered(m, NULL, &exact);
+    if (covered >= 0) {
+        rp_out_printf(c->out, "the samples account for %.0f%% of the %.1f ms "
+                      "of %s time the profiled requests took\n", covered,
+                      (double)exact / 1000.0, rp_model_clock_name(m));
+    }
+    rp_out_puts(c->out, "\nrequests   samples  est. ms covered  wall ms (mean"
+                "   max   total)  cpu ms (mean   max   total)  uri\n");
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
+        covered = rp_model_covered(m, u, NULL);
         rp_out_printf(c->out, "%8" APR_UINT64_T_FMT " %9" APR_UINT64_T_FMT
-                      " %8.1f  %14.2f %6.2f %8.1f %14.2f %6.2f %7.1f  ",
+                      " %8.1f %6.0f%%  %14.2f %6.2f %8.1f %14.2f %6.2f %7.1f  ",
                       u->requests, u->samples, rp_model_ms(u->weight_ns),
+                      covered < 0 ? 0.0 : covered,
                       per(u->sum_wall_us, u->requests),
                       (double)u->max_wall_us / 1000.0,
                       (double)u->sum_wall_us / 1000.0,

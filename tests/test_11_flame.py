@@ -103,7 +103,10 @@ def test_svg_widths_follow_the_work(httpd, mpm):
     wa, wb = width(fs, "fixture_spin_a"), width(fs, "fixture_spin_b")
     assert wb > 100, (wa, wb)
     assert 1.6 <= wa / wb <= 2.4, (wa, wb)
-    a = [f for f in fs if f["name"] == "fixture_spin_a"][0]
+    # The widest box of the spinner (a rare stack may hold it elsewhere,
+    # in a box too narrow for its name).
+    a = max((f for f in fs if f["name"] == "fixture_spin_a"),
+            key=lambda f: f["width"])
     assert a["object"].endswith("mod_reqprof_fixture.so"), a
     assert re.search(r"\n\d+ samples, [\d.]+%, est\. [\d.]+ ms$",
                      a["title"]), a["title"]
@@ -141,7 +144,10 @@ def test_svg_icicle_and_focus(httpd):
     focus = frames(ET.fromstring(r.content))
     assert [f["name"] for f in focus if f["depth"] == 1] == ["/ua/spin"]
     assert width(focus, "fixture_spin_a") > 0.9 * FULL
-    assert width(focus, "fixture_spin_b") == 0
+    # b=0 still calls fixture_spin_b, which makes one system call: a CPU
+    # tick pending at its return is delivered there, so a stray sample
+    # may land in it, never more than that.
+    assert width(focus, "fixture_spin_b") < 0.01 * FULL
 
 
 def test_svg_prunes_with_min(httpd):
