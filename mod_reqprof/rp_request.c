@@ -47,6 +47,14 @@ typedef struct {
     int done;
 } rp_req_ctx_t;
 
+/* The leaf a sample's state puts below its stack (rp_sample_state_e). */
+static const rp_frame_kind_e state_kinds[] = {
+    RP_FRAME_REAL,              /* RP_SAMPLE_STACK: no leaf */
+    RP_FRAME_WAIT_CPU,
+    RP_FRAME_BLOCKED,
+    RP_FRAME_OFF_CPU
+};
+
 static ap_filter_rec_t *end_filter_handle;
 static int logged_no_thread;
 static int logged_offcpu;
@@ -131,8 +139,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
         if (lead) {
             /* Where the time went that the stack does not say: a leaf
              * below the stack's innermost frame. */
-            f[0].kind = s.state == RP_SAMPLE_WAIT_CPU ? RP_FRAME_WAIT_CPU
-                                                      : RP_FRAME_BLOCKED;
+            f[0].kind = state_kinds[s.state];
             f[0].object = RP_STORE_NONE;
             f[0].rel = 0;
         }

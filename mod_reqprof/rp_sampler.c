@@ -29,8 +29,9 @@
  * request's last stack.  Neither needs a signal to a blocked thread, and
  * each credit is counted as a tick of its own, so the accounting
  * invariant holds.  The run delay costs a read of the file at each end
- * of a request, so only threads whose recent requests spent time off the
- * CPU read it (acct_begin); the others count all of it as blocked.
+ * of a request, so only a child whose recent requests spent time off the
+ * CPU reads it (acct_begin); otherwise the time off the CPU that no look
+ * caught is one [off CPU] leaf, blocked and waiting together.
  */
 
 #define UNW_LOCAL_ONLY
@@ -38,7 +39,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -73,6 +73,7 @@
 #define HDR_OFFCPU          (1u << 17)
 #define HDR_WAIT_CPU        (1u << 18)  /* a [waiting for CPU] leaf */
 #define HDR_BLOCKED         (1u << 19)  /* a [blocked] leaf */
+#define HDR_OFF_CPU         (1u << 20)  /* an [off CPU] leaf */
 
 typedef struct {
     apr_uint64_t *w;
@@ -155,8 +156,6 @@ static apr_pool_t *off_own;             /* unmanaged: the unwinder's
 static pthread_t off_thread;
 static int off_quit;                    /* atomic: the thread must end */
 static int off_joined;                  /* off_stop saw it end */
-static int off_idle;                    /* atomic: waiting on off_wake_seq */
-static int off_wake_seq;                /* futex: bumped to wake it */
 static pthread_mutex_t off_start_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Real-time requests left that read the run delay (atomic): the child is
  * warm while its recent requests spent time off the CPU (end_blocked). */
@@ -410,7 +409,6 @@ static rp_thread_t *thread_setup(long period_ns)
 }
 
 static void off_start(void);
-static void off_wake(void);
 
 /* The thread's off-CPU buffer, made on its first real-time request.  The
  * sampler thread reads t->off.w only under off_lock. */
@@ -436,9 +434,11 @@ static int off_buffer(rp_thread_t *t)
  * delay is told apart from its blocked time (*SPLIT, with the baseline
  * *RQ0).  Reading the file costs about 2 us, as much as a tenth of a
  * tiny request, so only requests of a warm child read it: one whose
- * recent requests spent time off the CPU (end_blocked).  In a cold child
- * a request counts its time off the CPU as blocked, which it nearly all
- * is: the first request that waits turns the child warm at its end.
+ * recent requests spent a millisecond or more off the CPU (end_blocked).
+ * In a cold child the time a request spent off the CPU is not split: a
+ * look that finds it blocked credits it to that stack, the rest goes to
+ * an [off CPU] leaf; the first request that waits long turns the child
+ * warm at its end.
  * 0 when the file cannot be opened: then blocked samples stand for the
  * sampling period, as they did before. */
 static int acct_begin(rp_thread_t *t, apr_uint64_t *rq0, int *split)
@@ -567,9 +567,6 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     t->owner_data = owner_data;
     *token = tok;
     __atomic_store_n(&t->owner, tok, __ATOMIC_SEQ_CST);
-    if (real) {
-        off_wake();
-    }
     return t;
 }
 
@@ -596,10 +593,12 @@ static void end_wait(rp_thread_t *t, apr_uint64_t rq)
 
 /* At the end, under off_lock, with the thread's CPU time CPU and run
  * delay RQ: the blocked time since the last look, and a [blocked] sample
- * for what no look caught.  A request that spent 100 us or more off the
- * CPU keeps the child warm for its next WARM_REQUESTS requests. */
+ * for what no look caught: [blocked] when the run delay was told apart,
+ * [off CPU] (blocked or waiting for a CPU) when it was not.  A request
+ * that spent a millisecond or more off the CPU keeps the child warm for
+ * its next WARM_REQUESTS requests. */
 #define WARM_REQUESTS       64
-#define WARM_GAP_NS         100000u
+#define WARM_GAP_NS         1000000u
 
 static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
 {
@@ -609,8 +608,8 @@ static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
     credit_blocked(t, acct_blocked(t, now, cpu, rq));
     if (t->off_unseen) {
         memset(&dummy, 0, sizeof(dummy));
-        put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU | HDR_BLOCKED,
-                   t->off_unseen);
+        put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU
+                   | (t->split ? HDR_BLOCKED : HDR_OFF_CPU), t->off_unseen);
         t->off_samples += dummy.samples;
         t->off_full += dummy.buffer_full;
         t->off_unseen = 0;
@@ -706,7 +705,8 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
     s->truncated = (hdr & HDR_TRUNCATED) != 0;
     s->offcpu = (hdr & HDR_OFFCPU) != 0;
     s->state = (hdr & HDR_WAIT_CPU) ? RP_SAMPLE_WAIT_CPU
-               : (hdr & HDR_BLOCKED) ? RP_SAMPLE_BLOCKED : RP_SAMPLE_STACK;
+               : (hdr & HDR_BLOCKED) ? RP_SAMPLE_BLOCKED
+               : (hdr & HDR_OFF_CPU) ? RP_SAMPLE_OFF_CPU : RP_SAMPLE_STACK;
     s->weight_ns = t->on.w[*pos + 1];
     s->pcs = t->on.w + *pos + 2;
     *pos += 2 + (apr_size_t)s->depth;
@@ -808,51 +808,25 @@ static int off_quitting(void)
     return __atomic_load_n(&off_quit, __ATOMIC_ACQUIRE);
 }
 
-/* The sampler waits for the next real-time request on a futex once none
- * ran for IDLE_AFTER_NS; rp_sampler_begin wakes it.  So a busy child
- * pays no system call per request (the sampler is awake), an idle one no
- * wake-up at all, and the first look at a request comes one period after
- * its begin, not up to 10 ms later (which lost short waits to
- * [blocked]). */
-#define IDLE_AFTER_NS       (50 * 1000000L)
-
-static void off_wake(void)
-{
-    if (__atomic_load_n(&off_idle, __ATOMIC_SEQ_CST)) {
-        __atomic_add_fetch(&off_wake_seq, 1, __ATOMIC_SEQ_CST);
-        syscall(SYS_futex, &off_wake_seq, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
-                0);
-    }
-}
+/* While no real-time request runs the sampler looks every 10 ms, not at
+ * the sampling rate (a cpu-timer child then pays 100 wake-ups a second,
+ * not 1000).  Its first look at a request may come that late, which
+ * costs nothing: the blocked time before it is credited by it, since
+ * the credit is the blocked time since the request began, not a
+ * period. */
+#define IDLE_NS             (10 * 1000000L)
 
 static int any_real(void)
 {
     apr_uint32_t i, n = apr_atomic_read32(&nthreads);
 
     for (i = 0; i < n; i++) {
-        if (__atomic_load_n(&threads[i]->owner, __ATOMIC_SEQ_CST)
+        if (__atomic_load_n(&threads[i]->owner, __ATOMIC_RELAXED)
             && threads[i]->real) {
             return 1;
         }
     }
     return 0;
-}
-
-/* Wait until a real-time request begins or the sampler must quit. */
-static void off_idle_wait(void)
-{
-    struct timespec second = { 1, 0 };
-    int seq = __atomic_load_n(&off_wake_seq, __ATOMIC_SEQ_CST);
-
-    __atomic_store_n(&off_idle, 1, __ATOMIC_SEQ_CST);
-    /* Looked at after the flag is up: a begin either finds it up (and
-     * wakes us) or is seen here. */
-    while (!any_real() && !off_quitting()) {
-        syscall(SYS_futex, &off_wake_seq, FUTEX_WAIT_PRIVATE, seq, &second,
-                NULL, 0);
-        seq = __atomic_load_n(&off_wake_seq, __ATOMIC_SEQ_CST);
-    }
-    __atomic_store_n(&off_idle, 0, __ATOMIC_SEQ_CST);
 }
 
 static void *off_cpu_main(void *arg)
@@ -861,23 +835,15 @@ static void *off_cpu_main(void *arg)
     struct timespec next;
     sigset_t all;
     apr_uint32_t i, n;
-    long quiet_ns = 0, period;
 
     /* This thread must never take the profiling signal or httpd's. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (!off_quitting()) {
-        period = __atomic_load_n(&off_period_ns, __ATOMIC_RELAXED);
-        if (any_real()) {
-            quiet_ns = 0;
-        }
-        else if ((quiet_ns += period) >= IDLE_AFTER_NS) {
-            off_idle_wait();
-            quiet_ns = 0;
-            clock_gettime(CLOCK_MONOTONIC, &next);
-        }
-        next.tv_nsec += period;
+        next.tv_nsec += any_real() ? __atomic_load_n(&off_period_ns,
+                                                     __ATOMIC_RELAXED)
+                                   : IDLE_NS;
         while (next.tv_nsec >= 1000000000L) {
             next.tv_nsec -= 1000000000L;
             next.tv_sec++;
@@ -909,7 +875,6 @@ static apr_status_t off_stop(void *unused)
     if (__atomic_load_n(&off_state, __ATOMIC_ACQUIRE) != 1) {
         return APR_SUCCESS;
     }
-    off_wake();
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += 500000000L;
     if (deadline.tv_nsec >= 1000000000L) {

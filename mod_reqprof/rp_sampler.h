@@ -50,7 +50,9 @@ typedef struct {
 typedef enum {
     RP_SAMPLE_STACK = 0,         /* running, or blocked, in pcs */
     RP_SAMPLE_WAIT_CPU,          /* runnable, waiting for a CPU, at pcs */
-    RP_SAMPLE_BLOCKED            /* blocked where no look caught it */
+    RP_SAMPLE_BLOCKED,           /* blocked where no look caught it */
+    RP_SAMPLE_OFF_CPU            /* blocked or waiting for a CPU, not told
+                                  * apart, where no look caught it */
 } rp_sample_state_e;
 
 typedef struct {

@@ -333,7 +333,8 @@ static const char *const frame_kind_names[RP_FRAME_KINDS] = {
     "[table full]",
     "[unknown]",
     "[waiting for CPU]",
-    "[blocked]"
+    "[blocked]",
+    "[off CPU]"
 };
 
 /* ------------------------------------------------------------------ */
@@ -722,6 +723,7 @@ static int node_ok(const rp_image_t *im, apr_uint32_t i)
                && im->uris[pn->object].full_node == i;
     case RP_FRAME_WAIT_CPU:
     case RP_FRAME_BLOCKED:
+    case RP_FRAME_OFF_CPU:
         return nd->parent != 0 && nd->object == RP_STORE_NONE;
     case RP_FRAME_REAL:
     case RP_FRAME_UNKNOWN:
@@ -1111,8 +1113,8 @@ static void frame_at(const rp_wctx_t *w, const rp_frame_t *frames,
         return;
     }
     src = &frames[depth - 1 - (k - cut)];
-    if ((src->kind == RP_FRAME_WAIT_CPU || src->kind == RP_FRAME_BLOCKED)
-        && k == depth - 1 + cut) {
+    if ((src->kind == RP_FRAME_WAIT_CPU || src->kind == RP_FRAME_BLOCKED
+         || src->kind == RP_FRAME_OFF_CPU) && k == depth - 1 + cut) {
         /* A state leaf: where the time went that no stack shows. */
         out->kind = src->kind;
         out->object = RP_STORE_NONE;

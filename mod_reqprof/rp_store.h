@@ -87,12 +87,15 @@ typedef enum {
                                  * (a leaf, under the stack it resumed at) */
     RP_FRAME_BLOCKED,           /* [blocked]: off-CPU time no look saw the
                                  * stack of (a leaf) */
+    RP_FRAME_OFF_CPU,           /* [off CPU]: the same, blocked and waiting
+                                 * for a CPU not told apart (a leaf) */
     RP_FRAME_KINDS
 } rp_frame_kind_e;
 
 typedef struct {
     rp_frame_kind_e kind;       /* REAL or UNKNOWN in a sample; the
-                                 * innermost may be WAIT_CPU or BLOCKED */
+                                 * innermost may be WAIT_CPU, BLOCKED or
+                                 * OFF_CPU */
     apr_uint32_t object;        /* rp_store_object() index, or RP_STORE_NONE */
     apr_uint64_t rel;           /* address relative to the object's base (or
                                  * absolute when object is RP_STORE_NONE) */
