@@ -114,7 +114,6 @@ struct rp_thread_t {
     int split;                          /* ... with the run delay apart */
     apr_uint64_t wall0, cpu0, rq0;      /* at its begin */
     apr_uint64_t blk_credited;          /* blocked ns credited so far */
-    int look_blocked;                   /* the last look found it blocked */
     apr_size_t off_last;                /* 1 + offset of the request's last
                                          * blocked sample, 0: none */
     apr_uint64_t off_unseen;            /* blocked ns no look caught */
@@ -552,7 +551,6 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         t->cpu0 = t->cpu_begin;
         t->rq0 = rq0;
         t->blk_credited = 0;
-        t->look_blocked = 0;
         t->off_last = 0;
         t->off_unseen = 0;
         pthread_mutex_unlock(&t->off_lock);
@@ -756,27 +754,35 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
     rv = rp_offcpu_sample(o, t->tid, pcs, cfg_max_depth, &depth);
-    /* A running thread is the CPU clock's, unless it was blocked at the
-     * last look: then the end of that wait is credited now. */
-    if (rv == RP_OFFCPU_FAILED
-        || (rv == RP_OFFCPU_RUNNING && !t->look_blocked)) {
+    /* A running thread is the CPU clock's.  The end of a wait it woke
+     * from is credited by the next look that finds it blocked, or by the
+     * request's end, to the same stack: a running thread's CPU time in
+     * schedstat lags by up to a tick, and what a look credited too much
+     * could not be taken back. */
+    if (rv == RP_OFFCPU_FAILED || rv == RP_OFFCPU_RUNNING) {
         return;
     }
-    pthread_mutex_lock(&t->off_lock);
+    /* Never wait for the request's thread: it may hold the lock in a
+     * request that a signal interrupted to end the process (prefork's
+     * hard stop), and then off_stop waits for us.  A look skipped costs
+     * nothing: the next one credits the time since the last. */
+    if (pthread_mutex_trylock(&t->off_lock) != 0) {
+        return;
+    }
     if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED) && t->real && t->off.w
         && t->req_seq == seq) {
-        if (t->acct) {
-            now = mono_ns();
-            if ((have = schedstat_read(t->ss_fd, &cpu, &rq)) != 0) {
-                blk = acct_blocked(t, now, cpu, t->split ? rq : t->rq0);
-            }
-        }
-        if (rv != RP_OFFCPU_SAMPLED) {
-            t->off_woke += rv == RP_OFFCPU_WOKE;
-            credit_blocked(t, blk);
-            t->look_blocked = 0;
+        if (rv == RP_OFFCPU_WOKE) {
+            t->off_woke++;
         }
         else {
+            /* Blocked: its CPU time in schedstat is exact. */
+            if (t->acct) {
+                now = mono_ns();
+                if ((have = schedstat_read(t->ss_fd, &cpu, &rq)) != 0) {
+                    blk = acct_blocked(t, now, cpu,
+                                       t->split ? rq : t->rq0);
+                }
+            }
             for (i = 0; i < depth; i++) {
                 frames[i] = (void *)(apr_uintptr_t)pcs[i];
             }
@@ -797,7 +803,6 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
             }
             t->off_samples += dummy.samples;
             t->off_full += dummy.buffer_full;
-            t->look_blocked = 1;
         }
     }
     pthread_mutex_unlock(&t->off_lock);
@@ -861,11 +866,13 @@ static void *off_cpu_main(void *arg)
 
 /* Pre-cleanup of the child's pool: end the off-CPU sampler before
  * anything it reads goes (the unwinder's address space, the /proc
- * descriptors: off_own; the child's pool).  Under prefork this can run
- * from a signal handler that interrupted a request holding a thread's
- * off_lock, which the sampler may be waiting for: the join is bounded,
- * and a sampler that did not end keeps its state (the process is about
- * to exit). */
+ * descriptors: off_own; the child's pool), and before the module's code
+ * can be unloaded at the process's exit.  The sampler never blocks on a
+ * lock (off_sample_one), so it ends within one look once told to, even
+ * when this runs from a signal handler that interrupted a request
+ * holding a thread's off_lock (prefork's hard stop); only a starved CPU
+ * delays it, so the join waits up to 5 s.  A sampler that did not end
+ * even then keeps its state (the process is about to exit). */
 static apr_status_t off_stop(void *unused)
 {
     struct timespec deadline;
@@ -876,11 +883,7 @@ static apr_status_t off_stop(void *unused)
         return APR_SUCCESS;
     }
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_nsec += 500000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_nsec -= 1000000000L;
-        deadline.tv_sec++;
-    }
+    deadline.tv_sec += 5;
     __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
     off_why = "the child is exiting";
     if (pthread_timedjoin_np(off_thread, NULL, &deadline) == 0) {
