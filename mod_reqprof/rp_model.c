@@ -730,15 +730,33 @@ static int model_real(const rp_model_t *m)
     return m->info && m->info->settings.timer == 1 /* real */;
 }
 
-double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
+/* The exact time the timer measures of URI U's requests. */
+static apr_uint64_t exact_us(const rp_model_t *m, const rp_model_uri_t *u)
 {
-    apr_uint64_t us = 0;
+    return model_real(m) ? u->sum_wall_us : u->sum_cpu_us;
+}
+
+/* The exact time of every URI; *NS (may be NULL) gets their estimate. */
+static apr_uint64_t total_exact_us(const rp_model_t *m, apr_uint64_t *ns)
+{
+    apr_uint64_t us = 0, est = 0;
     int i;
 
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((const rp_model_uri_t *)m->uris->elts)[i];
-        us += model_real(m) ? u->sum_wall_us : u->sum_cpu_us;
+        us += exact_us(m, u);
+        est += u->weight_ns;
     }
+    if (ns) {
+        *ns = est;
+    }
+    return us;
+}
+
+double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
+{
+    apr_uint64_t us = total_exact_us(m, NULL);
+
     if (time_us) {
         *time_us = us;
     }
@@ -746,21 +764,19 @@ double rp_model_delivered_hz(const rp_model_t *m, apr_uint64_t *time_us)
 }
 
 double rp_model_covered(const rp_model_t *m, const rp_model_uri_t *u,
-                        apr_uint64_t *exact_us)
+                        apr_uint64_t *exact)
 {
-    apr_uint64_t us = 0, ns = 0;
-    int i;
+    apr_uint64_t ns, us;
 
-    for (i = 0; i < m->uris->nelts; i++) {
-        const rp_model_uri_t *x = &((const rp_model_uri_t *)m->uris->elts)[i];
-        if (u && x != u) {
-            continue;
-        }
-        us += model_real(m) ? x->sum_wall_us : x->sum_cpu_us;
-        ns += x->weight_ns;
+    if (u) {
+        us = exact_us(m, u);
+        ns = u->weight_ns;
     }
-    if (exact_us) {
-        *exact_us = us;
+    else {
+        us = total_exact_us(m, &ns);
+    }
+    if (exact) {
+        *exact = us;
     }
     return us ? 100.0 * (double)ns / (1000.0 * (double)us) : -1.0;
 }

@@ -228,7 +228,7 @@ static apr_uint64_t mono_ns(void)
 }
 
 /* The calling thread's CPU time (exact: the kernel adds the running
- * slice).  clock_gettime is async-signal-safe. */
+ * slice, where schedstat's lags by up to a tick). */
 static apr_uint64_t thread_cpu_ns(void)
 {
     struct timespec ts;
