@@ -33,6 +33,7 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
               $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
+              $(SRC_DIR)/rp_answer.c \
               $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so

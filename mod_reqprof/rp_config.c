@@ -23,7 +23,6 @@
 #include "rp_config.h"
 #include "rp_sort.h"
 
-#define DEFAULT_FREQUENCY   99          /* off the 100 Hz beat of timers */
 #define DEFAULT_MAX_DEPTH   128
 #define DEFAULT_MEMORY      (8 * 1024 * 1024)
 #define DEFAULT_SORT        "self"
@@ -31,8 +30,6 @@
 
 /* ------------------------------------------------------------------ */
 /* Tables */
-
-static const char *const timer_names[] = { "cpu", "real", NULL };
 
 /* cmd->info of the two list directives. */
 static const rp_rule_kind_e kind_include = RP_RULE_INCLUDE;
@@ -48,11 +45,12 @@ typedef struct {
 } rp_int_desc_t;
 
 static const rp_int_desc_t frequency_desc = {
-    APR_OFFSETOF(rp_server_conf_t, frequency), 1, 10000, "Hz",
+    APR_OFFSETOF(rp_server_conf_t, frequency),
+    RP_FREQUENCY_MIN, RP_FREQUENCY_MAX, "Hz",
     "faster sampling would cost more than the work it measures"
 };
 static const rp_int_desc_t max_depth_desc = {
-    APR_OFFSETOF(rp_server_conf_t, max_depth), 4, 1024, "frames",
+    APR_OFFSETOF(rp_server_conf_t, max_depth), 4, RP_STORE_DEPTH_MAX, "frames",
     "each sample's frames are stored in a fixed buffer"
 };
 static const rp_int_desc_t limit_desc = {
@@ -282,8 +280,8 @@ static const char *set_timer(cmd_parms *cmd, void *dc, const char *arg)
     if (err) {
         return err;
     }
-    for (i = 0; timer_names[i]; i++) {
-        if (strcasecmp(arg, timer_names[i]) == 0) {
+    for (i = 0; rp_timer_names[i]; i++) {
+        if (strcasecmp(arg, rp_timer_names[i]) == 0) {
             conf_of(cmd)->timer = i;
             return NULL;
         }
@@ -334,7 +332,7 @@ static const char *set_signal(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_memory(cmd_parms *cmd, void *dc, const char *arg)
 {
-    const apr_int64_t min = 64 * 1024, max = APR_INT64_C(1) << 30;
+    const apr_int64_t min = RP_STORE_REGION_MIN, max = RP_STORE_REGION_MAX;
     const char *err = global_only(cmd, arg);
     apr_int64_t v;
 
@@ -346,8 +344,10 @@ static const char *set_memory(cmd_parms *cmd, void *dc, const char *arg)
         return bad(cmd, arg, err);
     }
     if (v < min || v > max) {
-        return bad(cmd, arg, "out of range: must be 64K to 1G per child "
-                   "(it is reserved once per child slot)");
+        return bad(cmd, arg, apr_psprintf(cmd->pool, "out of range: must "
+                   "be %" APR_INT64_T_FMT "K to %" APR_INT64_T_FMT "G per "
+                   "child (it is reserved once per child slot)",
+                   min >> 10, max >> 30));
     }
     conf_of(cmd)->memory = v;
     return NULL;
@@ -385,10 +385,13 @@ const command_rec rp_config_cmds[] = {
     AP_INIT_TAKE1("ReqProfTimer", set_timer, NULL, RSRC_CONF,
                   "cpu|real: the clock that drives sampling (default cpu)"),
     AP_INIT_TAKE1("ReqProfFrequency", set_int, (void *)&frequency_desc,
-                  RSRC_CONF, "samples per second, 1-10000 (default 99)"),
+                  RSRC_CONF, "samples per second, "
+                  APR_STRINGIFY(RP_FREQUENCY_MIN) "-"
+                  APR_STRINGIFY(RP_FREQUENCY_MAX) " (default "
+                  APR_STRINGIFY(RP_FREQUENCY_DEFAULT) ")"),
     AP_INIT_TAKE1("ReqProfMaxDepth", set_int, (void *)&max_depth_desc,
                   RSRC_CONF, "frames kept per sample, innermost first, "
-                  "4-1024 (default 128)"),
+                  "4-" APR_STRINGIFY(RP_STORE_DEPTH_MAX) " (default 128)"),
     AP_INIT_TAKE1("ReqProfSignal", set_signal, NULL, RSRC_CONF,
                   "the signal that carries samples (default "
                   "SIGRTMIN+4)"),
@@ -423,7 +426,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     /* The main server holds the defaults; hosts inherit on merge. */
     conf->enabled = 0;
     conf->timer = RP_TIMER_CPU;
-    conf->frequency = DEFAULT_FREQUENCY;
+    conf->frequency = RP_FREQUENCY_DEFAULT;
     conf->max_depth = DEFAULT_MAX_DEPTH;
     conf->signame = DEFAULT_SIGNAL_NAME;
     err = parse_signal(p, DEFAULT_SIGNAL_NAME, &conf->signo);
@@ -460,10 +463,4 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv)
 const rp_server_conf_t *rp_config_get(const server_rec *s)
 {
     return ap_get_module_config(s->module_config, &reqprof_module);
-}
-
-const char *rp_config_timer_name(int timer)
-{
-    return (timer == RP_TIMER_CPU || timer == RP_TIMER_REAL)
-           ? timer_names[timer] : "?";
 }

@@ -17,11 +17,7 @@
 #include <http_config.h>
 
 #include "rp_filter.h"
-
-typedef enum {
-    RP_TIMER_CPU = 0,       /* CLOCK_THREAD_CPUTIME_ID: on-CPU time */
-    RP_TIMER_REAL = 1       /* CLOCK_MONOTONIC: wall time, blocked too */
-} rp_timer_e;
+#include "rp_store.h"
 
 #define RP_UNSET            (-1)
 
@@ -46,8 +42,5 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv);
 
 /* The effective configuration of S (after merging, defaults applied). */
 const rp_server_conf_t *rp_config_get(const server_rec *s);
-
-/* Names, for display. */
-const char *rp_config_timer_name(int timer);
 
 #endif /* RP_CONFIG_H */

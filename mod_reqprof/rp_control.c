@@ -19,10 +19,9 @@
 #include <http_protocol.h>
 
 #include "rp_private.h"
+#include "rp_answer.h"
 #include "rp_control.h"
-#include "rp_handler.h"
 #include "rp_query.h"
-#include "rp_runtime.h"
 #include "rp_store.h"
 
 #define BODY_MAX 8192
@@ -30,14 +29,8 @@
 /* ------------------------------------------------------------------ */
 /* Nonce */
 
-apr_status_t rp_control_init_secret(unsigned char *secret, apr_size_t len)
+const char *rp_control_nonce(apr_pool_t *p, const rp_control_keys_t *k)
 {
-    return apr_generate_random_bytes(secret, len);
-}
-
-const char *rp_control_nonce(request_rec *r)
-{
-    rp_runtime_t *rt = rp_runtime_get();
     static const char hex[] = "0123456789abcdef";
     unsigned char digest[APR_SHA1_DIGESTSIZE];
     apr_uint32_t words[2];
@@ -46,17 +39,17 @@ const char *rp_control_nonce(request_rec *r)
     char *out;
     int i;
 
-    rp_store_settings_get(rt->store, &now);
-    words[0] = rp_store_generation(rt->store);
+    rp_store_settings_get(k->store, &now);
+    words[0] = rp_store_generation(k->store);
     words[1] = now.seq;
     /* secret | state | secret: a keyed hash that needs no HMAC code. */
     apr_sha1_init(&ctx);
-    apr_sha1_update_binary(&ctx, rt->secret, sizeof(rt->secret));
+    apr_sha1_update_binary(&ctx, k->secret, (unsigned int)k->secret_len);
     apr_sha1_update_binary(&ctx, (const unsigned char *)words,
                            sizeof(words));
-    apr_sha1_update_binary(&ctx, rt->secret, sizeof(rt->secret));
+    apr_sha1_update_binary(&ctx, k->secret, (unsigned int)k->secret_len);
     apr_sha1_final(digest, &ctx);
-    out = apr_palloc(r->pool, 2 * sizeof(digest) + 1);
+    out = apr_palloc(p, 2 * sizeof(digest) + 1);
     for (i = 0; i < (int)sizeof(digest); i++) {
         out[2 * i] = hex[digest[i] >> 4];
         out[2 * i + 1] = hex[digest[i] & 15];
@@ -204,26 +197,11 @@ static const char *check_origin(request_rec *r)
 
 typedef struct {
     const char *nonce;
-    int action;
+    int action;             /* index in actions[], -1: not given */
     int timer;              /* -1: not given */
     int frequency;          /* 0: not given */
     const char *back;
 } form_t;
-
-const char *const rp_control_actions[] = {
-    "enable", "pause", "clear", "timer", "frequency", NULL
-};
-
-const char *rp_control_done(int action)
-{
-    static const char *const done[] = {
-        "profiling enabled", "profiling paused", "profile cleared",
-        "timer switched (the profile was cleared)", "frequency changed"
-    };
-
-    return action >= 0 && action < 5 ? done[action] : NULL;
-}
-static const char *const timer_names[] = { "cpu", "real", NULL };
 
 /* The page's own query string: printable ASCII only, so it cannot split
  * the Location header or leave the page. */
@@ -243,14 +221,132 @@ static const char *check_back(apr_pool_t *p, const char *v)
     return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Actions: one table, each a change of the shared header */
+
+/* Apply F to ST (and S); NULL when the field it needs was not given,
+ * else what it did, for the log. */
+typedef const char *(*action_fn)(rp_store_t *s, rp_settings_t *st,
+                                 const form_t *f);
+
+static const char *do_enable(rp_store_t *s, rp_settings_t *st,
+                             const form_t *f)
+{
+    st->enabled = 1;
+    return "profiling enabled";
+}
+
+static const char *do_pause(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    st->enabled = 0;
+    return "profiling paused";
+}
+
+static const char *do_clear(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    rp_store_clear(s);
+    return "profile cleared";
+}
+
+static const char *do_timer(rp_store_t *s, rp_settings_t *st,
+                            const form_t *f)
+{
+    if (f->timer < 0) {
+        return NULL;
+    }
+    if (st->timer != f->timer) {
+        /* Samples of CPU time and of wall time do not add up. */
+        st->timer = f->timer;
+        rp_store_clear(s);
+        return f->timer == RP_TIMER_REAL
+               ? "timer set to real (profile cleared)"
+               : "timer set to cpu (profile cleared)";
+    }
+    return "timer unchanged";
+}
+
+static const char *do_frequency(rp_store_t *s, rp_settings_t *st,
+                                const form_t *f)
+{
+    if (!f->frequency) {
+        return NULL;
+    }
+    st->frequency = f->frequency;
+    return "frequency set";
+}
+
+typedef struct {
+    const char *name;           /* action=NAME, and ?done=NAME after it */
+    action_fn fn;
+    const char *needs;          /* the form field it needs, or NULL */
+    const char *done;           /* what the page says once it is done */
+    int says_state;             /* DONE already tells the state notice
+                                 * ("paused"), which it then replaces */
+} rp_action_t;
+
+static const rp_action_t actions[] = {
+    { "enable", do_enable, NULL, "profiling enabled", 0 },
+    { "pause", do_pause, NULL, "profiling paused", 1 },
+    { "clear", do_clear, NULL, "profile cleared", 0 },
+    { "timer", do_timer, "timer",
+      "timer switched (the profile was cleared)", 0 },
+    { "frequency", do_frequency, "frequency", "frequency changed", 0 },
+    { NULL }
+};
+
+static const rp_action_t *find_action(const char *name)
+{
+    const rp_action_t *a;
+
+    for (a = actions; a->name; a++) {
+        if (strcmp(a->name, name) == 0) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+/* All the names, for a reason: "enable, pause, ...". */
+static const char *action_names(apr_pool_t *p)
+{
+    const rp_action_t *a;
+    const char *all = NULL;
+
+    for (a = actions; a->name; a++) {
+        all = all ? apr_pstrcat(p, all, ", ", a->name, NULL) : a->name;
+    }
+    return all;
+}
+
+const char *rp_control_check_done(apr_pool_t *p, const char *name)
+{
+    return find_action(name) ? NULL
+           : apr_pstrcat(p, "unknown action '", name, "'; one of: ",
+                         action_names(p), NULL);
+}
+
+const char *rp_control_notice(apr_pool_t *p, const char *done,
+                              const char *state)
+{
+    const rp_action_t *a = done ? find_action(done) : NULL;
+
+    if (!a) {
+        return state;
+    }
+    return state && !a->says_state
+           ? apr_pstrcat(p, a->done, "; ", state, NULL) : a->done;
+}
+
 static const rp_qparam_t form_params[] = {
     { "nonce", RP_Q_STRING, APR_OFFSETOF(form_t, nonce), 0, 64, NULL, NULL },
     { "action", RP_Q_CHOICE, APR_OFFSETOF(form_t, action), 0, 0,
-      rp_control_actions, NULL },
-    { "timer", RP_Q_CHOICE, APR_OFFSETOF(form_t, timer), 0, 0, timer_names,
-      NULL },
-    { "frequency", RP_Q_INT, APR_OFFSETOF(form_t, frequency), 1, 10000, NULL,
-      NULL },
+      &actions[0].name, NULL, sizeof(actions[0]) },
+    { "timer", RP_Q_CHOICE, APR_OFFSETOF(form_t, timer), 0, 0,
+      rp_timer_names, NULL },
+    { "frequency", RP_Q_INT, APR_OFFSETOF(form_t, frequency),
+      RP_FREQUENCY_MIN, RP_FREQUENCY_MAX, NULL, NULL },
     { "back", RP_Q_STRING, APR_OFFSETOF(form_t, back), 0, 4096, NULL,
       check_back },
     { NULL }
@@ -289,66 +385,30 @@ static const char *read_body(request_rec *r, int *status)
     return buf;
 }
 
-/* ------------------------------------------------------------------ */
-/* Actions: a table, each a change of the shared header */
-
-typedef const char *(*action_fn)(rp_store_t *s, rp_settings_t *st,
-                                 const form_t *f);
-
-static const char *do_enable(rp_store_t *s, rp_settings_t *st,
-                             const form_t *f)
+/* What an action's field must be, from the form's own table: the
+ * names of a choice, the bounds of a number. */
+static const char *field_wants(apr_pool_t *p, const char *field)
 {
-    st->enabled = 1;
-    return "profiling enabled";
-}
+    const rp_qparam_t *q;
+    const char *const *n;
+    const char *all = NULL;
 
-static const char *do_pause(rp_store_t *s, rp_settings_t *st,
-                            const form_t *f)
-{
-    st->enabled = 0;
-    return "profiling paused";
-}
-
-static const char *do_clear(rp_store_t *s, rp_settings_t *st,
-                            const form_t *f)
-{
-    rp_store_clear(s);
-    return "profile cleared";
-}
-
-static const char *do_timer(rp_store_t *s, rp_settings_t *st,
-                            const form_t *f)
-{
-    if (f->timer < 0) {
-        return NULL;
+    for (q = form_params; q->name; q++) {
+        if (strcmp(q->name, field) != 0) {
+            continue;
+        }
+        if (q->type == RP_Q_INT) {
+            return apr_psprintf(p, "%s=%" APR_INT64_T_FMT "..%"
+                                APR_INT64_T_FMT, field,
+                                (apr_int64_t)q->min, (apr_int64_t)q->max);
+        }
+        for (n = q->choices; n && *n; n++) {
+            all = all ? apr_pstrcat(p, all, "|", *n, NULL) : *n;
+        }
+        return apr_pstrcat(p, field, "=", all ? all : "...", NULL);
     }
-    if (st->timer != f->timer) {
-        /* Samples of CPU time and of wall time do not add up. */
-        st->timer = f->timer;
-        rp_store_clear(s);
-        return f->timer ? "timer set to real (profile cleared)"
-                        : "timer set to cpu (profile cleared)";
-    }
-    return "timer unchanged";
+    return field;
 }
-
-static const char *do_frequency(rp_store_t *s, rp_settings_t *st,
-                                const form_t *f)
-{
-    if (!f->frequency) {
-        return NULL;
-    }
-    st->frequency = f->frequency;
-    return "frequency set";
-}
-
-static const struct {
-    action_fn fn;
-    const char *needs;          /* the field it needs, for the reason */
-} actions[] = {
-    { do_enable, NULL }, { do_pause, NULL }, { do_clear, NULL },
-    { do_timer, "timer=cpu|real" }, { do_frequency, "frequency=1..10000" }
-};
 
 /* ------------------------------------------------------------------ */
 
@@ -360,14 +420,14 @@ static int refuse(request_rec *r, int status, const char *why)
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, RP_LOGNO(1201)
                   "refused a page change: %s (Origin %s, client %s)", why,
                   from ? from : "-", r->useragent_ip);
-    return rp_handler_fail(r, status, apr_pstrcat(r->pool,
+    return rp_answer_fail(r, status, apr_pstrcat(r->pool,
                            "change refused: ", why, NULL));
 }
 
-int rp_control_post(request_rec *r)
+int rp_control_post(request_rec *r, const rp_control_keys_t *k)
 {
-    rp_runtime_t *rt = rp_runtime_get();
     const char *why, *body, *type, *done;
+    const rp_action_t *act;
     rp_settings_t st;
     apr_uint32_t seen;
     form_t f;
@@ -388,37 +448,38 @@ int rp_control_post(request_rec *r)
     }
     memset(&f, 0, sizeof(f));
     f.timer = -1;
-    f.back = "";
     f.action = -1;
+    f.back = "";
     if ((why = rp_query_parse(r->pool, body, form_params, &f, &seen))) {
         return refuse(r, HTTP_BAD_REQUEST, why);
     }
-    if (!rt->store) {
+    if (!k->store) {
         return refuse(r, HTTP_SERVICE_UNAVAILABLE, "no shared memory (see "
                       "the error log)");
     }
-    if (!f.nonce || !same_secret(rp_control_nonce(r), f.nonce)) {
+    if (!f.nonce || !same_secret(rp_control_nonce(r->pool, k), f.nonce)) {
         return refuse(r, HTTP_FORBIDDEN, "the nonce is missing or old "
                       "(reload the page)");
     }
     if (f.action < 0) {
         return refuse(r, HTTP_BAD_REQUEST, "no action given");
     }
-    rp_store_settings_get(rt->store, &st);
-    if (!(done = actions[f.action].fn(rt->store, &st, &f))) {
+    act = &actions[f.action];
+    rp_store_settings_get(k->store, &st);
+    if (!(done = act->fn(k->store, &st, &f))) {
         return refuse(r, HTTP_BAD_REQUEST, apr_pstrcat(r->pool, "action ",
-                      rp_control_actions[f.action], " needs ",
-                      actions[f.action].needs, NULL));
+                      act->name, " needs ", field_wants(r->pool, act->needs),
+                      NULL));
     }
-    rp_store_settings_set(rt->store, &st);
+    rp_store_settings_set(k->store, &st);
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, RP_LOGNO(1202)
                   "page: %s (client %s)", done, r->useragent_ip);
-    rp_handler_headers(r, "text/plain; charset=utf-8", NULL);
+    rp_answer_headers(r, "text/plain; charset=utf-8", NULL);
     /* Back to the view the form was on, saying what was done. */
     apr_table_setn(r->headers_out, "Location",
                    apr_pstrcat(r->pool, ap_escape_uri(r->pool, r->uri),
                                *f.back ? f.back : "?", *f.back ? "&" : "",
-                               "done=", rp_control_actions[f.action], NULL));
+                               "done=", act->name, NULL));
     r->status = HTTP_SEE_OTHER;
     ap_rprintf(r, "%s\n", done);
     return OK;

@@ -18,21 +18,32 @@
 
 #include <httpd.h>
 
-/* Once in the parent, at start (kept over graceful restarts by the
- * caller): draw the secret. */
-apr_status_t rp_control_init_secret(unsigned char *secret, apr_size_t len);
+#include "rp_store.h"
 
-/* The nonce that forms rendered now carry, from R's pool. */
-const char *rp_control_nonce(request_rec *r);
+/* What control needs of the process's state: the store the changes go
+ * to, and the nonce key (drawn once in the parent, by rp_runtime). */
+typedef struct {
+    rp_store_t *store;          /* NULL: no shared memory */
+    const unsigned char *secret;
+    apr_size_t secret_len;
+} rp_control_keys_t;
 
-/* The actions, NULL-terminated; the page's redirect after a change says
- * which one with ?done=NAME, and rp_control_done tells what it did. */
-extern const char *const rp_control_actions[];
-const char *rp_control_done(int action);
+/* The nonce that forms rendered now carry, from P. */
+const char *rp_control_nonce(apr_pool_t *p, const rp_control_keys_t *k);
 
-/* Handle a POST to the page: check it, apply it, answer it (303 to the
- * page on success; 400, 403 or 413 with a one-line reason otherwise).
- * Returns OK or an HTTP status for httpd to answer. */
-int rp_control_post(request_rec *r);
+/* The page's redirect after a change says which one with ?done=NAME:
+ * NULL when NAME is an action's, else a one-line reason from P. */
+const char *rp_control_check_done(apr_pool_t *p, const char *name);
+
+/* The notice of the page shown after the change DONE (an action's name,
+ * or NULL for none), given the notice STATE the page would show anyway
+ * (or NULL): one line, from P, or NULL. */
+const char *rp_control_notice(apr_pool_t *p, const char *done,
+                              const char *state);
+
+/* Handle a POST to the page: check it, apply it to K's store, answer it
+ * (303 to the page on success; 400, 403 or 413 with a one-line reason
+ * otherwise).  Returns OK or an HTTP status for httpd to answer. */
+int rp_control_post(request_rec *r, const rp_control_keys_t *k);
 
 #endif /* RP_CONTROL_H */

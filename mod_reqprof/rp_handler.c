@@ -22,6 +22,7 @@
 #include <http_request.h>
 
 #include "rp_private.h"
+#include "rp_answer.h"
 #include "rp_config.h"
 #include "rp_control.h"
 #include "rp_escape.h"
@@ -52,7 +53,7 @@ typedef struct {
     int icicle;
     int seconds;
     const char *explain;
-    int done;               /* after a change: which (rp_control), or -1 */
+    const char *done;       /* after a change: its action (rp_control) */
 } rp_args_t;
 
 static const char *check_path(apr_pool_t *p, const char *v)
@@ -134,8 +135,8 @@ static const rp_qparam_t params[] = {
       1, SECONDS_MAX, NULL, NULL },
     { "explain", RP_Q_STRING, APR_OFFSETOF(rp_args_t, explain),
       0, PATH_MAX_LEN, NULL, check_path },
-    { "done", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, done),
-      0, 0, rp_control_actions, NULL },
+    { "done", RP_Q_STRING, APR_OFFSETOF(rp_args_t, done),
+      0, 32, NULL, rp_control_check_done },
     { NULL }
 };
 
@@ -145,33 +146,6 @@ static const rp_qparam_t params[] = {
 
 /* ------------------------------------------------------------------ */
 /* Output */
-
-void rp_handler_headers(request_rec *r, const char *content_type,
-                        const char *csp_nonce)
-{
-    ap_set_content_type(r, content_type);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
-    apr_table_setn(r->headers_out, "Referrer-Policy", "same-origin");
-    apr_table_setn(r->headers_out, "Content-Security-Policy", csp_nonce
-                   ? apr_psprintf(r->pool, "default-src 'none'; style-src "
-                                  "'nonce-%s'; script-src 'nonce-%s'; "
-                                  "img-src data:; form-action 'self'; "
-                                  "frame-ancestors 'none'; base-uri 'none'",
-                                  csp_nonce, csp_nonce)
-                   : "default-src 'none'; frame-ancestors 'none'");
-}
-
-int rp_handler_fail(request_rec *r, int status, const char *reason)
-{
-    rp_handler_headers(r, "text/plain; charset=utf-8", NULL);
-    r->status = status;
-    if (!r->header_only) {
-        ap_rprintf(r, "%s\n", rp_escape_text(r->pool, reason));
-    }
-    return OK;
-}
 
 /* The sink: 64 KB at a time to the output filters. */
 typedef struct {
@@ -363,16 +337,29 @@ static const char *view_opts(request_rec *r, const rp_args_t *a,
     return NULL;
 }
 
+/* What rp_control needs of this process's state. */
+static const rp_control_keys_t *control_keys(rp_control_keys_t *k)
+{
+    const rp_runtime_t *rt = rp_runtime_get();
+
+    k->store = rt->store;
+    k->secret = rt->secret;
+    k->secret_len = sizeof(rt->secret);
+    return k;
+}
+
 static void page_facts(request_rec *r, const rp_server_conf_t *conf,
                        const rp_args_t *a, const char *nonce,
                        rp_page_t *pg)
 {
     rp_runtime_t *rt = rp_runtime_get();
+    rp_control_keys_t keys;
 
     memset(pg, 0, sizeof(*pg));
     pg->self = ap_escape_uri(r->pool, r->uri);
     pg->csp_nonce = nonce;
-    pg->nonce = rt->store ? rp_control_nonce(r) : NULL;
+    pg->nonce = rt->store ? rp_control_nonce(r->pool, control_keys(&keys))
+                          : NULL;
     pg->version = RP_VERSION;
     pg->host = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
                             ap_get_server_port(r));
@@ -400,18 +387,14 @@ static void page_facts(request_rec *r, const rp_server_conf_t *conf,
             pg->notice = "profiling is paused: nothing new is collected";
         }
     }
-    if (a->done >= 0) {
-        pg->notice = pg->notice && a->done != 1
-                     ? apr_pstrcat(r->pool, rp_control_done(a->done), "; ",
-                                   pg->notice, NULL)
-                     : rp_control_done(a->done);
-    }
+    pg->notice = rp_control_notice(r->pool, a->done, pg->notice);
 }
 
 int rp_handler(request_rec *r)
 {
     const rp_server_conf_t *conf;
     rp_runtime_t *rt = rp_runtime_get();
+    rp_control_keys_t keys;
     rp_args_t args;
     rp_view_opts_t opts;
     rp_page_t page;
@@ -430,13 +413,13 @@ int rp_handler(request_rec *r)
                       "the reqprof handler is named in a .htaccess file "
                       "(or not by SetHandler): refused; name it with "
                       "SetHandler in the server configuration");
-        return rp_handler_fail(r, HTTP_FORBIDDEN, "the reqprof page may "
+        return rp_answer_fail(r, HTTP_FORBIDDEN, "the reqprof page may "
                                "only be enabled with SetHandler in the "
                                "server configuration, not in .htaccess");
     }
     ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", "POST", NULL);
     if (r->method_number == M_POST) {
-        return rp_control_post(r);
+        return rp_control_post(r, control_keys(&keys));
     }
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
@@ -446,25 +429,24 @@ int rp_handler(request_rec *r)
     args.sort = conf->sort;
     args.limit = conf->limit;
     args.strip = conf->strip_dirs;
-    args.done = -1;
     if ((err = rp_query_parse(r->pool, r->args, params, &args, &seen))) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, RP_LOGNO(1101)
                       "bad query: %s", rp_escape_text(r->pool, err));
-        return rp_handler_fail(r, HTTP_BAD_REQUEST, err);
+        return rp_answer_fail(r, HTTP_BAD_REQUEST, err);
     }
     fmt = rp_report_format(rp_report_format_names[args.format]);
     if ((err = view_opts(r, &args, seen, fmt, &opts))) {
-        return rp_handler_fail(r, HTTP_BAD_REQUEST, err);
+        return rp_answer_fail(r, HTTP_BAD_REQUEST, err);
     }
     if (opts.view != RP_VIEW_EXPLAIN && !rt->store) {
-        return rp_handler_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
+        return rp_answer_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
                                "the shared memory could not be set up (see "
                                "the error log)");
     }
     if (strcmp(fmt->name, "html") == 0 || strcmp(fmt->name, "svg") == 0) {
         nonce = csp_nonce(r);
     }
-    rp_handler_headers(r, fmt->content_type, nonce);
+    rp_answer_headers(r, fmt->content_type, nonce);
     if (fmt->extension) {
         apr_table_setn(r->headers_out, "Content-Disposition",
                        apr_psprintf(r->pool, "%s; filename=\"reqprof-%"

@@ -64,25 +64,42 @@ static const char *shown(apr_pool_t *p, const char *s)
            : s;
 }
 
-static int find(const char *const *list, const char *v)
+/* The I-th name of LIST: an array of names (STRIDE 0), or the first
+ * members of a table's entries STRIDE bytes apart. */
+static const char *nth(const char *const *list, apr_size_t stride, int i)
 {
+    return stride ? *(const char *const *)((const char *)list
+                                           + (apr_size_t)i * stride)
+                  : list[i];
+}
+
+static int find_in(const char *const *list, apr_size_t stride,
+                   const char *v)
+{
+    const char *n;
     int i;
 
-    for (i = 0; list[i]; i++) {
-        if (strcasecmp(list[i], v) == 0) {
+    for (i = 0; (n = nth(list, stride, i)) != NULL; i++) {
+        if (strcasecmp(n, v) == 0) {
             return i;
         }
     }
     return -1;
 }
 
-static const char *choices_text(apr_pool_t *p, const char *const *list)
+static int find(const char *const *list, const char *v)
 {
-    const char *s = list[0];
+    return find_in(list, 0, v);
+}
+
+static const char *choices_text(apr_pool_t *p, const char *const *list,
+                                apr_size_t stride)
+{
+    const char *s = nth(list, stride, 0), *n;
     int i;
 
-    for (i = 1; list[i]; i++) {
-        s = apr_pstrcat(p, s, ", ", list[i], NULL);
+    for (i = 1; (n = nth(list, stride, i)) != NULL; i++) {
+        s = apr_pstrcat(p, s, ", ", n, NULL);
     }
     return s;
 }
@@ -124,10 +141,11 @@ static const char *store(apr_pool_t *p, const rp_qparam_t *param,
         *(int *)field = (int)n;
         return NULL;
     case RP_Q_CHOICE:
-        if ((i = find(param->choices, value)) < 0) {
+        if ((i = find_in(param->choices, param->stride, value)) < 0) {
             return apr_psprintf(p, "%s '%s' is not one of: %s", param->name,
                                 shown(p, value),
-                                choices_text(p, param->choices));
+                                choices_text(p, param->choices,
+                                             param->stride));
         }
         *(int *)field = i;
         return NULL;

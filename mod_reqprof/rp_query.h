@@ -32,6 +32,11 @@ typedef struct {
     const char *const *choices;     /* CHOICE: NULL-terminated */
     /* Optional further check of a STRING: NULL or a reason. */
     const char *(*check)(apr_pool_t *p, const char *value);
+    /* CHOICE: 0 when CHOICES is an array of names; else CHOICES is the
+     * first member (a name) of a table's first entry, the entries are
+     * STRIDE bytes apart and one with a NULL name ends it.  So a table
+     * of actions is its own list of names. */
+    apr_size_t stride;
 } rp_qparam_t;
 
 /* Parse ARGS (may be NULL) against TABLE (ended by a NULL name) into OUT.

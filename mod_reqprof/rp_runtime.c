@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <apr_general.h>
 #include <apr_hash.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
@@ -17,7 +18,6 @@
 #include "rp_private.h"
 #include "rp_config.h"
 #include "rp_runtime.h"
-#include "rp_control.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
 
@@ -150,8 +150,8 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     st = shm_state(s, pconf);
     if (!st->have_secret) {
-        apr_status_t rv = rp_control_init_secret(st->secret,
-                                                 sizeof(st->secret));
+        apr_status_t rv = apr_generate_random_bytes(st->secret,
+                                                    sizeof(st->secret));
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, RP_LOGNO(1309)
                          "cannot draw the page's nonce secret");
@@ -184,7 +184,7 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                  "mod_reqprof %s: %d slots of %" APR_SIZE_T_FMT " bytes; "
                  "profiling %s, %s timer, %d Hz", RP_VERSION, st->nslots,
                  st->region_size, want.enabled ? "on" : "off",
-                 rp_config_timer_name(want.timer), want.frequency);
+                 rp_timer_name(want.timer), want.frequency);
     return OK;
 }
 

@@ -38,7 +38,8 @@ typedef struct {
     int max_depth;
     volatile int exiting;       /* the child's pool is being destroyed */
     unsigned char secret[RP_SECRET_LEN]; /* the page's nonce key, drawn
-                                 * once in the parent (rp_control) */
+                                 * once in the parent, kept over graceful
+                                 * restarts (rp_control uses it) */
 } rp_runtime_t;
 
 /* Hooks. */

@@ -557,7 +557,7 @@ apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
     layout_sizes(h->layout);
     h->created = apr_time_now();
     h->generation = 1;
-    h->settings = (apr_uint64_t)99 << RP_SET_FREQ_SHIFT;
+    h->settings = (apr_uint64_t)RP_FREQUENCY_DEFAULT << RP_SET_FREQ_SHIFT;
     for (i = 0; i < nslots; i++) {
         /* Generation 0: readers skip it and its first write resets it,
          * so the tables need no initialisation (and no page is touched
@@ -1664,6 +1664,14 @@ const char *rp_store_counter_name(rp_counter_e c)
 const char *rp_store_frame_kind_name(rp_frame_kind_e kind)
 {
     return (unsigned)kind < RP_FRAME_KINDS ? frame_kind_names[kind] : "?";
+}
+
+const char *const rp_timer_names[RP_TIMER_KINDS + 1] = { "cpu", "real", NULL };
+const char *const rp_timer_clocks[RP_TIMER_KINDS + 1] = { "cpu", "wall", NULL };
+
+const char *rp_timer_name(int timer)
+{
+    return (unsigned)timer < RP_TIMER_KINDS ? rp_timer_names[timer] : "?";
 }
 
 /* ------------------------------------------------------------------ */

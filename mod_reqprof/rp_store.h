@@ -147,11 +147,34 @@ typedef enum {
     RP_CTR_MAX
 } rp_counter_e;
 
+/* The timers, and what each one measures.  The one home of these terms:
+ * the directive, the page's form and every report use the tables below. */
+typedef enum {
+    RP_TIMER_CPU = 0,           /* CLOCK_THREAD_CPUTIME_ID: on-CPU time */
+    RP_TIMER_REAL = 1,          /* CLOCK_MONOTONIC: wall time, blocked too */
+    RP_TIMER_KINDS
+} rp_timer_e;
+
+/* By rp_timer_e, NULL-terminated (as the parsers of names take them):
+ * the timer's name ("cpu", "real") and the clock it samples ("cpu",
+ * "wall"). */
+extern const char *const rp_timer_names[RP_TIMER_KINDS + 1];
+extern const char *const rp_timer_clocks[RP_TIMER_KINDS + 1];
+
+/* The name of TIMER, "?" when it is none. */
+const char *rp_timer_name(int timer);
+
+/* Sampling frequency bounds and default, in Hz.  99, not 100: off the
+ * beat of the many things that run at 100 Hz. */
+#define RP_FREQUENCY_MIN        1
+#define RP_FREQUENCY_MAX        10000
+#define RP_FREQUENCY_DEFAULT    99
+
 /* Live settings, written by the page and read by every child. */
 typedef struct {
     int enabled;                /* profiling on */
-    int timer;                  /* rp_timer_e: 0 cpu, 1 real */
-    int frequency;              /* Hz, 1..10000 */
+    int timer;                  /* rp_timer_e */
+    int frequency;              /* Hz, RP_FREQUENCY_MIN..MAX */
     apr_uint32_t seq;           /* bumped by every rp_store_settings_set */
 } rp_settings_t;
 
@@ -165,7 +188,8 @@ apr_size_t rp_store_segment_size(int nslots, apr_size_t region_size);
 /* Lay out a fresh segment at BASE (SIZE bytes, 8-byte aligned; its
  * contents need not be zero).  Writes only the header and the region
  * headers, so untouched pages of a large segment stay unallocated.
- * Generation 1, profiling off, timer cpu, 99 Hz.  APR_EINVAL when the
+ * Generation 1, profiling off, timer cpu, RP_FREQUENCY_DEFAULT.
+ * APR_EINVAL when the
  * arguments do not fit. */
 apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
                              apr_size_t region_size);
