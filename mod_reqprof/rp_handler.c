@@ -272,10 +272,13 @@ static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
     int flags = (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
                 | (fmt->labels ? RP_MODEL_LABELS : 0);
 
-    if (!rt->symbols) {
+    /* Made once per child, on the first page: the first check is a
+     * lock-free read, so the pointer is published with release order. */
+    if (!__atomic_load_n(&rt->symbols, __ATOMIC_ACQUIRE)) {
         apr_thread_mutex_lock(rt->lock);
         if (!rt->symbols) {
-            rt->symbols = rp_symbols_create(rt->pool);
+            __atomic_store_n(&rt->symbols, rp_symbols_create(rt->pool),
+                             __ATOMIC_RELEASE);
         }
         apr_thread_mutex_unlock(rt->lock);
     }

@@ -78,6 +78,13 @@ static apr_status_t release_slot(void *unused)
     return APR_SUCCESS;
 }
 
+/* The store's broken promises: logged, never fatal in a server. */
+static void store_broken(const char *what)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, NULL, RP_LOGNO(1312)
+                 "profile store: %s; the operation was dropped", what);
+}
+
 static rp_shm_state_t *shm_state(server_rec *s, apr_pool_t *pconf)
 {
     apr_pool_t *pproc = s->process->pool;
@@ -120,8 +127,23 @@ static rp_shm_state_t *shm_state(server_rec *s, apr_pool_t *pconf)
                      "); profiling is off", size, nslots, region);
         return st;
     }
-    rp_store_format(apr_shm_baseaddr_get(st->shm), size, nslots, region);
-    st->store = rp_store_attach(pproc, apr_shm_baseaddr_get(st->shm), size);
+    rv = rp_store_format(apr_shm_baseaddr_get(st->shm), size, nslots,
+                         region);
+    if (rv == APR_SUCCESS) {
+        st->store = rp_store_attach(pproc, apr_shm_baseaddr_get(st->shm),
+                                    size);
+    }
+    if (!st->store) {
+        /* Sizes were checked above: only a build whose layout and sizes
+         * disagree gets here.  Say so rather than profile nothing. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, RP_LOGNO(1310)
+                     "cannot lay out the profile store in %" APR_SIZE_T_FMT
+                     " bytes of shared memory (%d slots of %" APR_SIZE_T_FMT
+                     " bytes); profiling is off", size, nslots, region);
+        apr_shm_destroy(st->shm);
+        st->shm = NULL;
+        return st;
+    }
     st->nslots = nslots;
     st->region_size = region;
     memset(&st->applied, 0, sizeof(st->applied));
@@ -148,6 +170,7 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "ReqProfSignal %s: %s", conf->signame, why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    rp_store_set_reporter(store_broken);
     st = shm_state(s, pconf);
     if (!st->have_secret) {
         apr_status_t rv = apr_generate_random_bytes(st->secret,
@@ -203,6 +226,7 @@ static apr_status_t child_exiting(void *unused)
 void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const rp_server_conf_t *conf = rp_config_get(s);
+    apr_status_t rv;
     rt.pool = pchild;
     rt.exiting = 0;
     apr_pool_pre_cleanup_register(pchild, NULL, child_exiting);
@@ -213,7 +237,17 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     }
     /* Before the claim: the page needs the lock even in a child that got
      * no slot (it still reads everyone's data). */
-    apr_thread_mutex_create(&rt.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    rv = apr_thread_mutex_create(&rt.lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS) {
+        /* Without it this child can neither store nor read safely: it
+         * stays out of profiling and its page answers 503. */
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, RP_LOGNO(1311)
+                     "cannot create this child's profile lock; its "
+                     "requests are not profiled and its page is off");
+        rt.store = NULL;
+        rt.sampler_off = "the child's lock could not be created";
+        return;
+    }
     rt.slot = rp_store_claim(rt.store, (apr_int32_t)getpid(), pid_alive);
     if (rt.slot < 0) {
         rt.sampler_off = "every shared memory slot is taken";

@@ -82,6 +82,7 @@
  */
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -290,7 +291,40 @@ typedef struct {
     rp_sring_t *ring;
     rp_sobj_t *objs;
     char *ostr;
+    int broken;                 /* an invariant failed: drop the region */
 } rp_wctx_t;
+
+/* A promise broken: by a caller (a slot out of range) or by the region
+ * itself (an index past its table: the shared memory was overwritten).
+ * With no reporter (the unit tests) that is an assertion: say where and
+ * abort.  In the module (rp_store_set_reporter) it is reported and the
+ * operation fails instead, a write dropping its region (W): a child must
+ * never die of its profile, nor silently. */
+static rp_store_reporter_fn reporter;
+
+static int broken(rp_wctx_t *w, const char *what, int line)
+{
+    char msg[160];
+
+    apr_snprintf(msg, sizeof(msg), "rp_store.c:%d: %s", line, what);
+    if (!reporter) {
+        fprintf(stderr, "%s: assertion failed\n", msg);
+        abort();
+    }
+    reporter(msg);
+    if (w) {
+        w->broken = 1;
+    }
+    return 0;
+}
+
+/* COND, or 0 after broken(W, ...). */
+#define RP_EXPECT(w, cond) ((cond) ? 1 : broken((w), #cond, __LINE__))
+
+void rp_store_set_reporter(rp_store_reporter_fn fn)
+{
+    reporter = fn;
+}
 
 /* A region to check and read: in place (with its hashes) or a reader's
  * copy (hashes NULL).  Counts come from *hdr. */
@@ -342,7 +376,7 @@ static const char *const frame_kind_names[RP_FRAME_KINDS] = {
 
 /* Lay out a region of SIZE bytes.  A pure function of SIZE (and of this
  * file's version), so every process computes the same offsets. */
-static void geometry(apr_size_t size, rp_geom_t *g)
+static int geometry(apr_size_t size, rp_geom_t *g)
 {
     apr_size_t hdr = RP_ALIGN64(sizeof(rp_region_hdr_t));
     apr_size_t objs = size / 8 < RP_OBJ_AREA_MAX ? size / 8 : RP_OBJ_AREA_MAX;
@@ -384,9 +418,10 @@ static void geometry(apr_size_t size, rp_geom_t *g)
     off = RP_ALIGN64(off + (apr_size_t)g->cap_objs * sizeof(rp_sobj_t));
     g->off_ostr = (apr_uint32_t)off;
     off += g->cap_ostr;
-    assert(off <= size);
     /* Room for the root, its [table full] node and a URI with its own. */
-    assert(g->cap_nodes >= 8 && g->cap_uris >= 1 && g->cap_objs >= 1);
+    return RP_EXPECT(NULL, off <= size)
+           && RP_EXPECT(NULL, g->cap_nodes >= 8 && g->cap_uris >= 1
+                              && g->cap_objs >= 1);
 }
 
 /* Map a 32-bit hash onto 0..n-1 without a division (Lemire's reduction),
@@ -435,14 +470,18 @@ static APR_INLINE apr_uint32_t next_slot(apr_uint32_t i, apr_uint32_t cap)
 /* ------------------------------------------------------------------ */
 /* Seqlock, region access */
 
-static void write_begin(rp_region_hdr_t *r)
+/* Open a write section; 0 (and nothing changed) when one is open
+ * already, which is a second writer: the caller's mutex failed. */
+static int write_begin(rp_wctx_t *w)
 {
-    apr_uint32_t seq = apr_atomic_inc32(&r->seq);
+    apr_uint32_t seq = apr_atomic_inc32(&w->r->seq);
 
-    /* An odd seq here is a second writer: the caller's mutex failed. */
-    assert((seq & 1) == 0);
-    (void)seq;
+    if (!RP_EXPECT(NULL, (seq & 1) == 0)) {
+        apr_atomic_dec32(&w->r->seq);
+        return 0;
+    }
     RP_FENCE_RELEASE();
+    return 1;
 }
 
 static void write_end(rp_region_hdr_t *r)
@@ -456,6 +495,7 @@ static void region_ctx(const rp_store_t *s, int slot, rp_wctx_t *w)
 
     w->r = r;
     w->g = &s->g;
+    w->broken = 0;
     w->nodes = RP_AT(r, s->g.off_nodes, rp_snode_t);
     w->nhash = RP_AT(r, s->g.off_nhash, apr_uint32_t);
     w->uris = RP_AT(r, s->g.off_uris, rp_suri_t);
@@ -599,8 +639,7 @@ rp_store_t *rp_store_attach(apr_pool_t *p, void *base, apr_size_t size)
     s->hdr = h;
     s->nslots = (int)h->nslots;
     s->region_size = (apr_size_t)h->region_size;
-    geometry(s->region_size, &s->g);
-    return s;
+    return geometry(s->region_size, &s->g) ? s : NULL;
 }
 
 int rp_store_nslots(const rp_store_t *s)
@@ -925,7 +964,9 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
     apr_uint32_t me = (apr_uint32_t)pid, owner;
     int pass, i;
 
-    assert(pid > 0);
+    if (!RP_EXPECT(NULL, pid > 0)) {
+        return -1;
+    }
     /* First the slots of dead owners (their regions may need repair, and
      * a child recycled by MaxConnectionsPerChild takes over its
      * predecessor's data), then free slots. */
@@ -957,7 +998,9 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
 
 void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid)
 {
-    assert(slot >= 0 && slot < s->nslots);
+    if (!RP_EXPECT(NULL, slot >= 0 && slot < s->nslots)) {
+        return;
+    }
     apr_atomic_cas32(&RP_REGION(s, slot)->owner, 0, (apr_uint32_t)pid);
 }
 
@@ -973,7 +1016,9 @@ apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
     apr_uint32_t h, i;
     rp_sobj_t *o;
 
-    assert(slot >= 0 && slot < s->nslots);
+    if (!RP_EXPECT(NULL, slot >= 0 && slot < s->nslots)) {
+        return RP_STORE_NONE;
+    }
     region_ctx(s, slot, &w);
     r = w.r;
     if (!path) {
@@ -993,7 +1038,9 @@ apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
             return i;
         }
     }
-    write_begin(r);
+    if (!write_begin(&w)) {
+        return RP_STORE_NONE;
+    }
     if (r->n_objs >= s->g.cap_objs
         || plen + blen + 2 > s->g.cap_ostr - r->ostr_used) {
         r->counters[RP_CTR_OBJECT_FULL]++;
@@ -1036,7 +1083,7 @@ static APR_INLINE int node_is(const rp_snode_t *nd, apr_uint32_t parent,
 /* The child of PARENT for frame F, or 0 with *SLOT set to the empty hash
  * slot where it belongs.  The hash is at most half full, so a probe ends
  * after about 1.5 (hit) to 2.5 (miss) slots on average. */
-static apr_uint32_t node_find(const rp_wctx_t *w, apr_uint32_t parent,
+static apr_uint32_t node_find(rp_wctx_t *w, apr_uint32_t parent,
                               const rp_frame_t *f, apr_uint32_t *slot)
 {
     apr_uint32_t cap = w->g->cap_nhash;
@@ -1051,7 +1098,10 @@ static apr_uint32_t node_find(const rp_wctx_t *w, apr_uint32_t parent,
             *slot = i;
             return 0;
         }
-        assert(n < w->r->n_nodes);
+        if (!RP_EXPECT(w, n < w->r->n_nodes)) {
+            *slot = cap;            /* node_add refuses it */
+            return 0;
+        }
         nd = &w->nodes[n];
         if (node_is(nd, parent, f)) {
             return n;
@@ -1065,9 +1115,14 @@ static apr_uint32_t node_add(rp_wctx_t *w, apr_uint32_t parent,
 {
     rp_region_hdr_t *r = w->r;
     apr_uint32_t n = r->n_nodes;
-    rp_snode_t *nd = &w->nodes[n];
+    rp_snode_t *nd;
 
-    assert(n < w->g->cap_nodes && parent < n && w->nhash[slot] == 0);
+    /* Refused, the sample stays at PARENT, which exists. */
+    if (!RP_EXPECT(w, n < w->g->cap_nodes && parent < n
+                      && slot < w->g->cap_nhash && w->nhash[slot] == 0)) {
+        return parent < n ? parent : 0;
+    }
+    nd = &w->nodes[n];
     nd->parent = parent;
     nd->first_child = 0;
     nd->next_sibling = w->nodes[parent].first_child;
@@ -1091,10 +1146,12 @@ static apr_uint32_t full_node(rp_wctx_t *w, apr_uint32_t parent,
     apr_uint32_t slot, n;
 
     if (*where == 0) {
-        assert(w->r->reserve > 0);
+        if (!RP_EXPECT(w, w->r->reserve > 0)) {
+            return parent;
+        }
         w->r->reserve--;
         n = node_find(w, parent, &frame_full, &slot);
-        assert(n == 0);
+        RP_EXPECT(w, n == 0);
         *where = n != 0 ? n : node_add(w, parent, &frame_full, slot);
     }
     return *where;
@@ -1182,7 +1239,7 @@ static void add_sample(rp_wctx_t *w, apr_uint32_t uri,
         for (k++; k < total; k++) {
             frame_at(w, sm->frames, depth, cut, k, &f);
             n = node_find(w, p, &f, &slot);
-            assert(n == 0);
+            RP_EXPECT(w, n == 0);
             p = path->node[k] = node_add(w, p, &f, slot);
         }
         path->len = total;
@@ -1288,13 +1345,17 @@ void rp_store_add_request(rp_store_t *s, int slot,
     rp_wctx_t w;
     int i;
 
-    assert(slot >= 0 && slot < s->nslots);
-    assert(nsamples >= 0 && (req || nsamples == 0));
+    if (!RP_EXPECT(NULL, slot >= 0 && slot < s->nslots)
+        || !RP_EXPECT(NULL, nsamples >= 0 && (req || nsamples == 0))) {
+        return;
+    }
     memset(d, 0, sizeof(d));
     region_ctx(s, slot, &w);
     r = w.r;
 
-    write_begin(r);
+    if (!write_begin(&w)) {
+        return;
+    }
     gen = apr_atomic_read32(&s->hdr->generation);
     if (r->generation != gen) {
         region_reset(&w, gen, 0);
@@ -1351,6 +1412,13 @@ void rp_store_add_request(rp_store_t *s, int slot,
      * complete. */
     RP_COMPILER_BARRIER();
     r->counters[RP_CTR_SAMPLES] += (apr_uint64_t)nsamples;
+    if (w.broken) {
+        /* What it holds cannot be trusted: readers skip a region of
+         * generation 0 and the next write resets it (counted as a
+         * reset, as a region a dead writer broke). */
+        r->generation = 0;
+        apr_atomic_inc32(&s->hdr->regions_reset);
+    }
     write_end(r);
 }
 
@@ -1652,8 +1720,8 @@ int rp_snapshot_nregions(const rp_snapshot_t *snap)
 
 const rp_region_t *rp_snapshot_region(const rp_snapshot_t *snap, int i)
 {
-    assert(i >= 0 && i < snap->nregions);
-    return &snap->regions[i];
+    return RP_EXPECT(NULL, i >= 0 && i < snap->nregions)
+           ? &snap->regions[i] : NULL;
 }
 
 const char *rp_store_counter_name(rp_counter_e c)
@@ -1684,9 +1752,19 @@ void rp_store_test_break(rp_store_t *s, int slot, int damage)
 
     assert(slot >= 0 && slot < s->nslots);
     region_ctx(s, slot, &w);
-    write_begin(w.r);               /* and never write_end */
+    (void)write_begin(&w);          /* and never write_end */
     if (damage == 1 && w.r->n_nodes > 1) {
         w.nodes[w.r->n_nodes - 1].self_count++;
+    }
+    else if (damage == 3) {
+        /* The entry of the newest node now points past the table: the
+         * next write of that node's stack probes it. */
+        for (i = 0; i < s->g.cap_nhash; i++) {
+            if (w.nhash[i] != 0 && w.nhash[i] == w.r->n_nodes - 1) {
+                w.nhash[i] = w.r->n_nodes;
+                break;
+            }
+        }
     }
     else if (damage == 2) {
         for (i = 0; i < s->g.cap_nhash; i++) {
@@ -1695,5 +1773,8 @@ void rp_store_test_break(rp_store_t *s, int slot, int damage)
                 break;
             }
         }
+    }
+    if (damage == 3) {
+        write_end(w.r);             /* a stray write, not a dead writer */
     }
 }

@@ -352,13 +352,24 @@ const rp_region_t *rp_snapshot_region(const rp_snapshot_t *snap, int i);
 const char *rp_store_counter_name(rp_counter_e c);
 const char *rp_store_frame_kind_name(rp_frame_kind_e kind);
 
+/* Who hears of a broken promise (a slot out of range, an index in a
+ * region past its table): with none set, as in the unit tests, it is an
+ * assertion failure and the process aborts; with one, the store reports
+ * WHAT (one line: file, line, condition) and fails the operation, a write
+ * dropping the region it found broken.  Process-wide; set it before any
+ * thread uses the store. */
+typedef void (*rp_store_reporter_fn)(const char *what);
+void rp_store_set_reporter(rp_store_reporter_fn fn);
+
 /* ------------------------------------------------------------------ */
 /* Tests only */
 
 /* Leave SLOT as a writer that died inside a write section leaves it: the
  * seqlock odd and, when DAMAGE is 1, the last request half applied (a
  * node's self count raised without the region's sample counter), or,
- * when 2, a hash entry pointing past the last node. */
+ * when 2, a hash entry pointing past the last node.  DAMAGE 3: the
+ * newest node's hash entry points past the last node and the write
+ * section is closed (memory overwritten under a live writer). */
 void rp_store_test_break(rp_store_t *s, int slot, int damage);
 
 #endif /* RP_STORE_H */

@@ -15,6 +15,16 @@
 
 #include "rp_timer.h"
 
+/* The thread a SIGEV_THREAD_ID timer signals.  POSIX has no name for the
+ * field; the kernel's headers and newer C libraries call it
+ * sigev_notify_thread_id, while glibc 2.36 (Debian 12) defines no such
+ * name and keeps the field as the private _sigev_un._tid. */
+#ifdef sigev_notify_thread_id
+#define SIGEV_THREAD_ID_OF(sev) ((sev).sigev_notify_thread_id)
+#else
+#define SIGEV_THREAD_ID_OF(sev) ((sev)._sigev_un._tid)
+#endif
+
 typedef struct {
     int signo;
     struct sigaction old;
@@ -126,7 +136,7 @@ int rp_timer_thread_start(rp_thread_timer_t *t, int signo, long period_ns)
     memset(&sev, 0, sizeof(sev));
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = signo;
-    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    SIGEV_THREAD_ID_OF(sev) = (pid_t)syscall(SYS_gettid);
     if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t->id) != 0) {
         return errno;
     }

@@ -1109,6 +1109,68 @@ START_TEST(test_dead_writer)
 }
 END_TEST
 
+/* A broken promise in the module: reported, the operation fails, the
+ * region it found broken is dropped and counted, the child lives on. */
+static int nreports;
+static char last_report[200];
+
+static void count_report(const char *what)
+{
+    nreports++;
+    snprintf(last_report, sizeof(last_report), "%s", what);
+}
+
+START_TEST(test_broken_reported)
+{
+    rp_store_t *s = make_store(2, 64 * KB);
+    const rp_snapshot_info_t *info;
+    const rp_region_t *rg;
+    rp_frame_t f[2];
+
+    nreports = 0;
+    rp_store_set_reporter(count_report);
+    ck_assert_int_eq(rp_store_claim(s, 301, NULL), 0);
+    f[0] = fr(RP_STORE_NONE, 2);
+    f[1] = fr(RP_STORE_NONE, 1);
+    add(s, 0, "/a", f, 2, 0, 3);
+
+    /* A caller's slot out of range: nothing written, one report. */
+    add(s, 7, "/a", f, 2, 0, 1);
+    ck_assert_int_eq(nreports, 1);
+    ck_assert_ptr_nonnull(strstr(last_report, "slot"));
+    rp_store_release(s, -1, 301);
+    ck_assert_int_eq(nreports, 2);
+
+    /* An index past the node table (memory overwritten): the write that
+     * finds it drops the region, which the next write starts afresh. */
+    rp_store_test_break(s, 0, 3);
+    add(s, 0, "/a", f, 2, 0, 1);
+    ck_assert_int_ge(nreports, 3);
+    ck_assert_ptr_nonnull(strstr(last_report, "rp_store.c:"));
+    info = rp_snapshot_info(rp_store_snapshot(s, pool));
+    ck_assert_uint_eq(info->regions_reset, 1);
+    ck_assert_ptr_null(region_of(rp_store_snapshot(s, pool), 0));
+    add(s, 0, "/c", f, 2, 0, 2);
+    rg = region_of(rp_store_snapshot(s, pool), 0);
+    ck_assert_ptr_nonnull(rg);
+    ck_assert_uint_eq(rg->counters[RP_CTR_SAMPLES], 2);
+    assert_consistent(rg);
+    rp_store_set_reporter(NULL);
+}
+END_TEST
+
+/* With no reporter (these tests) a broken promise is an assertion. */
+START_TEST(test_broken_asserts)
+{
+    rp_store_t *s = make_store(2, 64 * KB);
+    rp_frame_t f[1];
+
+    rp_store_set_reporter(NULL);
+    f[0] = fr(RP_STORE_NONE, 1);
+    add(s, 5, "/a", f, 1, 0, 1);
+}
+END_TEST
+
 /* Readers never write: a snapshot of a read-only mapping works. */
 START_TEST(test_reader_read_only)
 {
@@ -1617,6 +1679,8 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_claim);
     tcase_add_test(tc, test_dead_writer);
     tcase_add_test(tc, test_reader_read_only);
+    tcase_add_test(tc, test_broken_reported);
+    tcase_add_test_raise_signal(tc, test_broken_asserts, SIGABRT);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(tc_proc, setup, teardown);
