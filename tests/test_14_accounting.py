@@ -122,7 +122,11 @@ def test_cpu_timer_accounts_for_cpu_time(httpd, mpm):
     drive(srv, [("/spin?a=20", 120, 2)])
     prof = srv.profile()
     row = check_row(prof, "/spin", "CPU", 120)
-    assert row["samples"] >= 500, row
+    # 2.4 s of CPU at 997 Hz is about 2400 periods; on a loaded machine
+    # the kernel folds several expiries into one signal (the sample then
+    # weighs the overrun), so the count may be far lower while the time
+    # still adds up (check_row): ask only for enough samples to mean it.
+    assert row["samples"] >= 200, row
     assert prof["clock"] == "CPU"
     # The cpu timer has no waiting frames.
     assert func(prof, "[waiting for CPU]")["cum"] == 0
