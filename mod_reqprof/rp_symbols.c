@@ -45,6 +45,9 @@
  * would ask debuginfod servers when DEBUGINFOD_URLS is set: a page render
  * must not wait on the network.
  *
+ * Separate debug files are looked for under one directory, /usr/lib/debug
+ * unless rp_symbols_set_debug_dir says otherwise (a test's own tree).
+ *
  * A Dwfl is not thread-safe, and the answers are allocated from our pool,
  * so one mutex covers every lookup.  Cached lookups hold it for a hash
  * probe.  Symbol and file name strings point into libdwfl's data, which
@@ -73,6 +76,9 @@
 #include "rp_symbols.h"
 
 #define RP_DEBUG_ROOT       "/usr/lib/debug"
+
+/* Longest build-id looked up, in bytes (SHA-1 ids are 20). */
+#define RP_BUILD_ID_MAX     64
 
 /* A code symbol, at module addresses. */
 typedef struct {
@@ -103,6 +109,7 @@ typedef struct {
 typedef struct {
     const char *path;
     const char *base;           /* file name, for "base+0xREL" */
+    const char *debug_dir;      /* where separate debug files are */
     Dwfl *dwfl;                 /* NULL when the file could not be read */
     Dwfl_Module *mod;
     GElf_Addr bias;             /* module address - ELF virtual address */
@@ -132,6 +139,7 @@ struct rp_symbols_t {
     apr_pool_t *pool;           /* ours: allocate under the lock only */
     apr_thread_mutex_t *lock;
     apr_hash_t *files;          /* path -> rp_file_t */
+    const char *debug_dir;      /* for objects opened from now on */
 };
 
 
@@ -175,43 +183,57 @@ static int open_if_id(const char *cand, const unsigned char *id, int len,
 }
 
 /* Where gdb and dwfl_standard_find_debuginfo look, minus the network:
- * by build-id under RP_DEBUG_ROOT, then the .gnu_debuglink name in the
- * object's directory, its .debug subdirectory, and the same directory
- * under RP_DEBUG_ROOT.  Without a build-id to check a candidate against,
- * no separate file is trusted (a debuglink CRC would mean reading it all). */
+ * by build-id under the debug directory (DIR/.build-id/xx/yyyy.debug, as
+ * Debian's -dbgsym and Fedora's -debuginfo packages install them), then
+ * the .gnu_debuglink name in the object's directory, its .debug
+ * subdirectory, and the same directory under DIR.  Without a build-id to
+ * check a candidate against, no separate file is trusted (a debuglink
+ * CRC would mean reading it all).  *USERDATA is the module's rp_file_t. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata,
                           const char *modname, GElf_Addr base,
                           const char *file_name, const char *debuglink,
                           GElf_Word crc, char **debuginfo_file_name)
 {
+    static const char digits[] = "0123456789abcdef";
+    /* Debuglink places: under DIR or not, then between the object's
+     * directory and the link's name. */
+    static const struct {
+        int under_dir;
+        const char *sub;
+    } forms[] = {
+        { 0, "/" }, { 0, "/.debug/" }, { 1, "/" }
+    };
+    const rp_file_t *f = *userdata;
+    const char *dir = f ? f->debug_dir : RP_DEBUG_ROOT;
     const unsigned char *id;
     GElf_Addr id_vaddr;
-    char cand[PATH_MAX];
+    char cand[PATH_MAX], hex[2 * RP_BUILD_ID_MAX + 1];
     int len, i, n, fd;
 
     len = dwfl_module_build_id(mod, &id, &id_vaddr);
-    if (len <= 1) {
+    if (len <= 1 || len > RP_BUILD_ID_MAX) {
         errno = ENOENT;
         return -1;
     }
-    n = snprintf(cand, sizeof(cand), RP_DEBUG_ROOT "/.build-id/%02x/", id[0]);
-    for (i = 1; i < len && n + 8 < (int)sizeof(cand); i++) {
-        n += snprintf(cand + n, sizeof(cand) - n, "%02x", id[i]);
+    for (i = 0; i < len; i++) {
+        hex[2 * i] = digits[id[i] >> 4];
+        hex[2 * i + 1] = digits[id[i] & 0xf];
     }
-    snprintf(cand + n, sizeof(cand) - n, ".debug");
-    if ((fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
+    hex[2 * len] = '\0';
+    n = snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", dir, hex,
+                 hex + 2);
+    if (n > 0 && n < (int)sizeof(cand)
+        && (fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
         return fd;
     }
     if (debuglink && !strchr(debuglink, '/') && file_name
         && strrchr(file_name, '/')) {
-        int dir = (int)(strrchr(file_name, '/') - file_name);
-        static const char *const forms[] = {
-            "%.*s/%s", "%.*s/.debug/%s", RP_DEBUG_ROOT "%.*s/%s"
-        };
+        int at = (int)(strrchr(file_name, '/') - file_name);
 
         for (i = 0; i < (int)(sizeof(forms) / sizeof(forms[0])); i++) {
-            n = snprintf(cand, sizeof(cand), forms[i], dir, file_name,
-                         debuglink);
+            n = snprintf(cand, sizeof(cand), "%s%.*s%s%s",
+                         forms[i].under_dir ? dir : "", at, file_name,
+                         forms[i].sub, debuglink);
             if (n <= 0 || n >= (int)sizeof(cand)
                 || strcmp(cand, file_name) == 0) {
                 continue;
@@ -249,6 +271,7 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     const unsigned char *id;
     const char *slash;
     GElf_Addr id_vaddr;
+    void **userdata;
     int len, i;
 
     if (f) {
@@ -258,6 +281,7 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     f->path = apr_pstrdup(s->pool, path);
     slash = strrchr(f->path, '/');
     f->base = slash ? slash + 1 : f->path;
+    f->debug_dir = s->debug_dir;
     f->build_id = "";
     f->fresh = apr_hash_make(s->pool);
     f->stale = apr_hash_make(s->pool);
@@ -275,6 +299,9 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
         f->mod = NULL;
         return f;
     }
+    /* find_debuginfo's *userdata, for the debug directory. */
+    dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+    *userdata = f;
     len = dwfl_module_build_id(f->mod, &id, &id_vaddr);
     if (len > 0) {
         char *hex = apr_palloc(s->pool, 2 * (apr_size_t)len + 1);
@@ -837,6 +864,7 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p)
     s = apr_pcalloc(sub, sizeof(*s));
     s->pool = sub;
     s->files = apr_hash_make(sub);
+    s->debug_dir = RP_DEBUG_ROOT;
     apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sub);
     return s;
 }
@@ -861,4 +889,11 @@ const rp_symbol_t *rp_symbols_lookup(rp_symbols_t *s, const char *path,
     }
     apr_thread_mutex_unlock(s->lock);
     return &e->sym;
+}
+
+void rp_symbols_set_debug_dir(rp_symbols_t *s, const char *dir)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->debug_dir = apr_pstrdup(s->pool, dir && dir[0] ? dir : RP_DEBUG_ROOT);
+    apr_thread_mutex_unlock(s->lock);
 }

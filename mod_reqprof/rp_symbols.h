@@ -78,4 +78,13 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p);
 const rp_symbol_t *rp_symbols_lookup(rp_symbols_t *s, const char *path,
                                      const char *build_id, apr_uint64_t rel);
 
+/* Look for separate debug files under DIR instead of /usr/lib/debug: by
+ * build-id, DIR/.build-id/xx/yyyy.debug, and by .gnu_debuglink, DIR
+ * followed by the object's directory.  NULL or "" restores the default.
+ * For tests, which make a debug file on the spot, and for systems that
+ * keep them elsewhere.  Objects already opened keep the directory they
+ * were opened with, so call it before the first lookup.  DIR is copied.
+ * Thread-safe; not signal-safe. */
+void rp_symbols_set_debug_dir(rp_symbols_t *s, const char *dir);
+
 #endif /* RP_SYMBOLS_H */
