@@ -45,6 +45,16 @@
  * would ask debuginfod servers when DEBUGINFOD_URLS is set: a page render
  * must not wait on the network.
  *
+ * The vDSO has no file: the kernel maps its image, an ELF object with its
+ * own .dynsym and .eh_frame, into every process at AT_SYSINFO_EHDR.  Its
+ * contents are the same in every process of one kernel, only its address
+ * differs, and the address asked about is relative to it like any other
+ * object's.  So the vDSO of the process that symbolizes stands for the
+ * one sampled (its build-id is checked like a file's), copied into a
+ * memory file that libdwfl opens as it would the object on disk.  Its
+ * functions then get the names perf gives them: "__vdso_clock_gettime",
+ * by the alias rule above, rather than its weak alias "clock_gettime".
+ *
  * Separate debug files are looked for under one directory, /usr/lib/debug
  * unless rp_symbols_set_debug_dir says otherwise (a test's own tree).
  *
@@ -54,6 +64,10 @@
  * lives as long as the session, that is as long as the pool.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -61,6 +75,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <limits.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 
 #include <gelf.h>
 #include <dwarf.h>
@@ -79,6 +96,17 @@
 
 /* Longest build-id looked up, in bytes (SHA-1 ids are 20). */
 #define RP_BUILD_ID_MAX     64
+
+/* Largest vDSO image read (x86-64's is two pages). */
+#define RP_VDSO_MAX         (1024 * 1024)
+
+/* The names the vDSO goes by: rp_objects records it as "[vdso]", the
+ * name perf and /proc/PID/maps give it; profiles recorded by earlier
+ * builds hold the loaders' own names. */
+static const char *const vdso_names[] = {
+    "[vdso]", "linux-vdso.so.1", "linux-gate.so.1", "linux-vdso64.so.1",
+    "linux-vdso32.so.1"
+};
 
 /* A code symbol, at module addresses. */
 typedef struct {
@@ -264,6 +292,88 @@ static apr_status_t dwfl_cleanup(void *dwfl)
     return APR_SUCCESS;
 }
 
+/* 1 when PATH names the vDSO. */
+static int is_vdso(const char *path)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(vdso_names) / sizeof(vdso_names[0]); i++) {
+        if (strcmp(path, vdso_names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Extend *SIZE to cover [OFF, OFF + LEN) of an image; 0 when that lies
+ * beyond any vDSO's size (a header not to be trusted). */
+static int extend(apr_size_t *size, apr_uint64_t off, apr_uint64_t len)
+{
+    if (off > RP_VDSO_MAX || len > RP_VDSO_MAX - off) {
+        return 0;
+    }
+    if (off + len > *size) {
+        *size = (apr_size_t)(off + len);
+    }
+    return 1;
+}
+
+/* A descriptor of a memory file holding a copy of this process's vDSO
+ * image, or -1.  The image is the whole ELF file, section headers
+ * included (the kernel maps the stripped vdso.so it was built with), so
+ * its size is where the last of its headers and segments ends.  That
+ * size comes from the image itself: mincore, which fails on any page not
+ * mapped, makes sure it is all there before a byte is copied.  A copy,
+ * because libelf may write into an image it is given, and the mapping is
+ * read-only; a file, because dwfl_report_offline takes a descriptor on
+ * every elfutils (dwfl_report_offline_memory is 0.188's). */
+static int vdso_open(void)
+{
+    const unsigned char *image = (const unsigned char *)(apr_uintptr_t)
+                                 getauxval(AT_SYSINFO_EHDR);
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)image;
+    const ElfW(Phdr) *ph;
+    unsigned char resident[RP_VDSO_MAX / 4096];
+    apr_size_t page = (apr_size_t)sysconf(_SC_PAGESIZE), size = 0, done;
+    ssize_t n;
+    int i, fd;
+
+    /* The ELF header is at the start of a mapped page, and so are the
+     * program headers that follow it; the rest is known to be mapped
+     * only once mincore says so. */
+    if (!image || page < 4096 || page > RP_VDSO_MAX
+        || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0
+        || eh->e_ehsize != sizeof(*eh) || eh->e_phentsize != sizeof(*ph)
+        || (eh->e_shnum && eh->e_shentsize != sizeof(ElfW(Shdr)))
+        || !extend(&size, eh->e_phoff, eh->e_phnum * sizeof(*ph))
+        || size > page
+        || !extend(&size, eh->e_shoff, eh->e_shnum * sizeof(ElfW(Shdr)))) {
+        return -1;
+    }
+    ph = (const ElfW(Phdr) *)(image + eh->e_phoff);
+    for (i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD
+            && !extend(&size, ph[i].p_offset, ph[i].p_filesz)) {
+            return -1;
+        }
+    }
+    if (mincore((void *)(apr_uintptr_t)image, size, resident) != 0
+        || (fd = memfd_create("[vdso]", MFD_CLOEXEC)) < 0) {
+        return -1;
+    }
+    for (done = 0; done < size; done += (apr_size_t)n) {
+        n = write(fd, image + done, size - done);
+        if (n < 0 && errno == EINTR) {
+            n = 0;
+        }
+        else if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 /* The object at PATH, opened on first use.  Under the lock. */
 static rp_file_t *file_get(rp_symbols_t *s, const char *path)
 {
@@ -272,7 +382,7 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     const char *slash;
     GElf_Addr id_vaddr;
     void **userdata;
-    int len, i;
+    int len, i, fd = -1;
 
     if (f) {
         return f;
@@ -287,13 +397,28 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     f->stale = apr_hash_make(s->pool);
     apr_hash_set(s->files, f->path, APR_HASH_KEY_STRING, f);
 
+    if (is_vdso(path)) {
+        if ((fd = vdso_open()) < 0) {
+            return f;
+        }
+    }
     /* A relative name would be opened against our cwd: not the file. */
-    if (path[0] != '/' || !(f->dwfl = dwfl_begin(&callbacks))) {
+    else if (path[0] != '/') {
+        return f;
+    }
+    if (!(f->dwfl = dwfl_begin(&callbacks))) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return f;
     }
     apr_pool_cleanup_register(s->pool, f->dwfl, dwfl_cleanup,
                               apr_pool_cleanup_null);
-    f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, -1);
+    /* A descriptor given is the library's once the module is reported. */
+    f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, fd);
+    if (!f->mod && fd >= 0) {
+        close(fd);
+    }
     dwfl_report_end(f->dwfl, NULL, NULL);
     if (!f->mod || !dwfl_module_getelf(f->mod, &f->bias)) {
         f->mod = NULL;

@@ -8,7 +8,8 @@
  * prints, read here with libelf); address 0, the heap, the stack and a
  * kernel address map to nothing; build-ids equal the files' notes; a
  * library dlopen'ed after the snapshot is found after a refresh, which
- * keeps the pointers of unchanged objects, while other threads search.
+ * keeps the pointers of unchanged objects, while other threads search;
+ * the vDSO is "[vdso]", at its image's addresses.
  *
  * rp_symbols: a static function of this test is named, with this file and
  * the line; a return address minus one gives the line of the call; libc's
@@ -23,8 +24,9 @@
  * library built here gets its static function's name and line from a
  * debug file laid out as -dbgsym packages do (.build-id/xx/yyyy.debug),
  * under the directory rp_symbols is told to look in and only there;
- * DWARF without .debug_aranges (clang's default) still gives lines; a
- * wrong build-id marks answers stale;
+ * DWARF without .debug_aranges (clang's default) still gives lines; the
+ * vDSO's functions are named from this process's image, as perf names
+ * them (__vdso_clock_gettime); a wrong build-id marks answers stale;
  * missing, relative and non-ELF paths give "name+0xREL"; answers are
  * cached; four threads get the same answers at once.
  *
@@ -47,6 +49,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -379,6 +382,44 @@ static int run(const char *command)
     return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
 }
 
+/* This process's vDSO image, written to PATH so that the helpers above
+ * (and readelf) read it as a file; its load bias into *BASE.  The
+ * image's size is where its section headers or segments end, whichever
+ * is last. */
+static void vdso_to_file(const char *path, apr_uint64_t *base)
+{
+    const unsigned char *image = (const unsigned char *)(apr_uintptr_t)
+                                 getauxval(AT_SYSINFO_EHDR);
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)image;
+    const ElfW(Phdr) *ph;
+    apr_size_t size;
+    apr_uint64_t lowest = ~(apr_uint64_t)0;
+    FILE *fp;
+    int i;
+
+    ck_assert_ptr_nonnull(image);
+    ck_assert_int_eq(memcmp(eh->e_ident, ELFMAG, SELFMAG), 0);
+    ph = (const ElfW(Phdr) *)(image + eh->e_phoff);
+    size = eh->e_shoff + (apr_size_t)eh->e_shnum * eh->e_shentsize;
+    for (i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD) {
+            if (ph[i].p_offset + ph[i].p_filesz > size) {
+                size = ph[i].p_offset + ph[i].p_filesz;
+            }
+            if (ph[i].p_vaddr < lowest) {
+                lowest = ph[i].p_vaddr;
+            }
+        }
+    }
+    ck_assert_uint_ne(lowest, ~(apr_uint64_t)0);
+    *base = (apr_uint64_t)(apr_uintptr_t)image - lowest;
+    fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(image, 1, size, fp), size);
+    ck_assert_int_eq(fclose(fp), 0);
+}
+
+
 /* ------------------------------------------------------------------ */
 /* rp_objects */
 
@@ -458,6 +499,30 @@ START_TEST(test_find_nothing)
     ck_assert_ptr_null(rp_objects_find(o, 0xffffffff81000000ULL, &rel));
     ck_assert_uint_eq(rel, 12345);
     free(heap);
+}
+END_TEST
+
+/* The vDSO is "[vdso]", as perf names it, whatever the loader calls it;
+ * PC - base is the address in its image, its build-id the image's. */
+START_TEST(test_find_vdso)
+{
+    char path[] = "/tmp/rp_vdso.XXXXXX";
+    rp_objects_t *o = rp_objects_create(pool);
+    apr_uint64_t base, value, rel = 0;
+    const rp_loaded_t *obj;
+    int fd = mkstemp(path);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    vdso_to_file(path, &base);
+    value = file_symbol(path, "__vdso_clock_gettime");
+    obj = rp_objects_find(o, base + value, &rel);
+    ck_assert_ptr_nonnull(obj);
+    ck_assert_str_eq(obj->path, "[vdso]");
+    ck_assert_uint_eq(obj->base, base);
+    ck_assert_uint_eq(rel, value);
+    ck_assert_str_eq(obj->build_id, file_build_id(path));
+    ck_assert_int_eq(unlink(path), 0);
 }
 END_TEST
 
@@ -851,11 +916,105 @@ START_TEST(test_no_file)
     /* Not an ELF file; a loader name without a file; no path at all. */
     sym = rp_symbols_lookup(s, "/dev/null", NULL, 16);
     ck_assert_str_eq(sym->function, "null+0x10");
-    sym = rp_symbols_lookup(s, "linux-vdso.so.1", "", 0xff0);
-    ck_assert_str_eq(sym->function, "linux-vdso.so.1+0xff0");
+    sym = rp_symbols_lookup(s, "linux-nothing.so.1", "", 0xff0);
+    ck_assert_str_eq(sym->function, "linux-nothing.so.1+0xff0");
     ck_assert_ptr_null(sym->file);
     sym = rp_symbols_lookup(s, "", "", 1);
     ck_assert_str_eq(sym->function, "+0x1");
+}
+END_TEST
+
+typedef struct {
+    rp_symbols_t *s;
+    const char *path;           /* the image, as a file */
+    const char *build_id;
+    int functions;              /* checked */
+} vdso_check_t;
+
+/* Each function of the vDSO's symbol table is named after itself or an
+ * alias at its address. */
+static int check_vdso_function(const char *name, const GElf_Sym *sym,
+                               void *arg)
+{
+    vdso_check_t *c = arg;
+    const rp_symbol_t *got;
+    apr_uint64_t value;
+
+    if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_size == 0) {
+        return 0;
+    }
+    got = rp_symbols_lookup(c->s, "[vdso]", c->build_id, sym->st_value);
+    ck_assert_msg(has_symbol(c->path, got->function, &value)
+                  && value == sym->st_value, "%s in the vDSO is named %s",
+                  name, got->function);
+    ck_assert_uint_eq(got->sym_offset, 0);
+    c->functions++;
+    return 0;
+}
+
+/* The vDSO's functions by the names perf gives them, read from this
+ * process's image: __vdso_clock_gettime, the global name, rather than
+ * its weak alias clock_gettime. */
+START_TEST(test_vdso)
+{
+    char path[] = "/tmp/rp_vdso.XXXXXX";
+    rp_objects_t *o = rp_objects_create(pool);
+    rp_symbols_t *s = rp_symbols_create(pool);
+    apr_uint64_t base, value, alias, rel = 0;
+    const apr_array_header_t *fdes;
+    const rp_loaded_t *obj;
+    const rp_symbol_t *sym;
+    vdso_check_t check;
+    int fd = mkstemp(path), k;
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    vdso_to_file(path, &base);
+    value = file_symbol(path, "__vdso_clock_gettime");
+    obj = rp_objects_find(o, base + value + 3, &rel);
+    ck_assert_ptr_nonnull(obj);
+
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, rel);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime");
+    ck_assert_uint_eq(sym->sym_offset, 3);
+    ck_assert_str_eq(sym->object, "[vdso]");
+    ck_assert_int_eq(sym->stale, 0);
+    if (has_symbol(path, "clock_gettime", &alias)) {
+        ck_assert_uint_eq(alias, value);
+    }
+    /* By a loader's name too, as an older profile holds it. */
+    sym = rp_symbols_lookup(s, "linux-vdso.so.1", obj->build_id, value);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime");
+    ck_assert_uint_eq(sym->sym_offset, 0);
+    /* Another kernel's vDSO: the best guess, marked. */
+    sym = rp_symbols_lookup(s, "[vdso]", "0123456789abcdef", value);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime [stale]");
+    ck_assert_int_eq(sym->stale, 1);
+
+    check.s = s;
+    check.path = path;
+    check.build_id = obj->build_id;
+    check.functions = 0;
+    each_symbol(path, check_vdso_function, &check);
+    ck_assert_int_ge(check.functions, 4);
+
+    /* A static function (x86-64's vread_pvclock under kvm-clock) has an
+     * FDE and no symbol: one row, at its start. */
+    fdes = file_fdes(path);
+    for (k = 0; k + 1 < fdes->nelts; k += 2) {
+        apr_uint64_t lo = APR_ARRAY_IDX(fdes, k, apr_uint64_t);
+        apr_uint64_t hi = APR_ARRAY_IDX(fdes, k + 1, apr_uint64_t);
+
+        if (hi - lo < 2 || file_has_symbol_in(path, lo, hi)) {
+            continue;
+        }
+        sym = rp_symbols_lookup(s, "[vdso]", obj->build_id, lo + 1);
+        ck_assert_str_eq(sym->function,
+                         apr_psprintf(pool, "[vdso]+0x%"
+                                      APR_UINT64_T_HEX_FMT, lo));
+        ck_assert_uint_eq(sym->sym_offset, 1);
+    }
+    ck_assert_int_eq(unlink(path), 0);
 }
 END_TEST
 
@@ -1264,6 +1423,7 @@ static Suite *symbols_suite(void)
     tcase_add_test(tc_obj, test_find_self);
     tcase_add_test(tc_obj, test_find_libraries);
     tcase_add_test(tc_obj, test_find_nothing);
+    tcase_add_test(tc_obj, test_find_vdso);
     tcase_add_test(tc_obj, test_refresh);
     tcase_add_test(tc_obj, test_find_during_refresh);
     suite_add_tcase(s, tc_obj);
@@ -1276,6 +1436,7 @@ static Suite *symbols_suite(void)
     tcase_add_test(tc_sym, test_no_symbol);
     tcase_add_test(tc_sym, test_stripped_library);
     tcase_add_test(tc_sym, test_no_file);
+    tcase_add_test(tc_sym, test_vdso);
     tcase_add_test(tc_sym, test_stale);
     tcase_add_test(tc_sym, test_cache);
     tcase_add_test(tc_sym, test_stripped_and_debuglink);
