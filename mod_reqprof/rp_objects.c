@@ -137,16 +137,26 @@ static void read_build_id(const struct dl_phdr_info *info, char *hex)
     }
 }
 
-/* The file behind the object into BUF: the loader's name when it is
- * absolute (or has no file: "linux-vdso.so.1"), else resolved. */
+/* The file behind the object spanning [START, END) into BUF: "[vdso]" for
+ * the vDSO, the loader's name when it is absolute (or names no file),
+ * else resolved. */
 static const char *object_path(const struct dl_phdr_info *info,
-                               apr_uint64_t start, char *buf, apr_size_t len)
+                               apr_uint64_t start, apr_uint64_t end,
+                               char *buf, apr_size_t len)
 {
     const char *name = info->dlpi_name ? info->dlpi_name : "";
     static const char deleted[] = " (deleted)";
     apr_size_t dl = sizeof(deleted) - 1;
+    apr_uint64_t vdso = getauxval(AT_SYSINFO_EHDR);
     ssize_t n;
 
+    /* The loaders call it "linux-vdso.so.1", "linux-gate.so.1" (i386) or
+     * "linux-vdso64.so.1" (ppc64, s390x), old ones "" as the main
+     * program; perf and /proc/PID/maps call it "[vdso]", and so does a
+     * profile.  rp_symbols knows the name and reads it from memory. */
+    if (vdso && vdso >= start && vdso < end) {
+        return "[vdso]";
+    }
     if (name[0] == '/' || (name[0] != '\0' && !strchr(name, '/'))) {
         return name;
     }
@@ -154,10 +164,6 @@ static const char *object_path(const struct dl_phdr_info *info,
         /* "./x.so" as given to dlopen: relative to the cwd of that time,
          * which is the best guess we have. */
         return realpath(name, buf) ? buf : name;
-    }
-    /* Old loaders gave the vDSO an empty name, as the main program's. */
-    if (start == getauxval(AT_SYSINFO_EHDR)) {
-        return "[vdso]";
     }
     n = readlink("/proc/self/exe", buf, len - 1);
     if (n <= 0) {
@@ -247,7 +253,7 @@ static int scan_one(struct dl_phdr_info *info, size_t size, void *data)
     if (end == 0) {
         return 0;               /* nothing mapped: no PC can be in it */
     }
-    path = object_path(info, start, buf, sizeof(buf));
+    path = object_path(info, start, end, buf, sizeof(buf));
     read_build_id(info, hex);
     found = reuse(scan->old, path, hex, info->dlpi_addr, start, end);
     if (!found) {

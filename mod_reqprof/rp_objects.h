@@ -28,9 +28,10 @@
  * shared memory: path and build-id.) */
 typedef struct {
     const char *path;        /* absolute path of the ELF file (the main
-                              * program's from /proc/self/exe), or the
-                              * loader's name for objects without a file
-                              * ("linux-vdso.so.1") */
+                              * program's from /proc/self/exe); "[vdso]"
+                              * for the vDSO, as perf names it; else the
+                              * loader's name of an object without a
+                              * file */
     const char *build_id;    /* lowercase hex of NT_GNU_BUILD_ID, or "" */
     apr_uint64_t base;       /* dlpi_addr: load bias */
     apr_uint64_t start;      /* lowest runtime address of its PT_LOADs */

@@ -45,11 +45,28 @@
  * would ask debuginfod servers when DEBUGINFOD_URLS is set: a page render
  * must not wait on the network.
  *
+ * The vDSO has no file: the kernel maps its image, an ELF object with its
+ * own .dynsym and .eh_frame, into every process at AT_SYSINFO_EHDR.  Its
+ * contents are the same in every process of one kernel, only its address
+ * differs, and the address asked about is relative to it like any other
+ * object's.  So the vDSO of the process that symbolizes stands for the
+ * one sampled (its build-id is checked like a file's), copied into a
+ * memory file that libdwfl opens as it would the object on disk.  Its
+ * functions then get the names perf gives them: "__vdso_clock_gettime",
+ * by the alias rule above, rather than its weak alias "clock_gettime".
+ *
+ * Separate debug files are looked for under one directory, /usr/lib/debug
+ * unless rp_symbols_set_debug_dir says otherwise (a test's own tree).
+ *
  * A Dwfl is not thread-safe, and the answers are allocated from our pool,
  * so one mutex covers every lookup.  Cached lookups hold it for a hash
  * probe.  Symbol and file name strings point into libdwfl's data, which
  * lives as long as the session, that is as long as the pool.
  */
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +75,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <limits.h>
+#include <link.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 
 #include <gelf.h>
 #include <dwarf.h>
@@ -73,6 +93,20 @@
 #include "rp_symbols.h"
 
 #define RP_DEBUG_ROOT       "/usr/lib/debug"
+
+/* Longest build-id looked up, in bytes (SHA-1 ids are 20). */
+#define RP_BUILD_ID_MAX     64
+
+/* Largest vDSO image read (x86-64's is two pages). */
+#define RP_VDSO_MAX         (1024 * 1024)
+
+/* The names the vDSO goes by: rp_objects records it as "[vdso]", the
+ * name perf and /proc/PID/maps give it; profiles recorded by earlier
+ * builds hold the loaders' own names. */
+static const char *const vdso_names[] = {
+    "[vdso]", "linux-vdso.so.1", "linux-gate.so.1", "linux-vdso64.so.1",
+    "linux-vdso32.so.1"
+};
 
 /* A code symbol, at module addresses. */
 typedef struct {
@@ -103,6 +137,7 @@ typedef struct {
 typedef struct {
     const char *path;
     const char *base;           /* file name, for "base+0xREL" */
+    const char *debug_dir;      /* where separate debug files are */
     Dwfl *dwfl;                 /* NULL when the file could not be read */
     Dwfl_Module *mod;
     GElf_Addr bias;             /* module address - ELF virtual address */
@@ -132,6 +167,7 @@ struct rp_symbols_t {
     apr_pool_t *pool;           /* ours: allocate under the lock only */
     apr_thread_mutex_t *lock;
     apr_hash_t *files;          /* path -> rp_file_t */
+    const char *debug_dir;      /* for objects opened from now on */
 };
 
 
@@ -175,43 +211,57 @@ static int open_if_id(const char *cand, const unsigned char *id, int len,
 }
 
 /* Where gdb and dwfl_standard_find_debuginfo look, minus the network:
- * by build-id under RP_DEBUG_ROOT, then the .gnu_debuglink name in the
- * object's directory, its .debug subdirectory, and the same directory
- * under RP_DEBUG_ROOT.  Without a build-id to check a candidate against,
- * no separate file is trusted (a debuglink CRC would mean reading it all). */
+ * by build-id under the debug directory (DIR/.build-id/xx/yyyy.debug, as
+ * Debian's -dbgsym and Fedora's -debuginfo packages install them), then
+ * the .gnu_debuglink name in the object's directory, its .debug
+ * subdirectory, and the same directory under DIR.  Without a build-id to
+ * check a candidate against, no separate file is trusted (a debuglink
+ * CRC would mean reading it all).  *USERDATA is the module's rp_file_t. */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata,
                           const char *modname, GElf_Addr base,
                           const char *file_name, const char *debuglink,
                           GElf_Word crc, char **debuginfo_file_name)
 {
+    static const char digits[] = "0123456789abcdef";
+    /* Debuglink places: under DIR or not, then between the object's
+     * directory and the link's name. */
+    static const struct {
+        int under_dir;
+        const char *sub;
+    } forms[] = {
+        { 0, "/" }, { 0, "/.debug/" }, { 1, "/" }
+    };
+    const rp_file_t *f = *userdata;
+    const char *dir = f ? f->debug_dir : RP_DEBUG_ROOT;
     const unsigned char *id;
     GElf_Addr id_vaddr;
-    char cand[PATH_MAX];
+    char cand[PATH_MAX], hex[2 * RP_BUILD_ID_MAX + 1];
     int len, i, n, fd;
 
     len = dwfl_module_build_id(mod, &id, &id_vaddr);
-    if (len <= 1) {
+    if (len <= 1 || len > RP_BUILD_ID_MAX) {
         errno = ENOENT;
         return -1;
     }
-    n = snprintf(cand, sizeof(cand), RP_DEBUG_ROOT "/.build-id/%02x/", id[0]);
-    for (i = 1; i < len && n + 8 < (int)sizeof(cand); i++) {
-        n += snprintf(cand + n, sizeof(cand) - n, "%02x", id[i]);
+    for (i = 0; i < len; i++) {
+        hex[2 * i] = digits[id[i] >> 4];
+        hex[2 * i + 1] = digits[id[i] & 0xf];
     }
-    snprintf(cand + n, sizeof(cand) - n, ".debug");
-    if ((fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
+    hex[2 * len] = '\0';
+    n = snprintf(cand, sizeof(cand), "%s/.build-id/%.2s/%s.debug", dir, hex,
+                 hex + 2);
+    if (n > 0 && n < (int)sizeof(cand)
+        && (fd = open_if_id(cand, id, len, debuginfo_file_name)) >= 0) {
         return fd;
     }
     if (debuglink && !strchr(debuglink, '/') && file_name
         && strrchr(file_name, '/')) {
-        int dir = (int)(strrchr(file_name, '/') - file_name);
-        static const char *const forms[] = {
-            "%.*s/%s", "%.*s/.debug/%s", RP_DEBUG_ROOT "%.*s/%s"
-        };
+        int at = (int)(strrchr(file_name, '/') - file_name);
 
         for (i = 0; i < (int)(sizeof(forms) / sizeof(forms[0])); i++) {
-            n = snprintf(cand, sizeof(cand), forms[i], dir, file_name,
-                         debuglink);
+            n = snprintf(cand, sizeof(cand), "%s%.*s%s%s",
+                         forms[i].under_dir ? dir : "", at, file_name,
+                         forms[i].sub, debuglink);
             if (n <= 0 || n >= (int)sizeof(cand)
                 || strcmp(cand, file_name) == 0) {
                 continue;
@@ -242,6 +292,88 @@ static apr_status_t dwfl_cleanup(void *dwfl)
     return APR_SUCCESS;
 }
 
+/* 1 when PATH names the vDSO. */
+static int is_vdso(const char *path)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(vdso_names) / sizeof(vdso_names[0]); i++) {
+        if (strcmp(path, vdso_names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Extend *SIZE to cover [OFF, OFF + LEN) of an image; 0 when that lies
+ * beyond any vDSO's size (a header not to be trusted). */
+static int extend(apr_size_t *size, apr_uint64_t off, apr_uint64_t len)
+{
+    if (off > RP_VDSO_MAX || len > RP_VDSO_MAX - off) {
+        return 0;
+    }
+    if (off + len > *size) {
+        *size = (apr_size_t)(off + len);
+    }
+    return 1;
+}
+
+/* A descriptor of a memory file holding a copy of this process's vDSO
+ * image, or -1.  The image is the whole ELF file, section headers
+ * included (the kernel maps the stripped vdso.so it was built with), so
+ * its size is where the last of its headers and segments ends.  That
+ * size comes from the image itself: mincore, which fails on any page not
+ * mapped, makes sure it is all there before a byte is copied.  A copy,
+ * because libelf may write into an image it is given, and the mapping is
+ * read-only; a file, because dwfl_report_offline takes a descriptor on
+ * every elfutils (dwfl_report_offline_memory is 0.188's). */
+static int vdso_open(void)
+{
+    const unsigned char *image = (const unsigned char *)(apr_uintptr_t)
+                                 getauxval(AT_SYSINFO_EHDR);
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)image;
+    const ElfW(Phdr) *ph;
+    unsigned char resident[RP_VDSO_MAX / 4096];
+    apr_size_t page = (apr_size_t)sysconf(_SC_PAGESIZE), size = 0, done;
+    ssize_t n;
+    int i, fd;
+
+    /* The ELF header is at the start of a mapped page, and so are the
+     * program headers that follow it; the rest is known to be mapped
+     * only once mincore says so. */
+    if (!image || page < 4096 || page > RP_VDSO_MAX
+        || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0
+        || eh->e_ehsize != sizeof(*eh) || eh->e_phentsize != sizeof(*ph)
+        || (eh->e_shnum && eh->e_shentsize != sizeof(ElfW(Shdr)))
+        || !extend(&size, eh->e_phoff, eh->e_phnum * sizeof(*ph))
+        || size > page
+        || !extend(&size, eh->e_shoff, eh->e_shnum * sizeof(ElfW(Shdr)))) {
+        return -1;
+    }
+    ph = (const ElfW(Phdr) *)(image + eh->e_phoff);
+    for (i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD
+            && !extend(&size, ph[i].p_offset, ph[i].p_filesz)) {
+            return -1;
+        }
+    }
+    if (mincore((void *)(apr_uintptr_t)image, size, resident) != 0
+        || (fd = memfd_create("[vdso]", MFD_CLOEXEC)) < 0) {
+        return -1;
+    }
+    for (done = 0; done < size; done += (apr_size_t)n) {
+        n = write(fd, image + done, size - done);
+        if (n < 0 && errno == EINTR) {
+            n = 0;
+        }
+        else if (n <= 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
 /* The object at PATH, opened on first use.  Under the lock. */
 static rp_file_t *file_get(rp_symbols_t *s, const char *path)
 {
@@ -249,7 +381,8 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     const unsigned char *id;
     const char *slash;
     GElf_Addr id_vaddr;
-    int len, i;
+    void **userdata;
+    int len, i, fd = -1;
 
     if (f) {
         return f;
@@ -258,23 +391,42 @@ static rp_file_t *file_get(rp_symbols_t *s, const char *path)
     f->path = apr_pstrdup(s->pool, path);
     slash = strrchr(f->path, '/');
     f->base = slash ? slash + 1 : f->path;
+    f->debug_dir = s->debug_dir;
     f->build_id = "";
     f->fresh = apr_hash_make(s->pool);
     f->stale = apr_hash_make(s->pool);
     apr_hash_set(s->files, f->path, APR_HASH_KEY_STRING, f);
 
+    if (is_vdso(path)) {
+        if ((fd = vdso_open()) < 0) {
+            return f;
+        }
+    }
     /* A relative name would be opened against our cwd: not the file. */
-    if (path[0] != '/' || !(f->dwfl = dwfl_begin(&callbacks))) {
+    else if (path[0] != '/') {
+        return f;
+    }
+    if (!(f->dwfl = dwfl_begin(&callbacks))) {
+        if (fd >= 0) {
+            close(fd);
+        }
         return f;
     }
     apr_pool_cleanup_register(s->pool, f->dwfl, dwfl_cleanup,
                               apr_pool_cleanup_null);
-    f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, -1);
+    /* A descriptor given is the library's once the module is reported. */
+    f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, fd);
+    if (!f->mod && fd >= 0) {
+        close(fd);
+    }
     dwfl_report_end(f->dwfl, NULL, NULL);
     if (!f->mod || !dwfl_module_getelf(f->mod, &f->bias)) {
         f->mod = NULL;
         return f;
     }
+    /* find_debuginfo's *userdata, for the debug directory. */
+    dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+    *userdata = f;
     len = dwfl_module_build_id(f->mod, &id, &id_vaddr);
     if (len > 0) {
         char *hex = apr_palloc(s->pool, 2 * (apr_size_t)len + 1);
@@ -837,6 +989,7 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p)
     s = apr_pcalloc(sub, sizeof(*s));
     s->pool = sub;
     s->files = apr_hash_make(sub);
+    s->debug_dir = RP_DEBUG_ROOT;
     apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sub);
     return s;
 }
@@ -861,4 +1014,11 @@ const rp_symbol_t *rp_symbols_lookup(rp_symbols_t *s, const char *path,
     }
     apr_thread_mutex_unlock(s->lock);
     return &e->sym;
+}
+
+void rp_symbols_set_debug_dir(rp_symbols_t *s, const char *dir)
+{
+    apr_thread_mutex_lock(s->lock);
+    s->debug_dir = apr_pstrdup(s->pool, dir && dir[0] ? dir : RP_DEBUG_ROOT);
+    apr_thread_mutex_unlock(s->lock);
 }

@@ -16,6 +16,10 @@
  * the object's.  Nothing is ever fetched over the network (debuginfod is
  * not consulted, whatever DEBUGINFOD_URLS says).
  *
+ * The vDSO, which has no file, is asked about by the name rp_objects gives
+ * it, "[vdso]" (or a loader's, "linux-vdso.so.1"), and read from this
+ * process's memory: every process of one kernel maps the same image.
+ *
  * Answers are cached per (path, address) for the life of the pool; each
  * object stays open (one descriptor and its mappings) until then.
  *
@@ -68,8 +72,8 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p);
  * covers gives "BASENAME+0xREL" then: the file's FDEs start at its own
  * build's addresses, which would pass for the sampled object's.
  *
- * A PATH that is not absolute, missing or not a readable ELF file gives
- * "BASENAME+0xREL", file NULL.
+ * A PATH that is not absolute (but for the vDSO's names), missing or not
+ * a readable ELF file gives "BASENAME+0xREL", file NULL.
  *
  * Never NULL.  The answer is cached: the same (PATH, BUILD_ID staleness,
  * REL) gives the same pointer, valid for the life of the pool.  Thread-safe
@@ -77,5 +81,14 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p);
  * time that takes).  Not signal-safe. */
 const rp_symbol_t *rp_symbols_lookup(rp_symbols_t *s, const char *path,
                                      const char *build_id, apr_uint64_t rel);
+
+/* Look for separate debug files under DIR instead of /usr/lib/debug: by
+ * build-id, DIR/.build-id/xx/yyyy.debug, and by .gnu_debuglink, DIR
+ * followed by the object's directory.  NULL or "" restores the default.
+ * For tests, which make a debug file on the spot, and for systems that
+ * keep them elsewhere.  Objects already opened keep the directory they
+ * were opened with, so call it before the first lookup.  DIR is copied.
+ * Thread-safe; not signal-safe. */
+void rp_symbols_set_debug_dir(rp_symbols_t *s, const char *dir);
 
 #endif /* RP_SYMBOLS_H */

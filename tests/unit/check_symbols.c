@@ -8,7 +8,8 @@
  * prints, read here with libelf); address 0, the heap, the stack and a
  * kernel address map to nothing; build-ids equal the files' notes; a
  * library dlopen'ed after the snapshot is found after a refresh, which
- * keeps the pointers of unchanged objects, while other threads search.
+ * keeps the pointers of unchanged objects, while other threads search;
+ * the vDSO is "[vdso]", at its image's addresses.
  *
  * rp_symbols: a static function of this test is named, with this file and
  * the line; a return address minus one gives the line of the call; libc's
@@ -19,14 +20,19 @@
  * exported function keeps its name; a stripped copy of this test gives
  * "name+0xSTART" and its static function back once a separate debug file
  * is found through .gnu_debuglink, but not a debug file of another
- * build, and "name+0xREL" once its .eh_frame is gone too; DWARF without
- * .debug_aranges (clang's default) still
- * gives lines; a wrong build-id marks answers stale; missing, relative
- * and non-ELF paths give "name+0xREL"; answers are cached; four threads
- * get the same answers at once.
+ * build, and "name+0xREL" once its .eh_frame is gone too; a stripped
+ * library built here gets its static function's name and line from a
+ * debug file laid out as -dbgsym packages do (.build-id/xx/yyyy.debug),
+ * under the directory rp_symbols is told to look in and only there;
+ * DWARF without .debug_aranges (clang's default) still gives lines; the
+ * vDSO's functions are named from this process's image, as perf names
+ * them (__vdso_clock_gettime); a wrong build-id marks answers stale;
+ * missing, relative and non-ELF paths give "name+0xREL"; answers are
+ * cached; four threads get the same answers at once.
  *
- * Built with -g; the stripped-copy test runs objcopy, the FDE checks
- * readelf (binutils).
+ * Built with -g; the stripped-copy tests run objcopy, the FDE checks
+ * readelf (binutils), the debug-directory test the C compiler ($CC, else
+ * cc).
  */
 
 #ifndef _GNU_SOURCE
@@ -43,7 +49,9 @@
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <check.h>
 
@@ -131,19 +139,21 @@ static const char *self_path(void)
     return buf;
 }
 
-/* The value of defined symbol NAME in PATH's .symtab or .dynsym. */
-static apr_uint64_t file_symbol(const char *path, const char *name)
+/* Call FN(NAME, SYM, ARG) for each defined symbol of PATH's .symtab and
+ * .dynsym, until it returns non-zero; what it returned last. */
+static int each_symbol(const char *path,
+                        int (*fn)(const char *, const GElf_Sym *, void *),
+                        void *arg)
 {
     Elf_Scn *scn = NULL;
     Elf *elf;
-    int fd, found = 0;
-    apr_uint64_t value = 0;
+    int fd, done = 0;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     ck_assert_int_ge(fd, 0);
     elf = elf_begin(fd, ELF_C_READ, NULL);
     ck_assert_ptr_nonnull(elf);
-    while (!found && (scn = elf_nextscn(elf, scn)) != NULL) {
+    while (!done && (scn = elf_nextscn(elf, scn)) != NULL) {
         GElf_Shdr sh;
         Elf_Data *d;
         size_t i;
@@ -153,21 +163,57 @@ static apr_uint64_t file_symbol(const char *path, const char *name)
             || sh.sh_entsize == 0 || !(d = elf_getdata(scn, NULL))) {
             continue;
         }
-        for (i = 0; !found && i < sh.sh_size / sh.sh_entsize; i++) {
+        for (i = 0; !done && i < sh.sh_size / sh.sh_entsize; i++) {
             GElf_Sym sym;
             const char *s;
 
             if (gelf_getsym(d, (int)i, &sym) && sym.st_shndx != SHN_UNDEF
-                && (s = elf_strptr(elf, sh.sh_link, sym.st_name)) != NULL
-                && strcmp(s, name) == 0) {
-                value = sym.st_value;
-                found = 1;
+                && (s = elf_strptr(elf, sh.sh_link, sym.st_name)) != NULL) {
+                done = fn(s, &sym, arg);
             }
         }
     }
     elf_end(elf);
     close(fd);
-    ck_assert_msg(found, "no symbol %s in %s", name, path);
+    return done;
+}
+
+typedef struct {
+    const char *name;
+    apr_uint64_t value;
+    int found;
+} named_t;
+
+static int match_name(const char *name, const GElf_Sym *sym, void *arg)
+{
+    named_t *n = arg;
+
+    if (strcmp(name, n->name) == 0) {
+        n->value = sym->st_value;
+        n->found = 1;
+    }
+    return n->found;
+}
+
+/* 1 when PATH's .symtab or .dynsym defines NAME, with its value in
+ * *VALUE. */
+static int has_symbol(const char *path, const char *name,
+                      apr_uint64_t *value)
+{
+    named_t n = { name, 0, 0 };
+
+    each_symbol(path, match_name, &n);
+    *value = n.value;
+    return n.found;
+}
+
+/* The value of defined symbol NAME in PATH's .symtab or .dynsym. */
+static apr_uint64_t file_symbol(const char *path, const char *name)
+{
+    apr_uint64_t value;
+
+    ck_assert_msg(has_symbol(path, name, &value), "no symbol %s in %s",
+                  name, path);
     return value;
 }
 
@@ -298,42 +344,27 @@ static int fde_of(const apr_array_header_t *fdes, apr_uint64_t addr,
     return 0;
 }
 
+typedef struct {
+    apr_uint64_t lo;
+    apr_uint64_t hi;
+} span_t;
+
+static int in_span(const char *name, const GElf_Sym *sym, void *arg)
+{
+    const span_t *r = arg;
+
+    return sym->st_shndx < SHN_LORESERVE && sym->st_value < r->hi
+           && sym->st_value + (sym->st_size ? sym->st_size : 1) > r->lo;
+}
+
 /* 1 when a defined symbol of PATH (.symtab or .dynsym) starts in or
  * covers part of [LO, HI). */
 static int file_has_symbol_in(const char *path, apr_uint64_t lo,
                               apr_uint64_t hi)
 {
-    Elf_Scn *scn = NULL;
-    Elf *elf;
-    int fd, found = 0;
+    span_t r = { lo, hi };
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(fd, 0);
-    elf = elf_begin(fd, ELF_C_READ, NULL);
-    ck_assert_ptr_nonnull(elf);
-    while (!found && (scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        Elf_Data *d;
-        size_t i;
-
-        if (!gelf_getshdr(scn, &sh)
-            || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
-            || sh.sh_entsize == 0 || !(d = elf_getdata(scn, NULL))) {
-            continue;
-        }
-        for (i = 0; !found && i < sh.sh_size / sh.sh_entsize; i++) {
-            GElf_Sym sym;
-
-            if (gelf_getsym(d, (int)i, &sym) && sym.st_shndx != SHN_UNDEF
-                && sym.st_shndx < SHN_LORESERVE && sym.st_value < hi
-                && sym.st_value + (sym.st_size ? sym.st_size : 1) > lo) {
-                found = 1;
-            }
-        }
-    }
-    elf_end(elf);
-    close(fd);
-    return found;
+    return each_symbol(path, in_span, &r);
 }
 
 static const char *debug_file_of(const char *build_id)
@@ -341,6 +372,51 @@ static const char *debug_file_of(const char *build_id)
     ck_assert_uint_gt(strlen(build_id), 2);
     return apr_psprintf(pool, "/usr/lib/debug/.build-id/%.2s/%s.debug",
                         build_id, build_id + 2);
+}
+
+/* Run COMMAND through the shell; 1 when it exited 0. */
+static int run(const char *command)
+{
+    int rc = system(command);
+
+    return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
+}
+
+/* This process's vDSO image, written to PATH so that the helpers above
+ * (and readelf) read it as a file; its load bias into *BASE.  The
+ * image's size is where its section headers or segments end, whichever
+ * is last. */
+static void vdso_to_file(const char *path, apr_uint64_t *base)
+{
+    const unsigned char *image = (const unsigned char *)(apr_uintptr_t)
+                                 getauxval(AT_SYSINFO_EHDR);
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)image;
+    const ElfW(Phdr) *ph;
+    apr_size_t size;
+    apr_uint64_t lowest = ~(apr_uint64_t)0;
+    FILE *fp;
+    int i;
+
+    ck_assert_ptr_nonnull(image);
+    ck_assert_int_eq(memcmp(eh->e_ident, ELFMAG, SELFMAG), 0);
+    ph = (const ElfW(Phdr) *)(image + eh->e_phoff);
+    size = eh->e_shoff + (apr_size_t)eh->e_shnum * eh->e_shentsize;
+    for (i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD) {
+            if (ph[i].p_offset + ph[i].p_filesz > size) {
+                size = ph[i].p_offset + ph[i].p_filesz;
+            }
+            if (ph[i].p_vaddr < lowest) {
+                lowest = ph[i].p_vaddr;
+            }
+        }
+    }
+    ck_assert_uint_ne(lowest, ~(apr_uint64_t)0);
+    *base = (apr_uint64_t)(apr_uintptr_t)image - lowest;
+    fp = fopen(path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(image, 1, size, fp), size);
+    ck_assert_int_eq(fclose(fp), 0);
 }
 
 
@@ -423,6 +499,30 @@ START_TEST(test_find_nothing)
     ck_assert_ptr_null(rp_objects_find(o, 0xffffffff81000000ULL, &rel));
     ck_assert_uint_eq(rel, 12345);
     free(heap);
+}
+END_TEST
+
+/* The vDSO is "[vdso]", as perf names it, whatever the loader calls it;
+ * PC - base is the address in its image, its build-id the image's. */
+START_TEST(test_find_vdso)
+{
+    char path[] = "/tmp/rp_vdso.XXXXXX";
+    rp_objects_t *o = rp_objects_create(pool);
+    apr_uint64_t base, value, rel = 0;
+    const rp_loaded_t *obj;
+    int fd = mkstemp(path);
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    vdso_to_file(path, &base);
+    value = file_symbol(path, "__vdso_clock_gettime");
+    obj = rp_objects_find(o, base + value, &rel);
+    ck_assert_ptr_nonnull(obj);
+    ck_assert_str_eq(obj->path, "[vdso]");
+    ck_assert_uint_eq(obj->base, base);
+    ck_assert_uint_eq(rel, value);
+    ck_assert_str_eq(obj->build_id, file_build_id(path));
+    ck_assert_int_eq(unlink(path), 0);
 }
 END_TEST
 
@@ -721,16 +821,19 @@ START_TEST(test_stripped_library)
     apr_size_t i;
     int k;
 
+    /* One whose debug file is installed (zlib1g-dbgsym) has its static
+     * functions named: test_build_id_debug_dir checks that case. */
     for (i = 0; !path && i < sizeof(libs) / sizeof(libs[0]); i++) {
-        if (exists(libs[i].path) && !file_section(libs[i].path, ".symtab",
-                                                  &addr)) {
+        if (exists(libs[i].path)
+            && !file_section(libs[i].path, ".symtab", &addr)
+            && !exists(debug_file_of(file_build_id(libs[i].path)))) {
             path = libs[i].path;
             break;
         }
     }
     if (!path) {
         fprintf(stderr, "test_stripped_library: no stripped libz or "
-                "libpcre2 installed, not checked\n");
+                "libpcre2 without its debug file installed, not checked\n");
         return;
     }
     base = strrchr(path, '/') + 1;
@@ -813,11 +916,105 @@ START_TEST(test_no_file)
     /* Not an ELF file; a loader name without a file; no path at all. */
     sym = rp_symbols_lookup(s, "/dev/null", NULL, 16);
     ck_assert_str_eq(sym->function, "null+0x10");
-    sym = rp_symbols_lookup(s, "linux-vdso.so.1", "", 0xff0);
-    ck_assert_str_eq(sym->function, "linux-vdso.so.1+0xff0");
+    sym = rp_symbols_lookup(s, "linux-nothing.so.1", "", 0xff0);
+    ck_assert_str_eq(sym->function, "linux-nothing.so.1+0xff0");
     ck_assert_ptr_null(sym->file);
     sym = rp_symbols_lookup(s, "", "", 1);
     ck_assert_str_eq(sym->function, "+0x1");
+}
+END_TEST
+
+typedef struct {
+    rp_symbols_t *s;
+    const char *path;           /* the image, as a file */
+    const char *build_id;
+    int functions;              /* checked */
+} vdso_check_t;
+
+/* Each function of the vDSO's symbol table is named after itself or an
+ * alias at its address. */
+static int check_vdso_function(const char *name, const GElf_Sym *sym,
+                               void *arg)
+{
+    vdso_check_t *c = arg;
+    const rp_symbol_t *got;
+    apr_uint64_t value;
+
+    if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || sym->st_size == 0) {
+        return 0;
+    }
+    got = rp_symbols_lookup(c->s, "[vdso]", c->build_id, sym->st_value);
+    ck_assert_msg(has_symbol(c->path, got->function, &value)
+                  && value == sym->st_value, "%s in the vDSO is named %s",
+                  name, got->function);
+    ck_assert_uint_eq(got->sym_offset, 0);
+    c->functions++;
+    return 0;
+}
+
+/* The vDSO's functions by the names perf gives them, read from this
+ * process's image: __vdso_clock_gettime, the global name, rather than
+ * its weak alias clock_gettime. */
+START_TEST(test_vdso)
+{
+    char path[] = "/tmp/rp_vdso.XXXXXX";
+    rp_objects_t *o = rp_objects_create(pool);
+    rp_symbols_t *s = rp_symbols_create(pool);
+    apr_uint64_t base, value, alias, rel = 0;
+    const apr_array_header_t *fdes;
+    const rp_loaded_t *obj;
+    const rp_symbol_t *sym;
+    vdso_check_t check;
+    int fd = mkstemp(path), k;
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    vdso_to_file(path, &base);
+    value = file_symbol(path, "__vdso_clock_gettime");
+    obj = rp_objects_find(o, base + value + 3, &rel);
+    ck_assert_ptr_nonnull(obj);
+
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, rel);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime");
+    ck_assert_uint_eq(sym->sym_offset, 3);
+    ck_assert_str_eq(sym->object, "[vdso]");
+    ck_assert_int_eq(sym->stale, 0);
+    if (has_symbol(path, "clock_gettime", &alias)) {
+        ck_assert_uint_eq(alias, value);
+    }
+    /* By a loader's name too, as an older profile holds it. */
+    sym = rp_symbols_lookup(s, "linux-vdso.so.1", obj->build_id, value);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime");
+    ck_assert_uint_eq(sym->sym_offset, 0);
+    /* Another kernel's vDSO: the best guess, marked. */
+    sym = rp_symbols_lookup(s, "[vdso]", "0123456789abcdef", value);
+    ck_assert_str_eq(sym->function, "__vdso_clock_gettime [stale]");
+    ck_assert_int_eq(sym->stale, 1);
+
+    check.s = s;
+    check.path = path;
+    check.build_id = obj->build_id;
+    check.functions = 0;
+    each_symbol(path, check_vdso_function, &check);
+    ck_assert_int_ge(check.functions, 4);
+
+    /* A static function (x86-64's vread_pvclock under kvm-clock) has an
+     * FDE and no symbol: one row, at its start. */
+    fdes = file_fdes(path);
+    for (k = 0; k + 1 < fdes->nelts; k += 2) {
+        apr_uint64_t lo = APR_ARRAY_IDX(fdes, k, apr_uint64_t);
+        apr_uint64_t hi = APR_ARRAY_IDX(fdes, k + 1, apr_uint64_t);
+
+        if (hi - lo < 2 || file_has_symbol_in(path, lo, hi)) {
+            continue;
+        }
+        sym = rp_symbols_lookup(s, "[vdso]", obj->build_id, lo + 1);
+        ck_assert_str_eq(sym->function,
+                         apr_psprintf(pool, "[vdso]+0x%"
+                                      APR_UINT64_T_HEX_FMT, lo));
+        ck_assert_uint_eq(sym->sym_offset, 1);
+    }
+    ck_assert_int_eq(unlink(path), 0);
 }
 END_TEST
 
@@ -872,14 +1069,6 @@ START_TEST(test_cache)
     ck_assert_ptr_eq(rp_symbols_lookup(s, "/nonexistent/x.so", "", 5), a);
 }
 END_TEST
-
-/* Run COMMAND through the shell; 1 when it exited 0. */
-static int run(const char *command)
-{
-    int rc = system(command);
-
-    return rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0;
-}
 
 static void flip_last_byte(const char *path)
 {
@@ -983,6 +1172,137 @@ START_TEST(test_stripped_and_debuglink)
     ck_assert_int_eq(unlink(stripped), 0);
     ck_assert_int_eq(unlink(note), 0);
     ck_assert_int_eq(rmdir(apr_pstrcat(pool, dir, "/.debug", NULL)), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+/* A small library, built by the test: a static function that only the
+ * debug information names, called by an exported one. */
+static const char dbg_lib_src[] =
+    "static int __attribute__((noinline)) rp_dbg_hidden(int x)\n"
+    "{\n"
+    "    volatile int y = x;\n"
+    "    return y * 7 + 3;\n"
+    "}\n"
+    "int rp_dbg_exported(int x)\n"
+    "{\n"
+    "    return rp_dbg_hidden(x) + 1;\n"
+    "}\n"
+    "void *rp_dbg_hidden_addr(void)\n"
+    "{\n"
+    "    return (void *)rp_dbg_hidden;\n"
+    "}\n";
+#define DBG_HIDDEN_LINE     1
+
+/* A stripped library whose debug file is where a -dbgsym package puts
+ * it, DIR/.build-id/xx/yyyy.debug: its static function gets its name,
+ * file and line once rp_symbols looks under DIR, and the FDE's
+ * "name+0xSTART" while it looks under /usr/lib/debug (which has no such
+ * file); a debug file of another build at that name is not used. */
+START_TEST(test_build_id_debug_dir)
+{
+    char dir[] = "/tmp/rp_symbols.XXXXXX";
+    const char *src, *lib, *dbg, *root, *debug, *id, *note, *cc, *fdestart;
+    apr_uint64_t rel, value, exported;
+    rp_objects_t *o;
+    rp_symbols_t *s;
+    const rp_loaded_t *obj;
+    const rp_symbol_t *sym;
+    void *(*hidden_addr)(void);
+    FILE *fp;
+    void *h;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    src = apr_pstrcat(pool, dir, "/rpdbg.c", NULL);
+    lib = apr_pstrcat(pool, dir, "/librpdbg.so", NULL);
+    dbg = apr_pstrcat(pool, dir, "/librpdbg.dbg", NULL);
+    note = apr_pstrcat(pool, dir, "/note", NULL);
+    root = apr_pstrcat(pool, dir, "/debug", NULL);
+    fp = fopen(src, "w");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_ge(fputs(dbg_lib_src, fp), 0);
+    ck_assert_int_eq(fclose(fp), 0);
+    cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
+    ck_assert_msg(run(apr_psprintf(pool, "%s -shared -fPIC -g -O1 "
+                                   "-Wl,--build-id=sha1 -o '%s' '%s'", cc,
+                                   lib, src)), "%s failed", cc);
+    ck_assert(run(apr_psprintf(pool, "objcopy --only-keep-debug '%s' '%s'",
+                               lib, dbg)));
+    ck_assert(run(apr_psprintf(pool, "objcopy --strip-all '%s'", lib)));
+    ck_assert_int_eq(file_section(lib, ".symtab", &value), 0);
+    ck_assert_int_eq(has_symbol(lib, "rp_dbg_hidden", &value), 0);
+    id = file_build_id(lib);
+    ck_assert_uint_eq(strlen(id), 40);
+    ck_assert_str_eq(file_build_id(dbg), id);
+    ck_assert_int_eq(mkdir(root, 0700), 0);
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, root, "/.build-id", NULL),
+                           0700), 0);
+    ck_assert_int_eq(mkdir(apr_psprintf(pool, "%s/.build-id/%.2s", root, id),
+                           0700), 0);
+    debug = apr_psprintf(pool, "%s/.build-id/%.2s/%s.debug", root, id, id + 2);
+    ck_assert_int_eq(rename(dbg, debug), 0);
+
+    /* Loaded, sampled, and looked up as the page would. */
+    h = dlopen(lib, RTLD_NOW);
+    ck_assert_msg(h != NULL, "%s", dlerror());
+    *(void **)&hidden_addr = dlsym(h, "rp_dbg_hidden_addr");
+    ck_assert_ptr_nonnull(hidden_addr);
+    o = rp_objects_create(pool);
+    obj = rp_objects_find(o, (apr_uint64_t)(apr_uintptr_t)hidden_addr(),
+                          &rel);
+    ck_assert_ptr_nonnull(obj);
+    ck_assert_str_eq(obj->path, lib);
+    ck_assert_str_eq(obj->build_id, id);
+    ck_assert_uint_eq(rel, file_symbol(debug, "rp_dbg_hidden"));
+    exported = file_symbol(lib, "rp_dbg_exported");
+    fdestart = apr_psprintf(pool, "librpdbg.so+0x%" APR_UINT64_T_HEX_FMT, rel);
+
+    /* Not under /usr/lib/debug: the FDE's start; the export's name. */
+    s = rp_symbols_create(pool);
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, rel + 1);
+    ck_assert_str_eq(sym->function, fdestart);
+    ck_assert_ptr_null(sym->file);
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, exported);
+    ck_assert_str_eq(sym->function, "rp_dbg_exported");
+    ck_assert_ptr_null(sym->file);
+
+    /* Under DIR: everything. */
+    s = rp_symbols_create(pool);
+    rp_symbols_set_debug_dir(s, root);
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, rel + 1);
+    ck_assert_str_eq(sym->function, "rp_dbg_hidden");
+    ck_assert_uint_eq(sym->sym_offset, 1);
+    ck_assert_int_eq(sym->stale, 0);
+    ck_assert_ptr_nonnull(sym->file);
+    ck_assert_msg(ends_with(sym->file, "/rpdbg.c"), "file %s", sym->file);
+    ck_assert_int_ge(sym->line, DBG_HIDDEN_LINE);
+    ck_assert_int_le(sym->line, DBG_HIDDEN_LINE + 3);
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, exported);
+    ck_assert_str_eq(sym->function, "rp_dbg_exported");
+    ck_assert_ptr_nonnull(sym->file);
+
+    /* Another build's debug file under the id's name: not trusted. */
+    ck_assert(run(apr_psprintf(pool, "objcopy --dump-section "
+                               ".note.gnu.build-id='%s' '%s'", note, debug)));
+    flip_last_byte(note);
+    ck_assert(run(apr_psprintf(pool, "objcopy --update-section "
+                               ".note.gnu.build-id='%s' '%s'", note, debug)));
+    ck_assert_str_ne(file_build_id(debug), id);
+    s = rp_symbols_create(pool);
+    rp_symbols_set_debug_dir(s, root);
+    sym = rp_symbols_lookup(s, obj->path, obj->build_id, rel + 1);
+    ck_assert_str_eq(sym->function, fdestart);
+    ck_assert_ptr_null(sym->file);
+
+    ck_assert_int_eq(dlclose(h), 0);
+    ck_assert_int_eq(unlink(debug), 0);
+    ck_assert_int_eq(rmdir(apr_psprintf(pool, "%s/.build-id/%.2s", root, id)),
+                     0);
+    ck_assert_int_eq(rmdir(apr_pstrcat(pool, root, "/.build-id", NULL)), 0);
+    ck_assert_int_eq(rmdir(root), 0);
+    ck_assert_int_eq(unlink(note), 0);
+    ck_assert_int_eq(unlink(lib), 0);
+    ck_assert_int_eq(unlink(src), 0);
     ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
@@ -1103,6 +1423,7 @@ static Suite *symbols_suite(void)
     tcase_add_test(tc_obj, test_find_self);
     tcase_add_test(tc_obj, test_find_libraries);
     tcase_add_test(tc_obj, test_find_nothing);
+    tcase_add_test(tc_obj, test_find_vdso);
     tcase_add_test(tc_obj, test_refresh);
     tcase_add_test(tc_obj, test_find_during_refresh);
     suite_add_tcase(s, tc_obj);
@@ -1115,9 +1436,11 @@ static Suite *symbols_suite(void)
     tcase_add_test(tc_sym, test_no_symbol);
     tcase_add_test(tc_sym, test_stripped_library);
     tcase_add_test(tc_sym, test_no_file);
+    tcase_add_test(tc_sym, test_vdso);
     tcase_add_test(tc_sym, test_stale);
     tcase_add_test(tc_sym, test_cache);
     tcase_add_test(tc_sym, test_stripped_and_debuglink);
+    tcase_add_test(tc_sym, test_build_id_debug_dir);
     tcase_add_test(tc_sym, test_threads);
     suite_add_tcase(s, tc_sym);
     return s;
