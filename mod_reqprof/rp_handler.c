@@ -263,6 +263,28 @@ static rp_explain_view_t *explain(request_rec *r,
 /* ------------------------------------------------------------------ */
 /* The model */
 
+/* This child's symbolizer, made on its first page; NULL (logged) when it
+ * cannot be.  The first check is a lock-free read, so the pointer is
+ * published with release order. */
+static rp_symbols_t *symbols(request_rec *r, rp_runtime_t *rt)
+{
+    rp_symbols_t *syms = __atomic_load_n(&rt->symbols, __ATOMIC_ACQUIRE);
+
+    if (!syms) {
+        apr_thread_mutex_lock(rt->lock);
+        if (!(syms = rt->symbols)) {
+            syms = rp_symbols_create(rt->pool);
+            __atomic_store_n(&rt->symbols, syms, __ATOMIC_RELEASE);
+        }
+        apr_thread_mutex_unlock(rt->lock);
+        if (!syms) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RP_LOGNO(1103)
+                          "cannot create the page's symbolizer");
+        }
+    }
+    return syms;
+}
+
 static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
                                const rp_format_t *fmt)
 {
@@ -272,16 +294,6 @@ static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
     int flags = (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
                 | (fmt->labels ? RP_MODEL_LABELS : 0);
 
-    /* Made once per child, on the first page: the first check is a
-     * lock-free read, so the pointer is published with release order. */
-    if (!__atomic_load_n(&rt->symbols, __ATOMIC_ACQUIRE)) {
-        apr_thread_mutex_lock(rt->lock);
-        if (!rt->symbols) {
-            __atomic_store_n(&rt->symbols, rp_symbols_create(rt->pool),
-                             __ATOMIC_RELEASE);
-        }
-        apr_thread_mutex_unlock(rt->lock);
-    }
     /* Copy under the seqlocks; render later with no lock held. */
     snap = rp_store_snapshot(rt->store, r->pool);
     before = rp_model_build(r->pool, snap, rt->symbols, o->focus, flags);
@@ -445,6 +457,11 @@ int rp_handler(request_rec *r)
         return rp_answer_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
                                "the shared memory could not be set up (see "
                                "the error log)");
+    }
+    if (opts.view != RP_VIEW_EXPLAIN && !symbols(r, rt)) {
+        return rp_answer_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
+                              "the symbolizer could not be set up (see the "
+                              "error log)");
     }
     if (strcmp(fmt->name, "html") == 0 || strcmp(fmt->name, "svg") == 0) {
         nonce = csp_nonce(r);

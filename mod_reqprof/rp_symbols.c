@@ -990,7 +990,11 @@ rp_symbols_t *rp_symbols_create(apr_pool_t *p)
     s->pool = sub;
     s->files = apr_hash_make(sub);
     s->debug_dir = RP_DEBUG_ROOT;
-    apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sub);
+    if (apr_thread_mutex_create(&s->lock, APR_THREAD_MUTEX_DEFAULT, sub)
+        != APR_SUCCESS) {
+        apr_pool_destroy(sub);
+        return NULL;
+    }
     return s;
 }
 

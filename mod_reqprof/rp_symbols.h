@@ -54,8 +54,9 @@ typedef struct {
 
 typedef struct rp_symbols_t rp_symbols_t;
 
-/* An empty symbolizer.  Allocates from a subpool of P, and keeps every
- * object it opens open until P is cleared or destroyed.  Not signal-safe. */
+/* An empty symbolizer, or NULL when its lock cannot be created.
+ * Allocates from a subpool of P, and keeps every object it opens open
+ * until P is cleared or destroyed.  Not signal-safe. */
 rp_symbols_t *rp_symbols_create(apr_pool_t *p);
 
 /* The function, file and line at REL, an ELF virtual address in the object
