@@ -128,6 +128,8 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     drops.ticks = c->ticks;
     drops.buffer_full = c->buffer_full;
     drops.unwind_failed = c->unwind_failed;
+    drops.other_dropped = c->other_dropped;
+    drops.outside_request = c->outside_request;
 
     apr_thread_mutex_lock(rt->lock);
     pos = 0;

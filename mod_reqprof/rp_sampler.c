@@ -87,6 +87,11 @@ struct rp_thread_t {
                                          * (rp_sampler_end), raised only
                                          * by the thread itself. */
     volatile sig_atomic_t in_handler;   /* re-entrancy guard */
+    /* Written by the handler only (read and reset by the thread with an
+     * atomic exchange, which a signal cannot split): */
+    apr_uint64_t sig_reentered;         /* ticks of a request that found
+                                         * the handler running */
+    apr_uint64_t sig_outside;           /* ticks between requests */
     const void *owner_key;              /* the caller's, for that request: */
     void *owner_data;                   /* see rp_sampler_owner */
     int in_use;                         /* 0: on the free list (thread
@@ -101,7 +106,8 @@ struct rp_thread_t {
     int real;                           /* this request: real-time mode */
     apr_uint32_t req_seq;               /* bumped at each begin */
     rp_buf_t off;
-    apr_uint64_t off_samples, off_woke, off_full;
+    apr_uint64_t off_looks;             /* looks while the request ran */
+    apr_uint64_t off_samples, off_woke, off_full, off_failed;
     /* Wall accounting of real-time mode (see the top of this file). */
     int ss_fd;                          /* its /proc schedstat, -1: none */
     int sig_real;                       /* the handler credits run delay */
@@ -265,12 +271,29 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
     int n, k, cap, overrun;
 
     (void)signo;
-    if (!t || t->in_handler) {
+    if (!t) {
+        /* Only a thread with a struct has a timer: a signal here was
+         * sent by hand, and belongs to nobody's count. */
+        errno = saved_errno;
+        return;
+    }
+    if (t->in_handler) {
+        /* The handler does not interrupt itself (the signal is blocked
+         * while it runs) unless sent otherwise: counted, never nested. */
+        if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED)) {
+            t->sig_reentered++;
+        }
+        else {
+            t->sig_outside++;
+        }
         errno = saved_errno;
         return;
     }
     t->in_handler = 1;
-    if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED)) {
+    if (!__atomic_load_n(&t->owner, __ATOMIC_RELAXED)) {
+        t->sig_outside++;
+    }
+    else {
         t->c.ticks++;
         overrun = (si && si->si_code == SI_TIMER && si->si_overrun > 0)
                   ? si->si_overrun : 0;
@@ -542,7 +565,8 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         /* Only an off-CPU sampler thread shares these fields. */
         pthread_mutex_lock(&t->off_lock);
         t->off.used = 0;
-        t->off_samples = t->off_woke = t->off_full = 0;
+        t->off_looks = t->off_samples = t->off_woke = t->off_full = 0;
+        t->off_failed = 0;
         t->req_seq++;
         t->real = real;
         t->acct = acct;
@@ -608,6 +632,7 @@ static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
         memset(&dummy, 0, sizeof(dummy));
         put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU
                    | (t->split ? HDR_BLOCKED : HDR_OFF_CPU), t->off_unseen);
+        t->off_looks++;
         t->off_samples += dummy.samples;
         t->off_full += dummy.buffer_full;
         t->off_unseen = 0;
@@ -626,7 +651,7 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
                    rp_sampler_counts_t *counts)
 {
     apr_uint32_t expect = token;
-    apr_uint64_t cpu, rq, dummy;
+    apr_uint64_t cpu, rq, dummy, reentered;
     apr_size_t room;
     int have_rq;
 
@@ -656,6 +681,14 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
         end_wait(t, rq);
     }
     t->sig_real = 0;
+    /* The handler's own counts, taken whole (a signal cannot split an
+     * exchange).  Ticks between requests go with this request's drops,
+     * to OUTSIDE_REQUEST. */
+    reentered = __atomic_exchange_n(&t->sig_reentered, 0, __ATOMIC_RELAXED);
+    t->c.ticks += reentered;
+    t->c.other_dropped += reentered;
+    t->c.outside_request = __atomic_exchange_n(&t->sig_outside, 0,
+                                               __ATOMIC_RELAXED);
     *counts = t->c;
     counts->cpu_ns = cpu - t->cpu_begin;
     if (!t->off.w) {
@@ -680,10 +713,20 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     }
     else {
         t->c.buffer_full += t->off_samples;
+        t->c.offcpu_full += t->off_samples;
     }
-    t->c.ticks += t->off_samples + t->off_full;
+    /* Every look that took the lock while the request ran: a sample, or
+     * a drop by cause (the [blocked] leaf of end_blocked is a sample
+     * too, and counted as a look). */
+    t->c.ticks += t->off_samples + t->off_full + t->off_woke
+                  + t->off_failed;
     t->c.buffer_full += t->off_full;
+    t->c.other_dropped += t->off_woke;
+    t->c.unwind_failed += t->off_failed;
+    t->c.offcpu_looks += t->off_looks;
+    t->c.offcpu_full += t->off_full;
     t->c.offcpu_woke += t->off_woke;
+    t->c.offcpu_failed += t->off_failed;
     t->off.used = 0;
     pthread_mutex_unlock(&t->off_lock);
     *counts = t->c;
@@ -759,7 +802,7 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
      * request's end, to the same stack: a running thread's CPU time in
      * schedstat lags by up to a tick, and what a look credited too much
      * could not be taken back. */
-    if (rv == RP_OFFCPU_FAILED || rv == RP_OFFCPU_RUNNING) {
+    if (rv == RP_OFFCPU_RUNNING) {
         return;
     }
     /* Never wait for the request's thread: it may hold the lock in a
@@ -769,10 +812,16 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
     if (pthread_mutex_trylock(&t->off_lock) != 0) {
         return;
     }
+    /* A look counts from here: it holds the lock and its request still
+     * runs.  One whose request ended meanwhile belongs to none. */
     if (__atomic_load_n(&t->owner, __ATOMIC_RELAXED) && t->real && t->off.w
         && t->req_seq == seq) {
+        t->off_looks++;
         if (rv == RP_OFFCPU_WOKE) {
             t->off_woke++;
+        }
+        else if (rv == RP_OFFCPU_FAILED) {
+            t->off_failed++;
         }
         else {
             /* Blocked: its CPU time in schedstat is exact. */

@@ -34,14 +34,36 @@
 
 typedef struct rp_thread_t rp_thread_t;
 
+/* What became of a request's ticks.  A tick is a signal that landed in
+ * the request, a credit of time off the CPU, or a look of the off-CPU
+ * sampler that took the thread's lock while its request ran; each ends
+ * as a sample or as one drop by cause:
+ *
+ *     ticks == samples + buffer_full + unwind_failed + other_dropped
+ *
+ * and of those, the off-CPU sampler's looks:
+ *
+ *     offcpu_looks == offcpu + offcpu_full + offcpu_woke + offcpu_failed
+ *
+ * (offcpu_full within buffer_full, offcpu_woke within other_dropped,
+ * offcpu_failed within unwind_failed). */
 typedef struct {
-    apr_uint64_t ticks;          /* signals that landed in the request */
+    apr_uint64_t ticks;          /* see above */
     apr_uint64_t samples;        /* stored samples (on- and off-CPU) */
     apr_uint64_t buffer_full;    /* dropped: the thread's buffer was full */
     apr_uint64_t unwind_failed;  /* dropped: no usable stack */
+    apr_uint64_t other_dropped;  /* dropped otherwise: the handler was
+                                  * interrupted by itself, or the thread
+                                  * woke while a look unwound it */
+    apr_uint64_t outside_request; /* signals between profiled requests
+                                  * since the thread's last request (not
+                                  * ticks of this one) */
     apr_uint64_t truncated;      /* kept, innermost frames only */
     apr_uint64_t offcpu;         /* of the samples, taken while blocked */
-    apr_uint64_t offcpu_woke;    /* off-CPU tries dropped: thread woke */
+    apr_uint64_t offcpu_looks;   /* looks of the off-CPU sampler */
+    apr_uint64_t offcpu_full;    /* ... dropped: buffer full */
+    apr_uint64_t offcpu_woke;    /* ... dropped: the thread woke */
+    apr_uint64_t offcpu_failed;  /* ... dropped: no stack came back */
     apr_uint64_t cpu_ns;         /* the thread's CPU time from begin to
                                   * end (set by rp_sampler_end) */
 } rp_sampler_counts_t;

@@ -142,3 +142,22 @@ def test_page_shows_coverage(httpd):
     text = srv.get("/reqprof", params={"view": "requests",
                                         "format": "text"}).text
     assert "the samples account for" in text, text[:400]
+
+
+@pytest.mark.parametrize("timer", ["cpu", "real"])
+def test_every_tick_is_accounted(httpd, mpm, timer):
+    """Each tick is a sample or a drop by cause, the blocked-thread
+    sampler's looks included; the ticks that found a worker between
+    profiled requests (its CPU spent on a request the rules exclude) are
+    counted apart, as outside_request."""
+    srv = httpd(mpm=mpm, conf=conf(timer, 997,
+                                   extra="ReqProfExclude ^/x/\n"))
+    for _ in range(4):
+        drive(srv, [("/x/spin?a=5", 20, 2)])
+        drive(srv, [("/sleep?ms=5", 20, 2), ("/spin?a=2", 20, 2)])
+    prof = srv.profile()
+    c = prof["counters"]
+    assert c["ticks"] == (c["samples"] + c["buffer_full"]
+                          + c["unwind_failed"] + c["other_dropped"]), c
+    assert c["outside_request"] > 0, c
+    assert not [u for u in prof["uris"] if u["uri"].startswith("/x/")]

@@ -161,6 +161,20 @@ static void run(job_t *j)
     ck_assert_msg(!j->setup_failed, "thread set-up failed");
 }
 
+/* Every tick a sample or a drop by cause, the off-CPU sampler's looks
+ * included (rp_sampler.h). */
+#define assert_accounted(c)                                               \
+    do {                                                                  \
+        ck_assert_uint_eq((c)->ticks, (c)->samples + (c)->buffer_full     \
+                          + (c)->unwind_failed + (c)->other_dropped);     \
+        ck_assert_uint_eq((c)->offcpu_looks, (c)->offcpu                  \
+                          + (c)->offcpu_full + (c)->offcpu_woke           \
+                          + (c)->offcpu_failed);                          \
+        ck_assert_uint_le((c)->offcpu_full, (c)->buffer_full);            \
+        ck_assert_uint_le((c)->offcpu_woke, (c)->other_dropped);          \
+        ck_assert_uint_le((c)->offcpu_failed, (c)->unwind_failed);        \
+    } while (0)
+
 START_TEST(test_cpu_samples_land_in_the_spinner)
 {
     job_t j = { 4000000L, 0 };    /* 250 Hz */
@@ -169,8 +183,7 @@ START_TEST(test_cpu_samples_land_in_the_spinner)
     run(&j);
     /* 300 ms of CPU at up to 250 Hz (kernel tick bound): tens of ticks. */
     ck_assert_uint_ge(j.counts.ticks, 20);
-    ck_assert_uint_eq(j.counts.ticks, j.counts.samples
-                      + j.counts.buffer_full + j.counts.unwind_failed);
+    assert_accounted(&j.counts);
     ck_assert_int_eq(j.total, (int)j.counts.samples);
     ck_assert_msg(j.in_spin * 10 >= j.total * 9, "%d of %d in the spinner",
                   j.in_spin, j.total);
@@ -186,6 +199,10 @@ START_TEST(test_no_samples_with_flag_down)
     run(&j);
     ck_assert_int_eq(j.total, 0);
     ck_assert_uint_eq(j.counts.ticks, 0);
+    /* 200 ms of CPU between the requests at 250 Hz: the ticks that found
+     * no request come back with the next one's counts. */
+    ck_assert_msg(j.counts.outside_request >= 5, "%lu outside",
+                  (unsigned long)j.counts.outside_request);
 }
 END_TEST
 
@@ -200,6 +217,11 @@ START_TEST(test_blocked_thread_sampled_off_cpu)
                   "%lu off-CPU samples", (unsigned long)j.counts.offcpu);
     ck_assert_msg(j.in_block * 10 >= j.total * 9, "%d of %d below the "
                   "blocking call", j.in_block, j.total);
+    /* Each of the off-CPU sampler's looks ended somewhere, and every one
+     * that took a sample is a tick. */
+    ck_assert_uint_ge(j.counts.offcpu_looks, j.counts.offcpu);
+    ck_assert_uint_ge(j.counts.ticks, j.counts.offcpu_looks);
+    assert_accounted(&j.counts);
 }
 END_TEST
 
@@ -331,8 +353,7 @@ START_TEST(test_real_weights_add_up_to_the_wall)
     ck_assert_msg(j.counts.cpu_ns >= 39000000u
                   && j.counts.cpu_ns <= 60000000u, "cpu %lu ns",
                   (unsigned long)j.counts.cpu_ns);
-    ck_assert_uint_eq(j.counts.ticks, j.counts.samples
-                      + j.counts.buffer_full + j.counts.unwind_failed);
+    assert_accounted(&j.counts);
 }
 END_TEST
 
@@ -448,7 +469,7 @@ static void *stale_then_new(void *arg)
     /* The flag stayed up: ticks came (about 50, but on a loaded machine
      * the kernel folds several periods into one tick, as few as 5). */
     ck_assert_uint_ge(c.ticks, 1);
-    ck_assert_uint_eq(c.ticks, c.samples + c.buffer_full + c.unwind_failed);
+    assert_accounted(&c);
     return NULL;
 }
 
