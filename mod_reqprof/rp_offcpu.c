@@ -62,6 +62,7 @@
 
 #include <apr_strings.h>
 
+#include "rp_arch.h"
 #include "rp_offcpu.h"
 
 static const char *const result_names[] = {
@@ -79,7 +80,7 @@ const char *rp_offcpu_result_name(rp_offcpu_result_e r)
     return "unknown";
 }
 
-#if defined(__x86_64__)
+#if defined(RP_ARCH_OFFCPU)
 
 /* The remote API: rp_offcpu.c must not define UNW_LOCAL_ONLY, and links
  * with -lunwind-x86_64 (or -lunwind-generic).  libunwind.so alone exports
@@ -340,62 +341,41 @@ static void objects_check(rp_offcpu_t *o)
 /* ------------------------------------------------------------------ */
 /* Frame records: RBP of a frame-pointer frame, found on its stack */
 
-/* NEXT plus the signed 32-bit displacement at B: the target of a relative
- * call or jump, or a %rip-relative address, NEXT being the address of the
- * following instruction. */
-static unw_word_t rel32(unw_word_t next, const unsigned char *b)
-{
-    int32_t r;
-
-    memcpy(&r, b, sizeof(r));
-    return next + (unw_word_t)(apr_int64_t)r;
-}
-
-/* Where a PLT stub at T jumps (endbr64 and bnd prefixes allowed), or T. */
+/* Where a PLT stub at T jumps, or T. */
 static unw_word_t through_plt(rp_offcpu_t *o, unw_word_t t)
 {
-    unsigned char c[12];
-    unw_word_t slot, to;
-    int i = 0;
+    unsigned char c[RP_ARCH_PLT_BYTES];
+    apr_uint64_t slot;
+    unw_word_t to;
 
-    if (!mem_copy(o, t, c, sizeof(c))) {
-        return t;
-    }
-    if (c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa) {
-        i = 4;                                  /* endbr64 */
-    }
-    if (c[i] == 0xf2) {
-        i++;                                    /* bnd */
-    }
-    if (c[i] == 0xff && c[i + 1] == 0x25) {     /* jmp *disp32(%rip) */
-        slot = rel32(t + (unw_word_t)i + 6, c + i + 2);
-        if (mem_word(o, slot, &to)) {
-            return to;
-        }
+    if (mem_copy(o, t, c, sizeof(c)) && rp_arch_plt_slot(t, c, &slot)
+        && mem_word(o, (unw_word_t)slot, &to)) {
+        return to;
     }
     return t;
 }
 
 /* Whether RA is a return address whose call went to the function starting
- * at START: "call rel32" (e8), or "call *disp32(%rip)" (ff 15, -fno-plt),
- * directly or through a PLT stub. */
+ * at START, directly or through a PLT stub (rp_arch_call_before). */
 static int called_from(rp_offcpu_t *o, unw_word_t ra, unw_word_t start)
 {
-    unsigned char b[6];
+    unsigned char b[RP_ARCH_CALL_BYTES];
+    apr_uint64_t to;
     unw_word_t t;
 
-    if (!in_exec(o, ra) || !mem_copy(o, ra - 6, b, sizeof(b))) {
+    if (!in_exec(o, ra) || !mem_copy(o, ra - sizeof(b), b, sizeof(b))) {
         return 0;
     }
-    if (b[1] == 0xe8) {
-        t = rel32(ra, b + 2);
-    }
-    else if (b[0] == 0xff && b[1] == 0x15) {
-        if (!mem_word(o, rel32(ra, b + 2), &t)) {
+    switch (rp_arch_call_before(ra, b, &to)) {
+    case 1:
+        t = (unw_word_t)to;
+        break;
+    case 2:
+        if (!mem_word(o, (unw_word_t)to, &t)) {
             return 0;
         }
-    }
-    else {
+        break;
+    default:
         return 0;
     }
     return t == start || through_plt(o, t) == start;
@@ -496,13 +476,13 @@ static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val,
         return -UNW_EREADONLYREG;
     }
     switch (reg) {
-    case UNW_X86_64_RIP:        /* == UNW_REG_IP */
+    case RP_ARCH_UNW_PC:
         *val = o->pc;
         return 0;
-    case UNW_X86_64_RSP:        /* == UNW_REG_SP */
+    case RP_ARCH_UNW_SP:
         *val = o->sp;
         return 0;
-    case UNW_X86_64_RBP:
+    case RP_ARCH_UNW_FP:
         return find_frame_record(o, val) ? 0 : -UNW_EBADREG;
     default:
         return -UNW_EBADREG;
@@ -879,7 +859,7 @@ rp_offcpu_t *rp_offcpu_create(apr_pool_t *p, const char **why)
     return o;
 }
 
-#else /* !__x86_64__ */
+#else /* !RP_ARCH_OFFCPU */
 
 struct rp_offcpu_t {
     rp_offcpu_stats_t stats;
@@ -903,4 +883,4 @@ void rp_offcpu_stats(const rp_offcpu_t *o, rp_offcpu_stats_t *out)
     *out = o->stats;
 }
 
-#endif /* __x86_64__ */
+#endif /* RP_ARCH_OFFCPU */

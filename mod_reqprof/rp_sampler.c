@@ -52,6 +52,7 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 
+#include "rp_arch.h"
 #include "rp_offcpu.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
@@ -299,7 +300,7 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
                   ? si->si_overrun : 0;
         cap = cfg_max_depth + SKIP_MARGIN;
         n = unw_backtrace(frames, cap);
-        pc = (void *)uc->uc_mcontext.gregs[REG_RIP];
+        pc = RP_ARCH_UC_PC(uc);
         /* Drop our own frames: everything above the interrupted pc. */
         for (k = 0; k < n && frames[k] != pc; k++) {
         }

@@ -48,6 +48,7 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
+#include "rp_arch.h"
 #include "rp_offcpu.h"
 
 #include "unit_main.h"
@@ -820,6 +821,36 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
+/* The machine code rp_arch reads, on bytes written by hand. */
+START_TEST(test_arch_decoding)
+{
+    /* mov %eax,%eax; call rel32 -0x10: target = ra - 0x10. */
+    static const unsigned char direct[6] = { 0x89, 0xe8, 0xf0, 0xff,
+                                             0xff, 0xff };
+    /* call *0x20(%rip): the target is the word at ra + 0x20. */
+    static const unsigned char slot[6] = { 0xff, 0x15, 0x20, 0, 0, 0 };
+    /* call *%rax (ff d0) after four other bytes: not checkable. */
+    static const unsigned char reg[6] = { 0x90, 0x90, 0x90, 0x90, 0xff,
+                                          0xd0 };
+    /* endbr64; bnd jmp *0x100(%rip); padding */
+    static const unsigned char plt[12] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xf2,
+                                           0xff, 0x25, 0x00, 0x01, 0, 0,
+                                           0x90 };
+    static const unsigned char notplt[12] = { 0x55, 0x48, 0x89, 0xe5 };
+    apr_uint64_t to = 0;
+
+    ck_assert_int_eq(rp_arch_call_before(0x1000, direct, &to), 1);
+    ck_assert_uint_eq(to, 0x1000 - 0x10);
+    ck_assert_int_eq(rp_arch_call_before(0x2000, slot, &to), 2);
+    ck_assert_uint_eq(to, 0x2000 + 0x20);
+    ck_assert_int_eq(rp_arch_call_before(0x3000, reg, &to), 0);
+    ck_assert_int_eq(rp_arch_plt_slot(0x4000, plt, &to), 1);
+    /* The jmp ends at 0x4000 + 4 + 1 + 6 = 0x400b. */
+    ck_assert_uint_eq(to, 0x400b + 0x100);
+    ck_assert_int_eq(rp_arch_plt_slot(0x5000, notplt, &to), 0);
+}
+END_TEST
+
 static Suite *offcpu_suite(void)
 {
     Suite *s = suite_create("rp_offcpu");
@@ -827,6 +858,7 @@ static Suite *offcpu_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_arch_decoding);
     tcase_add_test(tc, test_blocked_stack);
     tcase_add_test(tc, test_cold_cost);
     tcase_add_test(tc, test_frame_pointer_frame);
