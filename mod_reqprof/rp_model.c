@@ -30,16 +30,17 @@ typedef struct {
     int labels;                 /* URI nodes apart per request label */
 } builder_t;
 
-static const char *base_name(const char *path)
+const char *rp_model_base_name(const char *path)
 {
     const char *s = path ? strrchr(path, '/') : NULL;
 
     return s ? s + 1 : path;
 }
 
-static apr_uint32_t intern_func(builder_t *b, const char *name,
-                                const char *object, const char *file,
-                                int line, const char *label)
+static apr_uint32_t intern_func(builder_t *b, rp_frame_kind_e kind,
+                                const char *name, const char *object,
+                                const char *file, int line,
+                                const char *label)
 {
     const char *key = apr_pstrcat(b->p, name, "\x01", object, "\x01",
                                   label ? label : "", NULL);
@@ -52,9 +53,10 @@ static apr_uint32_t intern_func(builder_t *b, const char *name,
     }
     f = apr_array_push(b->m->funcs);
     memset(f, 0, sizeof(*f));
+    f->kind = kind;
     f->name = name;
-    f->object = b->strip ? base_name(object) : object;
-    f->file = file && b->strip ? base_name(file) : file;
+    f->object = b->strip ? rp_model_base_name(object) : object;
+    f->file = file && b->strip ? rp_model_base_name(file) : file;
     f->line = line;
     f->label = label;
     id = (apr_uintptr_t)b->m->funcs->nelts;
@@ -73,9 +75,11 @@ static apr_uint32_t func_of(builder_t *b, const rp_region_t *reg,
     switch (fr->kind) {
     case RP_FRAME_URI:
         if (fr->object >= reg->n_uris) {
-            return intern_func(b, "?", "[uri]", NULL, 0, NULL);
+            return intern_func(b, RP_FRAME_URI, "?", RP_MODEL_URI_OBJECT,
+                               NULL, 0, NULL);
         }
-        return intern_func(b, reg->uris[fr->object].uri, "[uri]", NULL, 0,
+        return intern_func(b, RP_FRAME_URI, reg->uris[fr->object].uri,
+                           RP_MODEL_URI_OBJECT, NULL, 0,
                            b->labels ? reg->uris[fr->object].label : NULL);
     case RP_FRAME_REAL:
         if (fr->object < reg->n_objects) {
@@ -83,14 +87,15 @@ static apr_uint32_t func_of(builder_t *b, const rp_region_t *reg,
             sym = rp_symbols_lookup(b->syms, path,
                                     reg->objects[fr->object].build_id,
                                     fr->rel);
-            return intern_func(b, sym->function, path, sym->file, sym->line,
-                               NULL);
+            return intern_func(b, RP_FRAME_REAL, sym->function, path,
+                               sym->file, sym->line, NULL);
         }
-        return intern_func(b, apr_psprintf(b->p, "0x%" APR_UINT64_T_HEX_FMT,
-                                           fr->rel), "", NULL, 0, NULL);
+        return intern_func(b, RP_FRAME_UNKNOWN,
+                           apr_psprintf(b->p, "0x%" APR_UINT64_T_HEX_FMT,
+                                        fr->rel), "", NULL, 0, NULL);
     default:
-        return intern_func(b, rp_store_frame_kind_name(fr->kind), "", NULL,
-                           0, NULL);
+        return intern_func(b, fr->kind, rp_store_frame_kind_name(fr->kind),
+                           "", NULL, 0, NULL);
     }
 }
 
@@ -449,7 +454,7 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
         }
     }
     for (i = 0; i < m->funcs->nelts; i++) {
-        if (strcmp(funcs[i].object, "[uri]") != 0) {
+        if (funcs[i].kind != RP_FRAME_URI) {
             *(apr_uint32_t *)apr_array_push(out) = (apr_uint32_t)i;
         }
     }
@@ -526,7 +531,7 @@ apr_array_header_t *rp_model_find(apr_pool_t *p, const rp_model_t *m,
 
     for (i = 0; i < m->funcs->nelts; i++) {
         if (strcmp(funcs[i].name, name) == 0
-            && strcmp(funcs[i].object, "[uri]") != 0) {
+            && funcs[i].kind != RP_FRAME_URI) {
             *(apr_uint32_t *)apr_array_push(out) = (apr_uint32_t)i;
         }
     }
@@ -727,7 +732,7 @@ double rp_model_pct(apr_uint64_t part, apr_uint64_t whole)
 
 static int model_real(const rp_model_t *m)
 {
-    return m->info && m->info->settings.timer == 1 /* real */;
+    return m->info && m->info->settings.timer == RP_TIMER_REAL;
 }
 
 /* The exact time the timer measures of URI U's requests. */
@@ -827,10 +832,12 @@ rp_model_t *rp_model_from_folded(apr_pool_t *p, const char *const *lines,
             if (at) {
                 *at++ = '\0';
             }
-            node = child_of(&b, node, intern_func(&b, frame,
-                                                  depth ? (at ? at : "")
-                                                        : "[uri]",
-                                                  NULL, 0, NULL));
+            node = child_of(&b, node,
+                            intern_func(&b, depth ? RP_FRAME_REAL
+                                                  : RP_FRAME_URI, frame,
+                                        depth ? (at ? at : "")
+                                              : RP_MODEL_URI_OBJECT,
+                                        NULL, 0, NULL));
         }
         t = &((rp_tnode_t *)m->nodes->elts)[node];
         t->self_count += count;

@@ -23,7 +23,13 @@
 
 #define RP_MODEL_NONE 0xFFFFFFFFu
 
+/* The object a URI pseudo-function shows; compare kinds, not this. */
+#define RP_MODEL_URI_OBJECT "[uri]"
+
 typedef struct {
+    rp_frame_kind_e kind;       /* REAL (code), URI (a URI's node),
+                                 * UNKNOWN (an address in no object), or
+                                 * a marker: TRUNCATED, WAIT_CPU, ... */
     const char *name;           /* function, "[truncated]", URI, ... */
     const char *object;         /* object path, or "" */
     const char *file;           /* source file when known, else NULL */
@@ -97,6 +103,10 @@ typedef struct {
 #define RP_MODEL_LABELS     2   /* one URI node per request label (method,
                                  * status, host, handler), for exports that
                                  * label samples; views merge them */
+
+/* PATH without its directories (itself when it has none; NULL for
+ * NULL). */
+const char *rp_model_base_name(const char *path);
 
 /* Build the model of SNAP, symbolizing with SYMS; FOCUS (may be NULL)
  * keeps only that URI's samples. */
