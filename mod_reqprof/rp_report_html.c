@@ -3,10 +3,12 @@
  * rp_report_html: the page an operator reads, every view as one HTML
  * document with no external assets.
  *
- * This file owns the page's frame (style, script, header with the views,
- * the other formats and the exports, the live controls) and one function
- * per view, chosen from a table in rp_view_e order.  The functions view
- * is a table of columns {header, sort key, cell}, so a column is one line.
+ * This file owns the page's frame (header with the views, the other
+ * formats and the exports, the live controls) and one function per view,
+ * chosen from a table in rp_view_e order.  The functions view is a table
+ * of columns {header, sort key, cell}, so a column is one line.  The
+ * page's style and script are assets/page.css and assets/page.js, built
+ * into rp_assets.h, so they are read and changed as what they are.
  *
  * Safety is by construction, not by care at each call site: every string
  * that came from a request or a binary goes through h() (rp_escape_html,
@@ -33,6 +35,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "rp_assets.h"
 #include "rp_escape.h"
 #include "rp_report.h"
 #include "rp_sort.h"
@@ -205,140 +208,6 @@ static void form_get(const rp_render_t *c, const char *id)
 }
 
 /* ------------------------------------------------------------------ */
-/* Style and script */
-
-static const char CSS[] =
-    ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg2:#f6f8fa;"
-    "--accent:#0969da;--head:#24292f;--warn:#9a6700;--warnbg:#fff8c5}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',"
-    "Roboto,'Helvetica Neue',Arial,sans-serif;color:var(--fg);"
-    "background:#fff}\n"
-    "a{color:var(--accent);text-decoration:none}\n"
-    "a:hover{text-decoration:underline}\n"
-    "header.top{background:var(--head);color:#f0f3f6;padding:8px 20px 0}\n"
-    "header.top a{color:#f0f3f6}\n"
-    ".brand{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap}\n"
-    ".brand h1{font-size:17px;margin:0;font-weight:600}\n"
-    ".brand .host,.brand .ver{color:#9198a1;font-size:12px}\n"
-    "nav.views{display:flex;gap:2px;margin-top:8px;flex-wrap:wrap}\n"
-    "nav.views a{padding:6px 12px;border-radius:6px 6px 0 0;"
-    "color:#d1d9e0}\n"
-    "nav.views a:hover{background:#32383f;text-decoration:none}\n"
-    "nav.views a.cur{background:#fff;color:var(--fg);font-weight:600}\n"
-    ".bar{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;"
-    "padding:8px 20px;background:var(--bg2);border-bottom:1px solid "
-    "var(--line);font-size:13px}\n"
-    ".bar .lbl{color:var(--muted)}\n"
-    ".bar b{font-variant-numeric:tabular-nums}\n"
-    ".controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
-    ".controls form{display:inline-flex;gap:4px;align-items:center;"
-    "margin:0}\n"
-    "button,input,select{font:inherit;font-size:13px}\n"
-    "button{padding:3px 10px;border:1px solid var(--line);border-radius:6px;"
-    "background:#fff;cursor:pointer}\n"
-    "button:hover{background:#eef1f4}\n"
-    "button.danger{color:#cf222e}\n"
-    "input,select{padding:2px 6px;border:1px solid var(--line);"
-    "border-radius:6px;background:#fff}\n"
-    "input[type=number]{width:6.5em}\n"
-    "main{padding:14px 20px 40px}\n"
-    "h2{font-size:16px;margin:18px 0 8px}\n"
-    "h2:first-child{margin-top:0}\n"
-    "h3{font-size:14px;margin:12px 0 6px}\n"
-    "h2.func code{font-size:15px}\n"
-    "h2.func .obj{font-size:12px;font-weight:normal}\n"
-    ".notice{background:var(--warnbg);color:var(--warn);border:1px solid "
-    "#d4a72c66;padding:6px 12px;border-radius:6px;margin:0 0 12px}\n"
-    ".focus{background:#ddf4ff;border:1px solid #54aeff66;padding:6px 12px;"
-    "border-radius:6px;margin:0 0 12px}\n"
-    ".muted,.obj{color:var(--muted)}\n"
-    ".hint{color:var(--muted);margin:4px 0 10px}\n"
-    "table.data{border-collapse:collapse;font-size:13px;margin:6px 0 14px}\n"
-    "table.data th,table.data td{padding:3px 10px;border-bottom:1px solid "
-    "#eaeef2;text-align:left;vertical-align:top}\n"
-    "table.data thead th{position:sticky;top:0;background:var(--bg2);"
-    "border-bottom:1px solid var(--line);font-weight:600;"
-    "white-space:nowrap}\n"
-    "table.data tbody tr:nth-child(even){background:#fafbfc}\n"
-    "table.data tbody tr:hover{background:#eef6ff}\n"
-    "table.data .num{text-align:right;font-variant-numeric:tabular-nums;"
-    "white-space:nowrap}\n"
-    "th.sorted{background:#e7effa}\n"
-    "th a{color:var(--fg)}\n"
-    "td.fn{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-    "monospace;word-break:break-all}\n"
-    "td.fn .sub{font-family:system-ui,sans-serif;font-size:11px;"
-    "margin-left:8px}\n"
-    "td.file{color:var(--muted);word-break:break-all}\n"
-    "table.kv th{color:var(--muted);font-weight:normal;padding-right:18px}\n"
-    "table.kv td,table.kv th{border:0;padding:2px 10px 2px 0}\n"
-    "form.get{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;"
-    "margin:6px 0 10px}\n"
-    "form.get label{color:var(--muted);font-size:13px}\n"
-    ".filters{display:flex;flex-wrap:wrap;gap:4px 36px;align-items:center;"
-    "padding:6px 12px;border:1px solid var(--line);border-radius:8px;"
-    "margin:0 0 10px;width:fit-content}\n"
-    ".filters form.get{margin:0}\n"
-    ".tools{display:flex;gap:14px;align-items:center;flex-wrap:wrap;"
-    "margin:4px 0}\n"
-    /* The tree: names indent with the nesting, the figures stay in
-     * columns at the right edge of a row (rows end where the tree does). */
-    "#tree{font-size:13px;max-width:1180px;overflow-x:auto}\n"
-    "#tree .row,#tree summary{display:flex;align-items:baseline;"
-    "min-width:60em;padding:1px 0}\n"
-    "#tree .row{font-weight:600;border-bottom:1px solid var(--line);"
-    "padding-left:1.2em}\n"
-    "#tree summary{cursor:pointer;list-style:none}\n"
-    "#tree summary::-webkit-details-marker{display:none}\n"
-    "#tree summary::before{content:'\\25B8';flex:none;width:1.2em;"
-    "color:var(--muted)}\n"
-    "#tree details[open]>summary::before{content:'\\25BE'}\n"
-    "#tree details.leaf>summary::before{content:'';cursor:default}\n"
-    "#tree summary:hover{background:#eef6ff}\n"
-    "#tree details details{margin-left:1.2em}\n"
-    "#tree .fn{flex:0 1 auto;overflow:hidden;text-overflow:ellipsis;"
-    "white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,"
-    "Consolas,monospace}\n"
-    "#tree .row .fn{font-family:inherit}\n"
-    "#tree .obj{flex:1 1 auto;min-width:0;overflow:hidden;"
-    "text-overflow:ellipsis;white-space:nowrap;margin-left:10px;"
-    "font-size:12px}\n"
-    "#tree .n,#tree .p,#tree .ms,#tree .s{flex:none;text-align:right;"
-    "font-variant-numeric:tabular-nums;color:var(--muted)}\n"
-    "#tree .n{width:6em;color:var(--fg)}\n"
-    "#tree .p{width:5.5em}\n"
-    "#tree .ms{width:8em}\n"
-    "#tree .s{width:6em}\n"
-    "#tree .uri>summary .fn{color:#8250df;font-weight:600}\n"
-    ".ok{color:#1a7f37}\n"
-    ".bad{color:#cf222e}\n"
-    "meter{width:120px;height:10px}\n"
-    "svg{max-width:100%}\n"
-    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-    "monospace;background:var(--bg2);padding:0 4px;border-radius:4px}\n";
-
-/* The page works without this: it leaves empty fields out of GET forms
- * (the handler refuses "fraction=" as a number) and drives the tree's
- * expand and collapse buttons, which stay hidden without it. */
-static const char JS[] =
-    "(function(){\n"
-    "function each(s,f){Array.prototype.forEach.call("
-    "document.querySelectorAll(s),f);}\n"
-    "each('form.get',function(f){f.addEventListener('submit',function(){\n"
-    "  each('#'+f.id+' input',function(i){"
-    "if(i.name&&i.value===''){i.disabled=true;}});});});\n"
-    "window.addEventListener('pageshow',function(){"
-    "each('form.get input',function(i){i.disabled=false;});});\n"
-    "var t=document.getElementById('tree');\n"
-    "each('button[data-tree]',function(b){b.hidden=false;\n"
-    "  b.addEventListener('click',function(){"
-    "var open=b.getAttribute('data-tree')==='open';\n"
-    "  Array.prototype.forEach.call(t.querySelectorAll('details'),"
-    "function(d){if(!d.classList.contains('leaf')){d.open=open;}});});});\n"
-    "})();\n";
-
-/* ------------------------------------------------------------------ */
 /* The frame: head, header, controls */
 
 static const char *const view_titles[RP_VIEW_COUNT] = {
@@ -434,10 +303,11 @@ static void header(const rp_render_t *c)
                   "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
                   "content=\"width=device-width, initial-scale=1\">\n"
                   "<meta name=\"referrer\" content=\"same-origin\">\n"
-                  "<title>reqprof: %s - %s</title>\n<style%s>\n%s</style>\n"
-                  "</head>\n<body class=\"view-%s\">\n",
-                  view_titles[c->o->view], h(c, pg->host), nonce_attr(c),
-                  CSS, rp_report_view_names[c->o->view]);
+                  "<title>reqprof: %s - %s</title>\n<style%s>\n",
+                  view_titles[c->o->view], h(c, pg->host), nonce_attr(c));
+    rp_out_write(c->out, RP_ASSET_PAGE_CSS, sizeof(RP_ASSET_PAGE_CSS) - 1);
+    rp_out_printf(c->out, "</style>\n</head>\n<body class=\"view-%s\">\n",
+                  rp_report_view_names[c->o->view]);
     rp_out_printf(c->out, "<header class=\"top\"><div class=\"brand\">"
                   "<h1>mod_reqprof</h1><span class=\"host\">%s</span>"
                   "<span class=\"ver\">%s</span><span class=\"ver\">"
@@ -491,8 +361,9 @@ static void header(const rp_render_t *c)
 
 static void footer(const rp_render_t *c)
 {
-    rp_out_printf(c->out, "</main>\n<script%s>\n%s</script>\n"
-                  "</body></html>\n", nonce_attr(c), JS);
+    rp_out_printf(c->out, "</main>\n<script%s>\n", nonce_attr(c));
+    rp_out_write(c->out, RP_ASSET_PAGE_JS, sizeof(RP_ASSET_PAGE_JS) - 1);
+    rp_out_puts(c->out, "</script>\n</body></html>\n");
 }
 
 /* "N samples, X ms estimated" of the profile shown. */
