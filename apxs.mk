@@ -98,6 +98,18 @@ $(MODULE): $(SOURCES) $(HEADERS) $(SRC_DIR)/exports.map apxs.mk
 	    || true
 	@echo "built $@"
 
+# The style and script of the page and of the flame graph are files
+# (mod_reqprof/assets/), made into string macros of a generated header at
+# build time; everything that compiles the renderers needs it first.
+ASSETS     := $(sort $(wildcard $(SRC_DIR)/assets/*.css $(SRC_DIR)/assets/*.js))
+ASSETS_H   := $(SRC_DIR)/rp_assets.h
+
+$(ASSETS_H): $(ASSETS) $(SRC_DIR)/assets/embed.awk
+	@LC_ALL=C awk -f $(SRC_DIR)/assets/embed.awk $(ASSETS) > $@.tmp \
+	    && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+
+$(MODULE) $(UNIT_TESTS) $(BUILD)/bench_render: $(ASSETS_H)
+
 fixture: $(FIXTURE)
 
 $(FIXTURE): $(FIX_DIR)/mod_reqprof_fixture.c apxs.mk
@@ -205,5 +217,6 @@ install-conf:
 
 clean:
 	rm -rf $(BUILD) $(SRC_DIR)/.libs $(FIX_DIR)/.libs
+	rm -f $(ASSETS_H)
 	rm -f $(SRC_DIR)/*.lo $(SRC_DIR)/*.slo $(SRC_DIR)/*.o $(SRC_DIR)/*.la
 	rm -f $(FIX_DIR)/*.lo $(FIX_DIR)/*.slo $(FIX_DIR)/*.o $(FIX_DIR)/*.la

@@ -1,7 +1,15 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * rp_report: the table of formats and views, and links between views
- * (rp_report.h).  The renderers themselves live one per file.
+ * rp_report: the table of formats and views, links between views, and
+ * the overview's facts (rp_report.h).  The renderers themselves live one
+ * per file.
+ *
+ * The overview is built here once, as a table of {label, key, value} in
+ * sections, and the html, text and json renderers only walk it: a fact
+ * added here shows in all three, with the same figure, and none of them
+ * can show a fact the others lack.  Values are formatted here, once;
+ * escaping is the renderers' (every value and word goes through their
+ * escape for the output).
  */
 
 #include <stdarg.h>
@@ -56,11 +64,20 @@ const rp_format_t *rp_report_format(const char *name)
     return NULL;
 }
 
+/* The timers by settings value: name, and what the name measures. */
+static const struct {
+    const char *name;
+    const char *measures;
+} timers[] = {
+    { "cpu",  "CPU time of the request's thread" },
+    { "real", "wall-clock time, blocked time too" }
+};
+
+#define NTIMERS ((int)(sizeof(timers) / sizeof(timers[0])))
+
 const char *rp_report_timer_name(int timer)
 {
-    static const char *const names[] = { "cpu", "real" };
-
-    return timer >= 0 && timer < 2 ? names[timer] : "?";
+    return timer >= 0 && timer < NTIMERS ? timers[timer].name : "?";
 }
 
 const char *rp_report_why(apr_pool_t *p, const rp_explain_view_t *x)
@@ -156,4 +173,328 @@ const char *rp_report_link(const rp_render_t *c, ...)
         }
     }
     return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* The overview's facts */
+
+typedef struct {
+    apr_pool_t *p;
+    apr_array_header_t *facts;  /* of rp_fact_t: the section being built */
+} build_t;
+
+/* A new fact: a row when LABEL is set, else more of the row above. */
+static rp_fact_t *fact(build_t *b, const char *label, const char *key,
+                       const char *before, const char *value,
+                       const char *json, const char *after)
+{
+    rp_fact_t *f = apr_array_push(b->facts);
+
+    memset(f, 0, sizeof(*f));
+    f->label = label;
+    f->key = key;
+    f->before = before;
+    f->value = value;
+    f->json = json;
+    f->after = after;
+    return f;
+}
+
+static rp_fact_t *num(build_t *b, const char *label, const char *key,
+                      const char *before, apr_uint64_t v, const char *after)
+{
+    const char *s = apr_psprintf(b->p, "%" APR_UINT64_T_FMT, v);
+
+    return fact(b, label, key, before, s, s, after);
+}
+
+static rp_fact_t *inum(build_t *b, const char *label, const char *key,
+                       const char *before, apr_int64_t v, const char *after)
+{
+    const char *s = apr_psprintf(b->p, "%" APR_INT64_T_FMT, v);
+
+    return fact(b, label, key, before, s, s, after);
+}
+
+/* A measure, to a tenth: the precision people read, and scripts get. */
+static rp_fact_t *real(build_t *b, const char *label, const char *key,
+                       const char *before, double v, const char *after)
+{
+    const char *s = apr_psprintf(b->p, "%.1f", v);
+
+    return fact(b, label, key, before, s, s, after);
+}
+
+static rp_fact_t *flag(build_t *b, const char *label, const char *key,
+                       const char *before, int on, const char *yes,
+                       const char *no)
+{
+    return fact(b, label, key, before, on ? yes : no, on ? "true" : "false",
+                NULL);
+}
+
+/* A time: to the second in UTC for people ("-" when none), microseconds
+ * (null when none) for scripts. */
+static rp_fact_t *when(build_t *b, const char *label, const char *key,
+                       const char *before, apr_time_t t, const char *after)
+{
+    apr_time_exp_t x;
+
+    if (!t || apr_time_exp_gmt(&x, t) != APR_SUCCESS) {
+        return fact(b, label, key, before, "-", "null", after);
+    }
+    return fact(b, label, key, before,
+                apr_psprintf(b->p, "%04d-%02d-%02d %02d:%02d:%02d UTC",
+                             x.tm_year + 1900, x.tm_mon + 1, x.tm_mday,
+                             x.tm_hour, x.tm_min, x.tm_sec),
+                apr_psprintf(b->p, "%" APR_TIME_T_FMT, t), after);
+}
+
+/* A string (JSON: escaped by the renderer); S NULL: none. */
+static rp_fact_t *str(build_t *b, const char *label, const char *key,
+                      const char *before, const char *s, const char *after)
+{
+    return fact(b, label, key, before, s, NULL, after);
+}
+
+static rp_fact_t *fill(build_t *b, const char *label, const char *key,
+                       apr_uint64_t n, apr_uint64_t max, int width)
+{
+    rp_fact_t *f = fact(b, label, key, NULL,
+                        apr_psprintf(b->p, "%" APR_UINT64_T_FMT " / %"
+                                     APR_UINT64_T_FMT, n, max), NULL, NULL);
+
+    f->kind = RP_FACT_FILL;
+    f->n = n;
+    f->max = max;
+    f->width = width;
+    return f;
+}
+
+static rp_fact_t *rules(build_t *b, const char *key, rp_rule_kind_e kind)
+{
+    rp_fact_t *f = fact(b, rp_filter_kind_name(kind), key, NULL, "", NULL,
+                        NULL);
+
+    f->kind = RP_FACT_RULES;
+    f->rules = kind;
+    return f;
+}
+
+static int status(build_t *b, const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_settings_t *s = &m->info->settings;
+    int known = s->timer >= 0 && s->timer < NTIMERS;
+    apr_uint64_t us;
+    double hz = rp_model_delivered_hz(m, &us);
+
+    str(b, "host", "host", NULL, c->page->host, NULL);
+    flag(b, "profiling", "enabled", NULL, s->enabled, "on", "paused");
+    str(b, "timer", "timer", NULL, rp_report_timer_name(s->timer),
+        known ? apr_pstrcat(b->p, " (", timers[s->timer].measures, ")", NULL)
+              : NULL);
+    num(b, "frequency", "frequency", NULL, (apr_uint64_t)s->frequency,
+        " Hz asked, ");
+    real(b, NULL, "delivered_hz", NULL, hz, " Hz delivered over ");
+    real(b, NULL, "profiled_ms", NULL, (double)us / 1000.0,
+         apr_pstrcat(b->p, " ms of profiled ", rp_model_clock_name(m),
+                     " time", NULL));
+    when(b, "since", "first_us", NULL, m->first_time,
+         " (first request stored); last ");
+    when(b, NULL, "last_us", NULL, m->last_time, NULL);
+    num(b, "generation", "generation", NULL, m->info->generation,
+        " (each clear starts a new one)");
+    return 0;
+}
+
+static int totals(build_t *b, const rp_render_t *c)
+{
+    const apr_uint64_t *k = c->m->counters;
+    apr_uint64_t sum = k[RP_CTR_SAMPLES] + k[RP_CTR_BUFFER_FULL]
+                       + k[RP_CTR_UNWIND_FAILED] + k[RP_CTR_OTHER_DROPPED];
+    int adds_up = sum == k[RP_CTR_TICKS];
+
+    num(b, "requests profiled", "requests", NULL, k[RP_CTR_REQUESTS], NULL);
+    /* Every tick is a sample or a drop counted by cause: say so, and say
+     * when it does not hold (a region copied mid-way, a bug). */
+    num(b, "accounting", "ticks", "ticks ", k[RP_CTR_TICKS],
+        NULL)->id = "accounting";
+    num(b, NULL, "samples", " = samples ", k[RP_CTR_SAMPLES], NULL);
+    num(b, NULL, "buffer_full", " + buffer_full ", k[RP_CTR_BUFFER_FULL],
+        NULL);
+    num(b, NULL, "unwind_failed", " + unwind_failed ",
+        k[RP_CTR_UNWIND_FAILED], NULL);
+    num(b, NULL, "other_dropped", " + other ", k[RP_CTR_OTHER_DROPPED],
+        NULL);
+    flag(b, NULL, "adds_up", ": ", adds_up, "adds up",
+         "does not add up")->cls = adds_up ? "ok" : "bad";
+    real(b, "estimated", "estimated_ms", NULL,
+         rp_model_ms(k[RP_CTR_WEIGHT_NS]), " ms, the samples' weights");
+    num(b, "stored with less detail", "depth_truncated", NULL,
+        k[RP_CTR_DEPTH_TRUNCATED], " samples under [truncated] (deeper "
+        "than the depth cap), ");
+    num(b, NULL, "table_full", NULL, k[RP_CTR_TABLE_FULL],
+        " under [table full]; ");
+    num(b, NULL, "uri_full", NULL, k[RP_CTR_URI_FULL],
+        " requests found no room for their URI, ");
+    num(b, NULL, "object_full", NULL, k[RP_CTR_OBJECT_FULL],
+        " objects no room");
+    num(b, "outside requests", "outside_request", NULL,
+        k[RP_CTR_OUTSIDE_REQUEST], " ticks (not profiled work, not in the "
+        "invariant)");
+    return 0;
+}
+
+static int store(build_t *b, const rp_render_t *c)
+{
+    const rp_snapshot_info_t *in = c->m->info;
+
+    num(b, "slots", "slots", NULL, (apr_uint64_t)in->nslots,
+        " regions of ");
+    num(b, NULL, "region_bytes", NULL, in->region_size, " bytes");
+    when(b, "snapshot", "taken_us", "taken ", in->taken, "; ");
+    num(b, NULL, "regions_copied", NULL, (apr_uint64_t)c->m->nregions,
+        " region(s) copied, ");
+    num(b, NULL, "busy", NULL, (apr_uint64_t)in->busy, " busy, ");
+    num(b, NULL, "invalid", NULL, (apr_uint64_t)in->invalid, " invalid, ");
+    num(b, NULL, "stale", NULL, (apr_uint64_t)in->stale,
+        " without data of this generation, ");
+    num(b, NULL, "retries", NULL, in->retries, " retries");
+    num(b, "regions repaired", "regions_repaired", NULL,
+        in->regions_repaired, " (a child died mid-write; its data was "
+        "consistent)");
+    num(b, "regions reset", "regions_reset", NULL, in->regions_reset, " (");
+    num(b, NULL, "samples_lost", NULL, in->samples_lost, " samples lost: a "
+        "child died mid-write and its data was broken)");
+    num(b, "no slot", "no_slot", NULL, in->no_slot, " children found no "
+        "free slot (they profile nothing)");
+    return 0;
+}
+
+/* One row of the children table: region G, or the head (G zeroed). */
+static void child(build_t *b, const rp_region_t *g)
+{
+    const apr_uint64_t *n = g->counters;
+
+    inum(b, "slot", "slot", NULL, g->slot, NULL)->width = 4;
+    fact(b, "pid", "pid", NULL,
+         g->owner ? apr_itoa(b->p, (int)g->owner) : "free",
+         apr_itoa(b->p, (int)g->owner), NULL)->width = 8;
+    num(b, "requests", "requests", NULL, n[RP_CTR_REQUESTS], NULL)->width = 9;
+    num(b, "samples", "samples", NULL, n[RP_CTR_SAMPLES], NULL)->width = 9;
+    num(b, "ticks", "ticks", NULL, n[RP_CTR_TICKS], NULL)->width = 9;
+    num(b, "drops", "drops", NULL, n[RP_CTR_BUFFER_FULL]
+        + n[RP_CTR_UNWIND_FAILED] + n[RP_CTR_OTHER_DROPPED], NULL)->width = 9;
+    fill(b, "call-tree nodes", "nodes", g->n_nodes, g->cap_nodes, 17);
+    fill(b, "URIs", "uris", g->n_uris, g->cap_uris, 13);
+    fill(b, "objects", "objects", g->n_objects, g->cap_objects, 13);
+    when(b, "last request", "last_us", NULL, g->last_time, NULL);
+}
+
+/* The children table: a head row, then one row per region; returns the
+ * number of columns. */
+static int children(build_t *b, const rp_render_t *c)
+{
+    rp_region_t head;
+    int i, ncols;
+
+    memset(&head, 0, sizeof(head));
+    child(b, &head);
+    ncols = b->facts->nelts;
+    for (i = 0; i < c->m->nregions; i++) {
+        child(b, c->m->regions[i]);
+    }
+    return ncols;
+}
+
+static int config(build_t *b, const rp_render_t *c)
+{
+    const rp_page_t *pg = c->page;
+
+    flag(b, "ReqProf at start", "enabled_at_start", NULL,
+         pg->configured_enabled, "On", "Off");
+    str(b, "timer at start", "timer_at_start", NULL,
+        rp_report_timer_name(pg->configured_timer), NULL);
+    inum(b, "frequency at start", "frequency_at_start", NULL,
+         pg->configured_frequency, " Hz");
+    inum(b, "max depth", "max_depth", NULL, pg->max_depth,
+         " frames (innermost kept)");
+    str(b, "signal", "signal", NULL, pg->signame, NULL);
+    inum(b, NULL, "signo", " (", pg->signo, ")");
+    inum(b, "memory", "memory", NULL, pg->memory,
+         apr_psprintf(b->p, " bytes per child (%.1f MB)",
+                      (double)pg->memory / 1048576.0));
+    str(b, "page defaults", "default_sort", "sort=", pg->default_sort, NULL);
+    flag(b, NULL, "default_strip_dirs", " strip_dirs=", pg->default_strip,
+         "on", "off");
+    inum(b, NULL, "default_limit", " limit=", pg->default_limit, NULL);
+    rules(b, "include", RP_RULE_INCLUDE);
+    rules(b, "exclude", RP_RULE_EXCLUDE);
+    num(b, "match-limit hits", "limit_hits", NULL, pg->limit_hits,
+        " in this child (counted as no match)");
+    inum(b, "this child", "slot", "slot ", pg->slot, NULL);
+    str(b, NULL, "sampler_off", "; not sampling: ", pg->sampler_off, NULL);
+    return 0;
+}
+
+/* The overview's sections in the order people read them; each builder
+ * returns the number of columns of a table, 0 for rows of facts. */
+static const struct {
+    const char *key;
+    const char *title;
+    const char *note;
+    const char *empty;
+    int (*build)(build_t *b, const rp_render_t *c);
+} sections[] = {
+    { "status",   "Status",        NULL, NULL, status },
+    { "totals",   "Totals",        NULL, NULL, totals },
+    { "store",    "Store health",  NULL, NULL, store },
+    { "children", "Children",      NULL, "no child has stored data of this "
+                                         "generation yet", children },
+    { "config",   "Configuration", "as the server started; the page may "
+                                   "since have changed the live settings",
+      NULL, config }
+};
+
+#define NSECTIONS ((int)(sizeof(sections) / sizeof(sections[0])))
+
+static void build(const rp_render_t *c, rp_fact_section_t *s, int i)
+{
+    build_t b;
+    int ncols;
+
+    b.p = c->p;
+    b.facts = apr_array_make(c->p, 16, sizeof(rp_fact_t));
+    ncols = sections[i].build(&b, c);
+    s->key = sections[i].key;
+    s->title = sections[i].title;
+    s->note = sections[i].note;
+    s->empty = sections[i].empty;
+    s->facts = (const rp_fact_t *)b.facts->elts;
+    s->nfacts = b.facts->nelts;
+    s->ncols = ncols;
+}
+
+const rp_fact_section_t *rp_report_overview(const rp_render_t *c, int *n)
+{
+    rp_fact_section_t *s = apr_pcalloc(c->p, NSECTIONS * sizeof(*s));
+    int i;
+
+    for (i = 0; i < NSECTIONS; i++) {
+        build(c, &s[i], i);
+    }
+    *n = NSECTIONS;
+    return s;
+}
+
+const rp_fact_section_t *rp_report_children(const rp_render_t *c)
+{
+    rp_fact_section_t *s = apr_pcalloc(c->p, sizeof(*s));
+    int i;
+
+    for (i = 0; sections[i].build != children; i++) {
+    }
+    build(c, s, i);
+    return s;
 }

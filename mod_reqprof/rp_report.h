@@ -147,4 +147,65 @@ void rp_report_state(const rp_render_t *c, rp_kv_t *kv);
  * HTML. */
 const char *rp_report_link(const rp_render_t *c, ...);
 
+/* ------------------------------------------------------------------ */
+/* The overview: its facts built once, as mod_md's status builds its
+ * table of {label, key, value}, and rendered three ways.  People read a
+ * fact's label and value (html, text), scripts its key and value (json);
+ * a value is formatted once, so all three show the same figure. */
+
+typedef enum {
+    RP_FACT_VALUE = 0,          /* one value */
+    RP_FACT_FILL,               /* a table's use: N of MAX; in JSON the
+                                 * members KEY and KEY_max */
+    RP_FACT_RULES,              /* page->filter's rules of kind RULES: in
+                                 * JSON [{"pattern", "where"}] */
+    RP_FACT_KINDS
+} rp_fact_kind_e;
+
+typedef struct {
+    const char *label;          /* for people: the row's (html <th>, the
+                                 * text's first column) or the column's;
+                                 * NULL: more of the row above */
+    const char *key;            /* for scripts: the JSON member, unique in
+                                 * its section */
+    rp_fact_kind_e kind;
+    const char *value;          /* as people read it, not escaped; NULL:
+                                 * none (nothing shown, JSON null) */
+    const char *json;           /* the value as a JSON literal (number,
+                                 * true, false, null); NULL: VALUE as a
+                                 * JSON string */
+    const char *before;         /* words around the value for people, not */
+    const char *after;          /* escaped; shown only with a value */
+    apr_uint64_t n, max;        /* RP_FACT_FILL */
+    rp_rule_kind_e rules;       /* RP_FACT_RULES */
+    const char *cls;            /* html: class of the value ("ok", "bad") */
+    const char *id;             /* html: id of the row's value cell (on a
+                                 * row's first fact), or NULL */
+    int width;                  /* in a table: a figure right-aligned in
+                                 * this many text columns; 0: words */
+} rp_fact_t;
+
+/* A heading and its facts: rows of a label and values, or (ncols > 0) a
+ * table whose first row names the columns (its values mean nothing),
+ * then one row per item, ncols facts each, one fact a column.  A list of
+ * rules is a row of its own. */
+typedef struct {
+    const char *key;            /* its JSON member, its html table's id */
+    const char *title;          /* its heading */
+    const char *note;           /* a line under the heading, or NULL */
+    const char *empty;          /* what a table without rows says */
+    const rp_fact_t *facts;
+    int nfacts;
+    int ncols;                  /* 0: rows of label and values */
+} rp_fact_section_t;
+
+/* The overview of C (c->m and c->page) as *N sections: status, totals,
+ * store health, children (a table, rows in c->m->regions order) and
+ * configuration.  From c->p. */
+const rp_fact_section_t *rp_report_overview(const rp_render_t *c, int *n);
+
+/* The children table alone, as in rp_report_overview (the JSON head
+ * carries it in every view). */
+const rp_fact_section_t *rp_report_children(const rp_render_t *c);
+
 #endif /* RP_REPORT_H */

@@ -21,10 +21,11 @@
  * Positions are computed from every sibling, drawn or not, so what is
  * drawn stays exact.
  *
- * Interaction is an inline script, no external asset.  The page is
- * served with a CSP of nonces, so the script and the style carry the
- * page's nonce, and nothing is inline otherwise: no on...= handlers (one
- * listener on the svg, delegating), no style="" (the script sets
+ * Interaction is an inline script, no external asset: assets/flame.js,
+ * with the style assets/flame.css, both built into rp_assets.h.  The
+ * page is served with a CSP of nonces, so the script and the style carry
+ * the page's nonce, and nothing is inline otherwise: no on...= handlers
+ * (one listener on the svg, delegating), no style="" (the script sets
  * presentation attributes).  Every frame carries its sample offset and
  * count (data-o, data-n) and depth (data-d), so zooming and the search's
  * "Matched" share are exact integer arithmetic in the script.  The
@@ -48,6 +49,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "rp_assets.h"
 #include "rp_escape.h"
 #include "rp_report.h"
 
@@ -379,166 +381,6 @@ static void measure(flame_t *fl, const frame_t *f)
 /* ------------------------------------------------------------------ */
 /* Drawing */
 
-/* The style: scoped to #flame, since in the HTML page it applies to the
- * whole document.  No fill on frame rects here: CSS would override the
- * fill attributes the script sets. */
-static const char *const style_lines[] = {
-    "#flame text { font-family: Verdana, sans-serif; font-size: 12px;"
-    " fill: #000; }",
-    "#flame .f text { pointer-events: none; }",
-    "#flame .f { cursor: pointer; }",
-    "#flame .f:hover rect { stroke: #000; stroke-width: 0.5; }",
-    "#flame .title { font-size: 17px; text-anchor: middle; }",
-    "#flame .sub { fill: #555; text-anchor: middle; }",
-    "#flame .ctl { fill: #1a4d99; cursor: pointer; }",
-    "#flame .ctl:hover { text-decoration: underline; }",
-    "#flame .note { fill: #777; }",
-    "#flame .right { text-anchor: end; }",
-    NULL
-};
-
-/* The script.  Inside CDATA, so it needs no escaping as XML, and HTML's
- * parser honours CDATA inside <svg> too.  It must never contain "]]>". */
-static const char *const script_lines[] = {
-    "(function () {",
-    "'use strict';",
-    "var me = document.currentScript;",
-    "var svg = me && me.closest ? me.closest('svg') : null;",
-    "if (!svg) { svg = document.querySelector('svg#flame'); }",
-    "var PAD = +svg.getAttribute('data-pad');",
-    "var USABLE = +svg.getAttribute('data-usable');",
-    "var CW = +svg.getAttribute('data-cw');",
-    "var MATCH = svg.getAttribute('data-match');",
-    "var matched = svg.querySelector('#flame-matched');",
-    "var details = svg.querySelector('#flame-details');",
-    "var searchCtl = svg.querySelector('#flame-search');",
-    "var resetCtl = svg.querySelector('#flame-reset');",
-    "var frames = [], root = null, zoomed = null, term = '';",
-    "Array.prototype.forEach.call(svg.querySelectorAll('g.f'),"
-    " function (g) {",
-    "  var r = g.querySelector('rect'), t = g.querySelector('text');",
-    "  var it = { g: g, r: r, t: t, o: +g.getAttribute('data-o'),",
-    "    n: +g.getAttribute('data-n'), d: +g.getAttribute('data-d'),",
-    "    name: g.querySelector('title').textContent.substr(0,",
-    "      +g.getAttribute('data-l')),",
-    "    fill: r.getAttribute('fill') };",
-    "  g.reqprofFrame = it;",
-    "  frames.push(it);",
-    "  if (it.d === 0) { root = it; }",
-    "});",
-    "if (!root) { return; }",
-    "function clip(name, w) {",
-    "  var fit = Math.floor((w - 6) / CW);",
-    "  if (fit < 3) { return ''; }",
-    "  return name.length <= fit ? name : name.substr(0, fit - 2) + '..';",
-    "}",
-    "function place(it, x, w) {",
-    "  it.r.setAttribute('x', x.toFixed(2));",
-    "  it.r.setAttribute('width', w.toFixed(2));",
-    "  it.t.setAttribute('x', (x + 3).toFixed(2));",
-    "  it.t.textContent = clip(it.name, w);",
-    "  it.g.removeAttribute('display');",
-    "}",
-    "function pct(n) { return (100 * n / root.n).toFixed(2) + '%'; }",
-    /* Ancestors of Z contain its sample range at a lower depth; its
-     * descendants lie within it deeper; anything else is hidden. */
-    "function zoom(z) {",
-    "  var scale = USABLE / z.n;",
-    "  frames.forEach(function (it) {",
-    "    var end = it.o + it.n, zend = z.o + z.n;",
-    "    if (it.d < z.d && it.o <= z.o && end >= zend) {",
-    "      place(it, PAD, USABLE);",
-    "      it.g.setAttribute('opacity', '0.5');",
-    "    }",
-    "    else if (it.d >= z.d && it.o >= z.o && end <= zend) {",
-    "      place(it, PAD + (it.o - z.o) * scale, it.n * scale);",
-    "      it.g.removeAttribute('opacity');",
-    "    }",
-    "    else {",
-    "      it.g.setAttribute('display', 'none');",
-    "    }",
-    "  });",
-    "  zoomed = z;",
-    "  resetCtl.setAttribute('opacity', '1');",
-    "}",
-    "function unzoom() {",
-    "  var scale = USABLE / root.n;",
-    "  frames.forEach(function (it) {",
-    "    place(it, PAD + it.o * scale, it.n * scale);",
-    "    it.g.removeAttribute('opacity');",
-    "  });",
-    "  zoomed = null;",
-    "  resetCtl.setAttribute('opacity', '0.4');",
-    "}",
-    /* Matched share: hits sorted by offset, widest first; a hit that
-     * starts inside the last counted one is nested in it (the tree's
-     * ranges nest or are disjoint), so it is not counted again. */
-    "function search(re) {",
-    "  var rx = null, hits = [], sum = 0, end = -1;",
-    "  term = re ? String(re) : '';",
-    "  if (term) {",
-    "    try { rx = new RegExp(term); }",
-    "    catch (e) { matched.textContent = 'Matched: bad regex'; return -1; }",
-    "  }",
-    "  frames.forEach(function (it) {",
-    "    var hit = rx !== null && it.d > 0 && rx.test(it.name);",
-    "    it.r.setAttribute('fill', hit ? MATCH : it.fill);",
-    "    if (hit) { hits.push(it); }",
-    "  });",
-    "  if (!rx) {",
-    "    matched.textContent = '';",
-    "    searchCtl.textContent = 'Search';",
-    "    return 0;",
-    "  }",
-    "  hits.sort(function (a, b) { return a.o - b.o || b.n - a.n; });",
-    "  hits.forEach(function (it) {",
-    "    if (it.o >= end) { sum += it.n; end = it.o + it.n; }",
-    "  });",
-    "  matched.textContent = 'Matched: ' + pct(sum);",
-    "  searchCtl.textContent = 'Clear search';",
-    "  return 100 * sum / root.n;",
-    "}",
-    "function frameOf(e) {",
-    "  var g = e.target.closest ? e.target.closest('g.f') : null;",
-    "  return g ? g.reqprofFrame : null;",
-    "}",
-    "svg.addEventListener('click', function (e) {",
-    "  var it = frameOf(e), q;",
-    "  if (it) { zoom(it); return; }",
-    "  if (e.target === resetCtl) { unzoom(); return; }",
-    "  if (e.target === searchCtl) {",
-    "    if (term) { search(''); return; }",
-    "    q = window.prompt('Search (regular expression)', '');",
-    "    if (q) { search(q); }",
-    "  }",
-    "});",
-    "svg.addEventListener('mouseover', function (e) {",
-    "  var it = frameOf(e);",
-    "  details.textContent = it ? it.name + ' (' + it.n + ' samples, '",
-    "    + pct(it.n) + ')' : '';",
-    "});",
-    "svg.addEventListener('mouseout', function () {",
-    "  details.textContent = '';",
-    "});",
-    "svg.reqprofZoom = function (g) {",
-    "  if (g && g.reqprofFrame) { zoom(g.reqprofFrame); }",
-    "};",
-    "svg.reqprofUnzoom = unzoom;",
-    "svg.reqprofSearch = search;",
-    "svg.reqprofReset = function () { unzoom(); search(''); };",
-    "resetCtl.setAttribute('opacity', '0.4');",
-    "})();",
-    NULL
-};
-
-static void put_lines(rp_out_t *out, const char *const *lines)
-{
-    for (; *lines; lines++) {
-        rp_out_puts(out, *lines);
-        rp_out_write(out, "\n", 1);
-    }
-}
-
 /* D with up to three decimals and no trailing zeros ("0.1", "25"):
  * apr_snprintf's %g drops the leading zero (".1"). */
 static const char *number(apr_pool_t *p, double d)
@@ -616,7 +458,7 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
                   FL_WIDTH, height, FL_PAD, FL_USABLE, FL_CHAR_W,
                   FL_MATCH_FILL);
     rp_out_printf(c->out, "<style%s>\n", nonce);
-    put_lines(c->out, style_lines);
+    rp_out_write(c->out, RP_ASSET_FLAME_CSS, sizeof(RP_ASSET_FLAME_CSS) - 1);
     rp_out_puts(c->out, "</style>\n");
     rp_out_printf(c->out, "<defs><linearGradient id=\"flame-bg\" x1=\"0\" "
                   "y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"5%%\" "
@@ -662,8 +504,11 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
     rp_out_printf(c->out, "<text id=\"flame-matched\" class=\"right\" "
                   "x=\"%d\" y=\"%d\"></text>\n", FL_WIDTH - FL_PAD,
                   height - 8);
+    /* Inside CDATA, so the script needs no escaping as XML, and HTML's
+     * parser honours CDATA inside <svg> too; the build refuses a script
+     * that holds "]]>". */
     rp_out_printf(c->out, "<script%s><![CDATA[\n", nonce);
-    put_lines(c->out, script_lines);
+    rp_out_write(c->out, RP_ASSET_FLAME_JS, sizeof(RP_ASSET_FLAME_JS) - 1);
     rp_out_puts(c->out, "]]></script>\n</svg>\n");
 }
 

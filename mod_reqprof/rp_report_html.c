@@ -3,10 +3,13 @@
  * rp_report_html: the page an operator reads, every view as one HTML
  * document with no external assets.
  *
- * This file owns the page's frame (style, script, header with the views,
- * the other formats and the exports, the live controls) and one function
- * per view, chosen from a table in rp_view_e order.  The functions view
- * is a table of columns {header, sort key, cell}, so a column is one line.
+ * This file owns the page's frame (header with the views, the other
+ * formats and the exports, the live controls) and one function per view,
+ * chosen from a table in rp_view_e order.  The functions view is a table
+ * of columns {header, sort key, cell}, so a column is one line; the
+ * overview writes rp_report_overview's facts, as text and json do.  The
+ * page's style and script are assets/page.css and assets/page.js, built
+ * into rp_assets.h, so they are read and changed as what they are.
  *
  * Safety is by construction, not by care at each call site: every string
  * that came from a request or a binary goes through h() (rp_escape_html,
@@ -33,6 +36,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 
+#include "rp_assets.h"
 #include "rp_escape.h"
 #include "rp_report.h"
 #include "rp_sort.h"
@@ -205,140 +209,6 @@ static void form_get(const rp_render_t *c, const char *id)
 }
 
 /* ------------------------------------------------------------------ */
-/* Style and script */
-
-static const char CSS[] =
-    ":root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg2:#f6f8fa;"
-    "--accent:#0969da;--head:#24292f;--warn:#9a6700;--warnbg:#fff8c5}\n"
-    "*{box-sizing:border-box}\n"
-    "body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',"
-    "Roboto,'Helvetica Neue',Arial,sans-serif;color:var(--fg);"
-    "background:#fff}\n"
-    "a{color:var(--accent);text-decoration:none}\n"
-    "a:hover{text-decoration:underline}\n"
-    "header.top{background:var(--head);color:#f0f3f6;padding:8px 20px 0}\n"
-    "header.top a{color:#f0f3f6}\n"
-    ".brand{display:flex;align-items:baseline;gap:12px;flex-wrap:wrap}\n"
-    ".brand h1{font-size:17px;margin:0;font-weight:600}\n"
-    ".brand .host,.brand .ver{color:#9198a1;font-size:12px}\n"
-    "nav.views{display:flex;gap:2px;margin-top:8px;flex-wrap:wrap}\n"
-    "nav.views a{padding:6px 12px;border-radius:6px 6px 0 0;"
-    "color:#d1d9e0}\n"
-    "nav.views a:hover{background:#32383f;text-decoration:none}\n"
-    "nav.views a.cur{background:#fff;color:var(--fg);font-weight:600}\n"
-    ".bar{display:flex;flex-wrap:wrap;gap:6px 18px;align-items:center;"
-    "padding:8px 20px;background:var(--bg2);border-bottom:1px solid "
-    "var(--line);font-size:13px}\n"
-    ".bar .lbl{color:var(--muted)}\n"
-    ".bar b{font-variant-numeric:tabular-nums}\n"
-    ".controls{display:flex;flex-wrap:wrap;gap:6px;align-items:center}\n"
-    ".controls form{display:inline-flex;gap:4px;align-items:center;"
-    "margin:0}\n"
-    "button,input,select{font:inherit;font-size:13px}\n"
-    "button{padding:3px 10px;border:1px solid var(--line);border-radius:6px;"
-    "background:#fff;cursor:pointer}\n"
-    "button:hover{background:#eef1f4}\n"
-    "button.danger{color:#cf222e}\n"
-    "input,select{padding:2px 6px;border:1px solid var(--line);"
-    "border-radius:6px;background:#fff}\n"
-    "input[type=number]{width:6.5em}\n"
-    "main{padding:14px 20px 40px}\n"
-    "h2{font-size:16px;margin:18px 0 8px}\n"
-    "h2:first-child{margin-top:0}\n"
-    "h3{font-size:14px;margin:12px 0 6px}\n"
-    "h2.func code{font-size:15px}\n"
-    "h2.func .obj{font-size:12px;font-weight:normal}\n"
-    ".notice{background:var(--warnbg);color:var(--warn);border:1px solid "
-    "#d4a72c66;padding:6px 12px;border-radius:6px;margin:0 0 12px}\n"
-    ".focus{background:#ddf4ff;border:1px solid #54aeff66;padding:6px 12px;"
-    "border-radius:6px;margin:0 0 12px}\n"
-    ".muted,.obj{color:var(--muted)}\n"
-    ".hint{color:var(--muted);margin:4px 0 10px}\n"
-    "table.data{border-collapse:collapse;font-size:13px;margin:6px 0 14px}\n"
-    "table.data th,table.data td{padding:3px 10px;border-bottom:1px solid "
-    "#eaeef2;text-align:left;vertical-align:top}\n"
-    "table.data thead th{position:sticky;top:0;background:var(--bg2);"
-    "border-bottom:1px solid var(--line);font-weight:600;"
-    "white-space:nowrap}\n"
-    "table.data tbody tr:nth-child(even){background:#fafbfc}\n"
-    "table.data tbody tr:hover{background:#eef6ff}\n"
-    "table.data .num{text-align:right;font-variant-numeric:tabular-nums;"
-    "white-space:nowrap}\n"
-    "th.sorted{background:#e7effa}\n"
-    "th a{color:var(--fg)}\n"
-    "td.fn{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-    "monospace;word-break:break-all}\n"
-    "td.fn .sub{font-family:system-ui,sans-serif;font-size:11px;"
-    "margin-left:8px}\n"
-    "td.file{color:var(--muted);word-break:break-all}\n"
-    "table.kv th{color:var(--muted);font-weight:normal;padding-right:18px}\n"
-    "table.kv td,table.kv th{border:0;padding:2px 10px 2px 0}\n"
-    "form.get{display:flex;flex-wrap:wrap;gap:6px 14px;align-items:center;"
-    "margin:6px 0 10px}\n"
-    "form.get label{color:var(--muted);font-size:13px}\n"
-    ".filters{display:flex;flex-wrap:wrap;gap:4px 36px;align-items:center;"
-    "padding:6px 12px;border:1px solid var(--line);border-radius:8px;"
-    "margin:0 0 10px;width:fit-content}\n"
-    ".filters form.get{margin:0}\n"
-    ".tools{display:flex;gap:14px;align-items:center;flex-wrap:wrap;"
-    "margin:4px 0}\n"
-    /* The tree: names indent with the nesting, the figures stay in
-     * columns at the right edge of a row (rows end where the tree does). */
-    "#tree{font-size:13px;max-width:1180px;overflow-x:auto}\n"
-    "#tree .row,#tree summary{display:flex;align-items:baseline;"
-    "min-width:60em;padding:1px 0}\n"
-    "#tree .row{font-weight:600;border-bottom:1px solid var(--line);"
-    "padding-left:1.2em}\n"
-    "#tree summary{cursor:pointer;list-style:none}\n"
-    "#tree summary::-webkit-details-marker{display:none}\n"
-    "#tree summary::before{content:'\\25B8';flex:none;width:1.2em;"
-    "color:var(--muted)}\n"
-    "#tree details[open]>summary::before{content:'\\25BE'}\n"
-    "#tree details.leaf>summary::before{content:'';cursor:default}\n"
-    "#tree summary:hover{background:#eef6ff}\n"
-    "#tree details details{margin-left:1.2em}\n"
-    "#tree .fn{flex:0 1 auto;overflow:hidden;text-overflow:ellipsis;"
-    "white-space:nowrap;font-family:ui-monospace,SFMono-Regular,Menlo,"
-    "Consolas,monospace}\n"
-    "#tree .row .fn{font-family:inherit}\n"
-    "#tree .obj{flex:1 1 auto;min-width:0;overflow:hidden;"
-    "text-overflow:ellipsis;white-space:nowrap;margin-left:10px;"
-    "font-size:12px}\n"
-    "#tree .n,#tree .p,#tree .ms,#tree .s{flex:none;text-align:right;"
-    "font-variant-numeric:tabular-nums;color:var(--muted)}\n"
-    "#tree .n{width:6em;color:var(--fg)}\n"
-    "#tree .p{width:5.5em}\n"
-    "#tree .ms{width:8em}\n"
-    "#tree .s{width:6em}\n"
-    "#tree .uri>summary .fn{color:#8250df;font-weight:600}\n"
-    ".ok{color:#1a7f37}\n"
-    ".bad{color:#cf222e}\n"
-    "meter{width:120px;height:10px}\n"
-    "svg{max-width:100%}\n"
-    "code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
-    "monospace;background:var(--bg2);padding:0 4px;border-radius:4px}\n";
-
-/* The page works without this: it leaves empty fields out of GET forms
- * (the handler refuses "fraction=" as a number) and drives the tree's
- * expand and collapse buttons, which stay hidden without it. */
-static const char JS[] =
-    "(function(){\n"
-    "function each(s,f){Array.prototype.forEach.call("
-    "document.querySelectorAll(s),f);}\n"
-    "each('form.get',function(f){f.addEventListener('submit',function(){\n"
-    "  each('#'+f.id+' input',function(i){"
-    "if(i.name&&i.value===''){i.disabled=true;}});});});\n"
-    "window.addEventListener('pageshow',function(){"
-    "each('form.get input',function(i){i.disabled=false;});});\n"
-    "var t=document.getElementById('tree');\n"
-    "each('button[data-tree]',function(b){b.hidden=false;\n"
-    "  b.addEventListener('click',function(){"
-    "var open=b.getAttribute('data-tree')==='open';\n"
-    "  Array.prototype.forEach.call(t.querySelectorAll('details'),"
-    "function(d){if(!d.classList.contains('leaf')){d.open=open;}});});});\n"
-    "})();\n";
-
-/* ------------------------------------------------------------------ */
 /* The frame: head, header, controls */
 
 static const char *const view_titles[RP_VIEW_COUNT] = {
@@ -434,10 +304,11 @@ static void header(const rp_render_t *c)
                   "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
                   "content=\"width=device-width, initial-scale=1\">\n"
                   "<meta name=\"referrer\" content=\"same-origin\">\n"
-                  "<title>reqprof: %s - %s</title>\n<style%s>\n%s</style>\n"
-                  "</head>\n<body class=\"view-%s\">\n",
-                  view_titles[c->o->view], h(c, pg->host), nonce_attr(c),
-                  CSS, rp_report_view_names[c->o->view]);
+                  "<title>reqprof: %s - %s</title>\n<style%s>\n",
+                  view_titles[c->o->view], h(c, pg->host), nonce_attr(c));
+    rp_out_write(c->out, RP_ASSET_PAGE_CSS, sizeof(RP_ASSET_PAGE_CSS) - 1);
+    rp_out_printf(c->out, "</style>\n</head>\n<body class=\"view-%s\">\n",
+                  rp_report_view_names[c->o->view]);
     rp_out_printf(c->out, "<header class=\"top\"><div class=\"brand\">"
                   "<h1>mod_reqprof</h1><span class=\"host\">%s</span>"
                   "<span class=\"ver\">%s</span><span class=\"ver\">"
@@ -491,8 +362,9 @@ static void header(const rp_render_t *c)
 
 static void footer(const rp_render_t *c)
 {
-    rp_out_printf(c->out, "</main>\n<script%s>\n%s</script>\n"
-                  "</body></html>\n", nonce_attr(c), JS);
+    rp_out_printf(c->out, "</main>\n<script%s>\n", nonce_attr(c));
+    rp_out_write(c->out, RP_ASSET_PAGE_JS, sizeof(RP_ASSET_PAGE_JS) - 1);
+    rp_out_puts(c->out, "</script>\n</body></html>\n");
 }
 
 /* "N samples, X ms estimated" of the profile shown. */
@@ -534,167 +406,139 @@ static void kv_row(const rp_render_t *c, const char *key, const char *value)
     rp_out_printf(c->out, "<tr><th>%s</th><td>%s</td></tr>\n", key, value);
 }
 
-static void rules(const rp_render_t *c, rp_rule_kind_e kind)
+/* A meter of a table's fill, N of CAP. */
+static const char *fill(const rp_render_t *c, apr_uint64_t n,
+                        apr_uint64_t cap)
 {
-    const rp_filter_t *f = c->page->filter;
-    int i, n = f ? rp_filter_count(f, kind) : 0;
+    return apr_psprintf(c->p, "<meter min=\"0\" max=\"%" APR_UINT64_T_FMT
+                        "\" value=\"%" APR_UINT64_T_FMT "\" high=\"%"
+                        APR_UINT64_T_FMT "\"></meter>", cap ? cap : 1, n,
+                        cap - cap / 10);
+}
+
+/* A fact's value with its words, escaped; MARK: the value in a span
+ * that names its key (and carries its class), so that a script or a test
+ * finds each figure of a row by the JSON member it is, and a fact without
+ * a value (JSON null) is still there, empty. */
+static void fact_value(const rp_render_t *c, const rp_fact_t *f, int mark)
+{
+    if (!f->value) {
+        if (mark) {
+            rp_out_printf(c->out, "<span data-key=\"%s\"></span>",
+                          h(c, f->key));
+        }
+        return;
+    }
+    put_h(c, f->before);
+    if (mark) {
+        rp_out_printf(c->out, "<span data-key=\"%s\"%s%s%s>", h(c, f->key),
+                      f->cls ? " class=\"" : "", f->cls ? h(c, f->cls) : "",
+                      f->cls ? "\"" : "");
+    }
+    put_h(c, f->value);
+    if (mark) {
+        put(c, "</span>");
+    }
+    if (f->kind == RP_FACT_FILL) {
+        put(c, " ");
+        put(c, fill(c, f->n, f->max));
+    }
+    put_h(c, f->after);
+}
+
+/* A list of rules, each with where it was written, or "none". */
+static void fact_rules(const rp_render_t *c, const rp_fact_t *f)
+{
+    const rp_filter_t *flt = c->page->filter;
+    int i, n = flt ? rp_filter_count(flt, f->rules) : 0;
     const char *at;
 
-    rp_out_printf(c->out, "<tr><th>%s</th><td>", rp_filter_kind_name(kind));
+    rp_out_printf(c->out, "<span data-key=\"%s\"%s>", h(c, f->key),
+                  n ? "" : " class=\"muted\"");
     if (!n) {
-        put(c, "<span class=\"muted\">none</span>");
+        put(c, "none");
     }
     for (i = 0; i < n; i++) {
-        const char *pat = rp_filter_pattern(f, kind, i, &at);
+        const char *pat = rp_filter_pattern(flt, f->rules, i, &at);
         rp_out_printf(c->out, "%s<code>%s</code> <span class=\"muted\">%s"
                       "</span>", i ? "<br>" : "", h(c, pat), h(c, at));
     }
-    put(c, "</td></tr>\n");
+    put(c, "</span>");
 }
 
-/* A table's fill "n / cap" with a meter. */
-static const char *fill(const rp_render_t *c, apr_uint32_t n,
-                        apr_uint32_t cap)
+/* Rows of a label and its values. */
+static void fact_rows(const rp_render_t *c, const rp_fact_section_t *s)
 {
-    return apr_psprintf(c->p, "%u / %u <meter min=\"0\" max=\"%u\" "
-                        "value=\"%u\" high=\"%u\"></meter>", n, cap,
-                        cap ? cap : 1, n, cap - cap / 10);
+    int i;
+
+    rp_out_printf(c->out, "<table class=\"kv\" id=\"%s\">\n", h(c, s->key));
+    for (i = 0; i < s->nfacts; i++) {
+        const rp_fact_t *f = &s->facts[i];
+        if (f->label) {
+            rp_out_printf(c->out, "%s<tr><th>%s</th><td%s%s%s>",
+                          i ? "</td></tr>\n" : "", h(c, f->label),
+                          f->id ? " id=\"" : "", f->id ? h(c, f->id) : "",
+                          f->id ? "\"" : "");
+        }
+        if (f->kind == RP_FACT_RULES) {
+            fact_rules(c, f);
+        }
+        else {
+            fact_value(c, f, 1);
+        }
+    }
+    put(c, s->nfacts ? "</td></tr>\n</table>\n" : "</table>\n");
+}
+
+/* A table: the head row's labels as column heads (with their keys),
+ * then a row per item; figures align right. */
+static void fact_table(const rp_render_t *c, const rp_fact_section_t *s)
+{
+    int rows = s->nfacts / s->ncols, r, k;
+
+    rp_out_printf(c->out, "<table class=\"data\" id=\"%s\"><thead><tr>",
+                  h(c, s->key));
+    for (k = 0; k < s->ncols; k++) {
+        rp_out_printf(c->out, "<th%s data-key=\"%s\">%s</th>",
+                      s->facts[k].width ? " class=\"num\"" : "",
+                      h(c, s->facts[k].key), h(c, s->facts[k].label));
+    }
+    put(c, "</tr></thead><tbody>\n");
+    for (r = 1; r < rows; r++) {
+        put(c, "<tr>");
+        for (k = 0; k < s->ncols; k++) {
+            const rp_fact_t *f = &s->facts[r * s->ncols + k];
+            put(c, s->facts[k].width ? "<td class=\"num\">" : "<td>");
+            fact_value(c, f, 0);
+            put(c, "</td>");
+        }
+        put(c, "</tr>\n");
+    }
+    if (rows < 2 && s->empty) {
+        rp_out_printf(c->out, "<tr><td colspan=\"%d\" class=\"muted\">%s"
+                      "</td></tr>\n", s->ncols, h(c, s->empty));
+    }
+    put(c, "</tbody></table>\n");
 }
 
 static void view_overview(const rp_render_t *c)
 {
-    const rp_model_t *m = c->m;
-    const rp_page_t *pg = c->page;
-    const rp_snapshot_info_t *in = m->info;
-    const apr_uint64_t *k = m->counters;
-    apr_uint64_t us, sum;
-    double hz = rp_model_delivered_hz(m, &us);
-    int i;
+    int n, i;
+    const rp_fact_section_t *s = rp_report_overview(c, &n);
 
-    put(c, "<h2>Status</h2>\n<table class=\"kv\" id=\"status\">\n");
-    kv_row(c, "profiling", in->settings.enabled ? "on" : "paused");
-    kv_row(c, "timer", apr_psprintf(c->p, "%s (%s)",
-                                    rp_report_timer_name(in->settings.timer),
-                                    in->settings.timer == 1
-                                    ? "wall-clock time, blocked time too"
-                                    : "CPU time of the request's thread"));
-    kv_row(c, "frequency", apr_psprintf(c->p, "%d Hz asked, <span id=\""
-                                        "delivered-hz\">%.1f</span> Hz "
-                                        "delivered over %.1f ms of profiled "
-                                        "%s time", in->settings.frequency,
-                                        hz, us_ms(us),
-                                        in->settings.timer == 1 ? "wall"
-                                                                : "CPU"));
-    kv_row(c, "since", apr_psprintf(c->p, "%s (first request stored); last "
-                                    "%s", fmt_time(c, m->first_time),
-                                    fmt_time(c, m->last_time)));
-    kv_row(c, "generation", apr_psprintf(c->p, "%u (each clear starts a new "
-                                         "one)", in->generation));
-    kv_row(c, "snapshot", apr_psprintf(c->p, "taken %s; %d region(s) "
-                                       "copied, %d busy, %d invalid, %u "
-                                       "retries", fmt_time(c, in->taken),
-                                       m->nregions, in->busy, in->invalid,
-                                       in->retries));
-    put(c, "</table>\n");
-
-    put(c, "<h2>Totals</h2>\n<table class=\"kv\" id=\"totals\">\n");
-    kv_row(c, "requests profiled", apr_psprintf(c->p, "%" APR_UINT64_T_FMT,
-                                                k[RP_CTR_REQUESTS]));
-    kv_row(c, "samples stored", apr_psprintf(c->p, "%" APR_UINT64_T_FMT
-                                             " (%.1f ms estimated)",
-                                             k[RP_CTR_SAMPLES],
-                                             rp_model_ms(
-                                                 k[RP_CTR_WEIGHT_NS])));
-    sum = k[RP_CTR_SAMPLES] + k[RP_CTR_BUFFER_FULL] + k[RP_CTR_UNWIND_FAILED]
-          + k[RP_CTR_OTHER_DROPPED];
-    /* Every tick is a sample or a drop counted by cause: say so, and say
-     * when it does not hold (a region copied mid-way, a bug). */
-    kv_row(c, "accounting", apr_psprintf(c->p, "<span id=\"accounting\">"
-                                         "ticks %" APR_UINT64_T_FMT " = "
-                                         "samples %" APR_UINT64_T_FMT " + "
-                                         "buffer_full %" APR_UINT64_T_FMT
-                                         " + unwind_failed %"
-                                         APR_UINT64_T_FMT " + other %"
-                                         APR_UINT64_T_FMT "</span> "
-                                         "<span class=\"%s\">%s</span>",
-                                         k[RP_CTR_TICKS], k[RP_CTR_SAMPLES],
-                                         k[RP_CTR_BUFFER_FULL],
-                                         k[RP_CTR_UNWIND_FAILED],
-                                         k[RP_CTR_OTHER_DROPPED],
-                                         sum == k[RP_CTR_TICKS] ? "ok"
-                                                                : "bad",
-                                         sum == k[RP_CTR_TICKS]
-                                         ? "&#10003; adds up"
-                                         : "does not add up"));
-    kv_row(c, "stored with less detail", apr_psprintf(c->p,
-           "%" APR_UINT64_T_FMT " samples under [truncated] (deeper than "
-           "the depth cap), %" APR_UINT64_T_FMT " under [table full]; %"
-           APR_UINT64_T_FMT " requests found no room for their URI, %"
-           APR_UINT64_T_FMT " objects no room", k[RP_CTR_DEPTH_TRUNCATED],
-           k[RP_CTR_TABLE_FULL], k[RP_CTR_URI_FULL], k[RP_CTR_OBJECT_FULL]));
-    kv_row(c, "outside requests", apr_psprintf(c->p, "%" APR_UINT64_T_FMT
-                                               " ticks (not profiled work, "
-                                               "not in the invariant)",
-                                               k[RP_CTR_OUTSIDE_REQUEST]));
-    kv_row(c, "store health", apr_psprintf(c->p, "%u region(s) repaired, %u "
-                                           "reset (%" APR_UINT64_T_FMT
-                                           " samples lost), %u children "
-                                           "found no slot",
-                                           in->regions_repaired,
-                                           in->regions_reset,
-                                           in->samples_lost, in->no_slot));
-    put(c, "</table>\n");
-
-    put(c, "<h2>Children</h2>\n<table class=\"data\" id=\"children\">"
-        "<thead><tr><th class=\"num\">slot</th><th class=\"num\">pid</th>"
-        "<th class=\"num\">requests</th><th class=\"num\">samples</th>"
-        "<th class=\"num\">ticks</th><th class=\"num\">drops</th>"
-        "<th>call-tree nodes</th><th>URIs</th><th>objects</th>"
-        "<th>last request</th></tr></thead><tbody>\n");
-    for (i = 0; i < m->nregions; i++) {
-        const rp_region_t *g = m->regions[i];
-        const apr_uint64_t *n = g->counters;
-        rp_out_printf(c->out, "<tr><td class=\"num\">%d</td><td class=\"num\">"
-                      "%s</td><td class=\"num\">%" APR_UINT64_T_FMT "</td>"
-                      "<td class=\"num\">%" APR_UINT64_T_FMT "</td><td "
-                      "class=\"num\">%" APR_UINT64_T_FMT "</td><td "
-                      "class=\"num\">%" APR_UINT64_T_FMT "</td><td>%s</td>"
-                      "<td>%s</td><td>%s</td><td>%s</td></tr>\n", g->slot,
-                      g->owner ? apr_itoa(c->p, (int)g->owner) : "free",
-                      n[RP_CTR_REQUESTS], n[RP_CTR_SAMPLES], n[RP_CTR_TICKS],
-                      n[RP_CTR_BUFFER_FULL] + n[RP_CTR_UNWIND_FAILED]
-                      + n[RP_CTR_OTHER_DROPPED],
-                      fill(c, g->n_nodes, g->cap_nodes),
-                      fill(c, g->n_uris, g->cap_uris),
-                      fill(c, g->n_objects, g->cap_objects),
-                      fmt_time(c, g->last_time));
+    for (i = 0; i < n; i++) {
+        rp_out_printf(c->out, "<h2>%s</h2>\n", h(c, s[i].title));
+        if (s[i].note) {
+            rp_out_printf(c->out, "<p class=\"hint\">%s</p>\n",
+                          h(c, s[i].note));
+        }
+        if (s[i].ncols) {
+            fact_table(c, &s[i]);
+        }
+        else {
+            fact_rows(c, &s[i]);
+        }
     }
-    if (!m->nregions) {
-        put(c, "<tr><td colspan=\"10\" class=\"muted\">no child has stored "
-            "data of this generation yet</td></tr>\n");
-    }
-    put(c, "</tbody></table>\n");
-
-    put(c, "<h2>Configuration</h2>\n<table class=\"kv\" id=\"config\">\n");
-    kv_row(c, "ReqProf at start", pg->configured_enabled ? "On" : "Off");
-    kv_row(c, "max depth", apr_psprintf(c->p, "%d frames (innermost kept)",
-                                        pg->max_depth));
-    kv_row(c, "signal", apr_psprintf(c->p, "%s (%d)", h(c, pg->signame),
-                                     pg->signo));
-    kv_row(c, "memory", apr_psprintf(c->p, "%" APR_INT64_T_FMT " bytes per "
-                                     "child (%.1f MB)", pg->memory,
-                                     (double)pg->memory / 1048576.0));
-    rules(c, RP_RULE_INCLUDE);
-    rules(c, RP_RULE_EXCLUDE);
-    kv_row(c, "match-limit hits", apr_psprintf(c->p, "%u in this child "
-                                               "(counted as no match)",
-                                               pg->limit_hits));
-    kv_row(c, "this child", apr_psprintf(c->p, "slot %d%s%s", pg->slot,
-                                         pg->sampler_off
-                                         ? "; not sampling: " : "",
-                                         pg->sampler_off
-                                         ? h(c, pg->sampler_off) : ""));
-    put(c, "</table>\n");
 }
 
 /* ------------------------------------------------------------------ */

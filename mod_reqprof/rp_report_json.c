@@ -5,9 +5,12 @@
  * Every answer but explain's carries the same head (version, view,
  * settings, generation, focus, totals, counters, children, uris, recent),
  * so a script needs one fetch for the state of the profiler, and then the
- * view's own member: "functions" (+ "stacks"), "callers"/"callees",
- * "tree" and "flame" (nested nodes).  Strings pass rp_escape_json, which
- * also keeps '<', '>' and '&' out, so the JSON is safe inside HTML.
+ * view's own member: "overview" (rp_report_overview's facts, an object
+ * per section but the children, which the head has), "functions" (+
+ * "stacks"), "callers"/"callees", "tree" and "flame" (nested nodes).
+ * The head's children are the overview's table too, plus every counter.
+ * Strings pass rp_escape_json, which also keeps '<', '>' and '&' out, so
+ * the JSON is safe inside HTML.
  *
  * An answer streams in bounded memory: strings are escaped straight into
  * the sink, stacks are written one at a time (at most ?limit= of them,
@@ -98,6 +101,76 @@ static void json_func(const rp_render_t *c, const rp_func_t *f)
 }
 
 /* ------------------------------------------------------------------ */
+/* The overview's facts (rp_report_overview), one member each */
+
+static void fact_value(const rp_render_t *c, const rp_fact_t *f)
+{
+    if (f->json) {
+        rp_out_puts(c->out, f->json);
+    }
+    else {
+        jstr(c, f->value);
+    }
+}
+
+/* N, then the member KEY_max. */
+static void fact_fill(const rp_render_t *c, const rp_fact_t *f)
+{
+    rp_out_printf(c->out, "%" APR_UINT64_T_FMT ", \"%s_max\": %"
+                  APR_UINT64_T_FMT, f->n, f->key, f->max);
+}
+
+static void fact_rules(const rp_render_t *c, const rp_fact_t *f)
+{
+    const rp_filter_t *flt = c->page->filter;
+    int i, n = flt ? rp_filter_count(flt, f->rules) : 0;
+    const char *at;
+
+    rp_out_puts(c->out, "[");
+    for (i = 0; i < n; i++) {
+        const char *pat = rp_filter_pattern(flt, f->rules, i, &at);
+        member(c, i ? ", {\"pattern\": " : "{\"pattern\": ", pat,
+               ", \"where\": ");
+        member(c, "", at, "}");
+    }
+    rp_out_puts(c->out, "]");
+}
+
+static void (*const fact_kinds[RP_FACT_KINDS])(const rp_render_t *c,
+                                               const rp_fact_t *f) = {
+    fact_value, fact_fill, fact_rules
+};
+
+/* FACTS[0..N) as the members of an object, left open for more. */
+static void json_facts(const rp_render_t *c, const rp_fact_t *facts, int n)
+{
+    int i;
+
+    rp_out_puts(c->out, "{");
+    for (i = 0; i < n; i++) {
+        rp_out_printf(c->out, "%s\"%s\": ", i ? ", " : "", facts[i].key);
+        fact_kinds[facts[i].kind](c, &facts[i]);
+    }
+}
+
+/* One object per region, the table's columns and then every counter. */
+static void json_children(const rp_render_t *c)
+{
+    const rp_fact_section_t *s = rp_report_children(c);
+    int r, rows = s->nfacts / s->ncols;
+
+    rp_out_puts(c->out, ",\n\"children\": [");
+    for (r = 1; r < rows; r++) {
+        rp_out_puts(c->out, r > 1 ? ",\n  " : "\n  ");
+        json_facts(c, &s->facts[r * s->ncols], s->ncols);
+        rp_out_puts(c->out, ", \"counters\": ");
+        json_counters(c, c->m->regions[r - 1]->counters);
+        rp_out_puts(c->out, "}");
+    }
+    rp_out_puts(c->out, "]");
+}
+
+/* ------------------------------------------------------------------ */
 /* The head every view shares */
 
 static void json_head(const rp_render_t *c, const char *notice)
@@ -129,17 +202,8 @@ static void json_head(const rp_render_t *c, const char *notice)
     json_covered(c, NULL);
     rp_out_puts(c->out, ",\n\"counters\": ");
     json_counters(c, m->counters);
-    rp_out_puts(c->out, ",\n\"children\": [");
-    for (i = 0; i < m->nregions; i++) {
-        const rp_region_t *g = m->regions[i];
-        rp_out_printf(c->out, "%s\n  {\"slot\": %d, \"pid\": %d, \"nodes\": "
-                      "%u, \"nodes_max\": %u, \"uris\": %u, \"uris_max\": %u, "
-                      "\"counters\": ", i ? "," : "", g->slot, (int)g->owner,
-                      g->n_nodes, g->cap_nodes, g->n_uris, g->cap_uris);
-        json_counters(c, g->counters);
-        rp_out_puts(c->out, "}");
-    }
-    rp_out_puts(c->out, "],\n\"uris\": [");
+    json_children(c);
+    rp_out_puts(c->out, ",\n\"uris\": [");
     for (i = 0; i < m->uris->nelts; i++) {
         const rp_model_uri_t *u = &((rp_model_uri_t *)m->uris->elts)[i];
         member(c, i ? ",\n  {\"uri\": " : "\n  {\"uri\": ", u->uri, "");
@@ -172,9 +236,24 @@ static void json_head(const rp_render_t *c, const char *notice)
 /* ------------------------------------------------------------------ */
 /* Views */
 
+/* The overview's sections, one object each, but the children: the head
+ * has them in every view. */
 static void json_overview(const rp_render_t *c, const sel_t *sel)
 {
-    (void)c;
+    int n, i, first = 1;
+    const rp_fact_section_t *s = rp_report_overview(c, &n);
+
+    rp_out_puts(c->out, ",\n\"overview\": {");
+    for (i = 0; i < n; i++) {
+        if (s[i].ncols) {
+            continue;
+        }
+        rp_out_printf(c->out, "%s\n  \"%s\": ", first ? "" : ",", s[i].key);
+        json_facts(c, s[i].facts, s[i].nfacts);
+        rp_out_puts(c->out, "}");
+        first = 0;
+    }
+    rp_out_puts(c->out, "}");
 }
 
 static void json_requests(const rp_render_t *c, const sel_t *sel)

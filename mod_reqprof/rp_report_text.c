@@ -3,7 +3,8 @@
  * rp_report_text: every view as plain text with aligned columns, as
  * pstats prints them, for terminals, scripts and diffs.
  *
- * One function per view, chosen from a table in rp_view_e order.  Every
+ * One function per view, chosen from a table in rp_view_e order; the
+ * overview writes rp_report_overview's facts, as html and json do.  Every
  * string that came from a request or a binary goes through
  * rp_escape_text, so a URI cannot forge a line or a terminal escape.
  * What is written per row or per tree node (names, file:line, the tree's
@@ -41,99 +42,99 @@ static void put_where(const rp_render_t *c, const rp_func_t *f)
 }
 
 /* ------------------------------------------------------------------ */
-/* Overview */
+/* Overview: rp_report_overview's facts, a label and its values a line,
+ * tables in aligned columns */
 
-static void text_rules(const rp_render_t *c, rp_rule_kind_e kind)
+/* A fact's value with its words, escaped; nothing when it has none. */
+static void text_value(const rp_render_t *c, const rp_fact_t *f)
 {
-    const rp_filter_t *f = c->page->filter;
-    int i, n = f ? rp_filter_count(f, kind) : 0;
+    if (f->value) {
+        put_esc(c, f->before);
+        put_esc(c, f->value);
+        put_esc(c, f->after);
+    }
+}
+
+/* A list of rules: the label, then one rule a line with where it was
+ * written (the label alone on its line), or "(none)". */
+static void text_rules(const rp_render_t *c, const rp_fact_t *f)
+{
+    const rp_filter_t *flt = c->page->filter;
+    int i, n = flt ? rp_filter_count(flt, f->rules) : 0;
     const char *at;
 
-    rp_out_printf(c->out, "%s%s\n", rp_filter_kind_name(kind),
-                  n ? "" : "   (none)");
+    rp_out_printf(c->out, n ? "%s\n" : "%-16s (none)\n", f->label);
     for (i = 0; i < n; i++) {
-        const char *pat = rp_filter_pattern(f, kind, i, &at);
+        const char *pat = rp_filter_pattern(flt, f->rules, i, &at);
         rp_out_printf(c->out, "  #%-3d %-40s %s\n", i + 1, esc(c, pat),
                       esc(c, at));
     }
 }
 
-static void text_overview(const rp_render_t *c)
+static void text_rows(const rp_render_t *c, const rp_fact_section_t *s)
 {
-    const rp_model_t *m = c->m;
-    const rp_page_t *pg = c->page;
-    const apr_uint64_t *k = m->counters;
-    const rp_settings_t *s = &m->info->settings;
-    char since[APR_RFC822_DATE_LEN];
-    apr_uint64_t us;
-    double hz = rp_model_delivered_hz(m, &us);
     int i;
 
-    rp_out_printf(c->out, "mod_reqprof %s\n\n", pg->version);
-    rp_out_printf(c->out, "host             %s\n", esc(c, pg->host));
-    rp_out_printf(c->out, "settings         profiling %s, %s timer, %d Hz "
-                  "asked, %.1f Hz delivered\n", s->enabled ? "on" : "off",
-                  rp_report_timer_name(s->timer), s->frequency, hz);
-    if (m->first_time) {
-        apr_rfc822_date(since, m->first_time);
-        rp_out_printf(c->out, "since            %s (first request stored)\n",
-                      since);
+    for (i = 0; i < s->nfacts; i++) {
+        const rp_fact_t *f = &s->facts[i];
+        if (f->kind == RP_FACT_RULES) {
+            text_rules(c, f);
+            continue;
+        }
+        if (f->label) {
+            rp_out_printf(c->out, "%-16s ", f->label);
+        }
+        text_value(c, f);
+        if (i + 1 == s->nfacts || s->facts[i + 1].label) {
+            rp_out_puts(c->out, "\n");
+        }
     }
-    rp_out_printf(c->out, "requests         %" APR_UINT64_T_FMT
-                  " profiled\n", k[RP_CTR_REQUESTS]);
-    rp_out_printf(c->out, "accounting       ticks %" APR_UINT64_T_FMT
-                  " = samples %" APR_UINT64_T_FMT " + buffer_full %"
-                  APR_UINT64_T_FMT " + unwind_failed %" APR_UINT64_T_FMT
-                  " + other %" APR_UINT64_T_FMT "\n", k[RP_CTR_TICKS],
-                  k[RP_CTR_SAMPLES], k[RP_CTR_BUFFER_FULL],
-                  k[RP_CTR_UNWIND_FAILED], k[RP_CTR_OTHER_DROPPED]);
-    rp_out_printf(c->out, "stored with less detail: truncated %"
-                  APR_UINT64_T_FMT ", table_full %" APR_UINT64_T_FMT
-                  "; uri_full %" APR_UINT64_T_FMT ", object_full %"
-                  APR_UINT64_T_FMT "\n", k[RP_CTR_DEPTH_TRUNCATED],
-                  k[RP_CTR_TABLE_FULL], k[RP_CTR_URI_FULL],
-                  k[RP_CTR_OBJECT_FULL]);
-    rp_out_printf(c->out, "generation       %u; regions repaired %u, reset "
-                  "%u (%" APR_UINT64_T_FMT " samples lost), busy %d; no "
-                  "slot %u\n", m->info->generation,
-                  m->info->regions_repaired, m->info->regions_reset,
-                  m->info->samples_lost, m->info->busy, m->info->no_slot);
+}
 
-    rp_out_puts(c->out, "\nslot      pid  requests   samples     ticks     "
-                "drops     nodes      uris\n");
-    for (i = 0; i < m->nregions; i++) {
-        const rp_region_t *g = m->regions[i];
-        const apr_uint64_t *n = g->counters;
-        rp_out_printf(c->out, "%4d %8d %9" APR_UINT64_T_FMT " %9"
-                      APR_UINT64_T_FMT " %9" APR_UINT64_T_FMT " %9"
-                      APR_UINT64_T_FMT " %9u %9u\n", g->slot, (int)g->owner,
-                      n[RP_CTR_REQUESTS], n[RP_CTR_SAMPLES], n[RP_CTR_TICKS],
-                      n[RP_CTR_BUFFER_FULL] + n[RP_CTR_UNWIND_FAILED]
-                      + n[RP_CTR_OTHER_DROPPED], g->n_nodes, g->n_uris);
+/* A table's cell: the value with its words, or nothing. */
+static const char *cell_of(const rp_render_t *c, const rp_fact_t *f)
+{
+    return f->value ? apr_pstrcat(c->p, f->before ? f->before : "", f->value,
+                                  f->after ? f->after : "", NULL)
+                    : "";
+}
+
+/* The head row's labels, then a row per item; figures right-aligned to
+ * their column's width (a cell is escaped before it is measured). */
+static void text_table(const rp_render_t *c, const rp_fact_section_t *s)
+{
+    int rows = s->nfacts / s->ncols, r, k;
+
+    for (r = 0; r < rows; r++) {
+        for (k = 0; k < s->ncols; k++) {
+            const rp_fact_t *f = &s->facts[r * s->ncols + k];
+            rp_out_printf(c->out, "%s%*s", k ? " " : "", s->facts[k].width,
+                          esc(c, r ? cell_of(c, f) : f->label));
+        }
+        rp_out_puts(c->out, "\n");
     }
+    if (rows < 2 && s->empty) {
+        rp_out_printf(c->out, "(%s)\n", s->empty);
+    }
+}
 
-    rp_out_puts(c->out, "\nconfiguration at start (the page may have "
-                "changed the live settings above)\n");
-    rp_out_printf(c->out, "profiling        %s\n",
-                  pg->configured_enabled ? "on" : "off");
-    rp_out_printf(c->out, "timer            %s\n",
-                  rp_report_timer_name(pg->configured_timer));
-    rp_out_printf(c->out, "frequency        %d Hz\n", pg->configured_frequency);
-    rp_out_printf(c->out, "max depth        %d frames\n", pg->max_depth);
-    rp_out_printf(c->out, "signal           %s (%d)\n", esc(c, pg->signame),
-                  pg->signo);
-    rp_out_printf(c->out, "memory           %" APR_INT64_T_FMT " bytes per "
-                  "child\n", pg->memory);
-    rp_out_printf(c->out, "page defaults    sort=%s strip_dirs=%s limit=%d\n",
-                  esc(c, pg->default_sort), pg->default_strip ? "on" : "off",
-                  pg->default_limit);
-    text_rules(c, RP_RULE_INCLUDE);
-    text_rules(c, RP_RULE_EXCLUDE);
-    rp_out_printf(c->out, "match-limit hits %u (this child; counted as no "
-                  "match)\n", pg->limit_hits);
-    rp_out_printf(c->out, "this child       slot %d%s%s\n", pg->slot,
-                  pg->sampler_off ? ", not sampling: " : "",
-                  pg->sampler_off ? esc(c, pg->sampler_off) : "");
+static void text_overview(const rp_render_t *c)
+{
+    int n, i;
+    const rp_fact_section_t *s = rp_report_overview(c, &n);
+
+    rp_out_printf(c->out, "mod_reqprof %s\n", c->page->version);
+    for (i = 0; i < n; i++) {
+        rp_out_printf(c->out, "\n%s%s%s%s\n", s[i].title,
+                      s[i].note ? " (" : "", s[i].note ? s[i].note : "",
+                      s[i].note ? ")" : "");
+        if (s[i].ncols) {
+            text_table(c, &s[i]);
+        }
+        else {
+            text_rows(c, &s[i]);
+        }
+    }
 }
 
 /* ------------------------------------------------------------------ */

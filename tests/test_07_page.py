@@ -1,9 +1,10 @@
 """The page on a real httpd, every MPM: its controls (POST with a nonce,
 same origin only) reach every child; its views and formats show the
-fixture's known work; sorting, strip dirs, restrictions and focus do what
-they say; hostile URIs stay escaped everywhere; a .htaccess cannot open
-it."""
+fixture's known work, and its overview the same facts in every format;
+sorting, strip dirs, restrictions and focus do what they say; hostile URIs
+stay escaped everywhere; a .htaccess cannot open it."""
 
+import html
 import json
 import os
 import re
@@ -200,6 +201,7 @@ def profiled(httpd, mpm):
 
 def test_every_view_and_format_shows_the_fixture(profiled):
     srv = profiled
+    overview = {}
     for view in VIEWS:
         for fmt in PAGE_FORMATS:
             params = {"view": view, "format": fmt}
@@ -217,6 +219,62 @@ def test_every_view_and_format_shows_the_fixture(profiled):
                 assert "/spin" in r.text, (view, fmt)
             elif view != "overview":
                 assert "fixture_spin" in r.text, (view, fmt)
+            else:
+                overview[fmt] = r.text
+    overview_agrees(overview, srv.profile(view="overview"))
+
+
+# Facts of the child that answers, which may be another for each format.
+THIS_CHILD = {"slot", "limit_hits", "sampler_off"}
+
+
+def overview_agrees(pages, again):
+    """The overview's three forms come from one table: every fact of the
+    JSON (and every column of its children) is a value marked with its key
+    in a row of the HTML, whose label starts a line of the text, and no row
+    of the HTML has a key the JSON lacks.  A figure the JSON fetched AGAIN
+    after the others still shows reads the same in all three."""
+    doc = json.loads(pages["json"])
+    lines = pages["text"].splitlines()
+    assert set(doc["overview"]) == {"status", "totals", "store", "config"}
+    for section, facts in doc["overview"].items():
+        table = re.search(r'<table class="kv" id="%s">(.*?)</table>'
+                          % section, pages["html"], re.S)
+        assert table, section
+        assert set(re.findall(r'data-key="(\w+)"', table.group(1))) \
+            == set(facts), section
+        rows = re.findall(r"<tr><th>(.*?)</th><td[^>]*>(.*?)</td></tr>",
+                          table.group(1), re.S)
+        for key, value in facts.items():
+            (label, cell), = [r for r in rows if 'data-key="%s"' % key in r[1]]
+            label = html.unescape(label)
+            line = [s for s in lines if s == label
+                    or s.startswith(label + " ")]
+            assert line, (section, key, label)
+            if (type(value) not in (int, float) or key.endswith("_us")
+                    or key in THIS_CHILD
+                    or again["overview"][section][key] != value):
+                continue
+            shown = re.search(r'data-key="%s"[^>]*>([^<]*)<' % key, cell)
+            assert shown.group(1) == str(value), (key, shown.group(1), value)
+            assert re.search(r"(^|[ (=])%s($|[ ,;:)])" % re.escape(str(value)),
+                             line[0][len(label):]), (key, value, line[0])
+    # The children: a column of the HTML's table (FILL's KEY_max is its
+    # KEY's), whose head is in the text's head line.
+    heads = dict((k, html.unescape(h)) for k, h in re.findall(
+        r'<th[^>]* data-key="(\w+)">([^<]*)</th>', re.search(
+            r'<table class="data" id="children">(.*?)</table>',
+            pages["html"], re.S).group(1)))
+    head_line, = [s for s in lines if s.startswith("slot ")]
+    assert doc["children"]
+    for child in doc["children"]:
+        for key in child:
+            if key == "counters":
+                continue
+            base = key[:-len("_max")] if key.endswith("_max") else key
+            assert base in heads, key
+            assert heads[base] in head_line, (key, head_line)
+    assert set(heads) <= set(doc["children"][0]), heads
 
 
 def test_callers_and_callees(profiled):

@@ -9,9 +9,11 @@
  * every level, however deep, and prunes by ?min=; the page has no inline
  * style or event handler (the CSP would refuse them) and its own style
  * and script carry the CSP nonce; the control forms exist only with a
- * nonce and carry it.  And every answer, of every format, renders a large
- * profile of hostile names in a few MB of pool whatever it writes
- * (measured with unit_heap.h, no time bound).
+ * nonce and carry it; the overview's facts (rp_report_overview) show in
+ * html, text and json alike, each with its label, key and value.  And
+ * every answer, of every format, renders a large profile of hostile names
+ * in a few MB of pool whatever it writes (measured with unit_heap.h, no
+ * time bound).
  */
 
 #include <stdio.h>
@@ -493,12 +495,190 @@ START_TEST(test_overview)
 
     html = render(f);
     check_page(html);
-    at(html, "<span id=\"accounting\">ticks 105 = samples 105 + buffer_full "
-       "0 + unwind_failed 0 + other 0</span>");
-    at(html, "adds up");
+    at(html, "<td id=\"accounting\">ticks <span data-key=\"ticks\">105</span>"
+       " = samples <span data-key=\"samples\">105</span> + buffer_full "
+       "<span data-key=\"buffer_full\">0</span> + unwind_failed <span "
+       "data-key=\"unwind_failed\">0</span> + other <span data-key=\""
+       "other_dropped\">0</span>: <span data-key=\"adds_up\" class=\"ok\">"
+       "adds up</span></td>");
     at(html, "id=\"total-requests\"");
-    at(html, "SIGPROF (27)");
+    at(html, "<span data-key=\"signal\">SIGPROF</span> (<span data-key=\""
+       "signo\">27</span>)");
     at(html, "id=\"children\"");
+    at(html, "no child has stored data of this generation yet");
+}
+END_TEST
+
+/* The overview of FORMAT. */
+static const char *render_as(fix_t *f, const char *format)
+{
+    rp_out_buffer(&f->out, pool);
+    rp_report_format(format)->render(&f->c);
+    ck_assert_uint_eq(strlen(f->out.buf), f->out.len);
+    return f->out.buf;
+}
+
+/* The line of HAY that NEEDLE starts (NEEDLE, which must be there, may
+ * begin with the newline before it). */
+static const char *line_of(const char *hay, const char *needle)
+{
+    const char *s = hay + at(hay, needle), *e;
+
+    s += *s == '\n';
+    e = strchr(s, '\n');
+
+    return e ? apr_pstrndup(pool, s, (apr_size_t)(e - s)) : s;
+}
+
+/* Fact F of section S shows in all three: its label in the html and at
+ * the start of a text line (a table's column head: in the head line),
+ * its key with its value in the section's JSON (SECTION_JSON, one line),
+ * its value for people in the html (marked with its key in rows) and in
+ * the text. */
+static void check_fact(const rp_fact_section_t *s, const rp_fact_t *f,
+                       const rp_fact_t *head, const char *html,
+                       const char *text, const char *section_json)
+{
+    const char *v = f->value ? f->value : "";
+    const char *json = f->json ? f->json
+                       : f->value ? apr_pstrcat(pool, "\"", rp_escape_json(
+                                                pool, f->value), "\"", NULL)
+                       : "null";
+
+    if (head->label) {
+        at(html, apr_pstrcat(pool, s->ncols ? ">" : "<th>",
+                             rp_escape_html(pool, head->label), "</th>",
+                             NULL));
+        if (s->ncols) {
+            at(line_of(text, "\nslot "), rp_escape_text(pool, head->label));
+        }
+        else {
+            at(text, apr_pstrcat(pool, "\n", rp_escape_text(pool,
+                                                            head->label),
+                                 NULL));
+        }
+    }
+    /* The test's filter: one include rule, no exclude rule. */
+    if (f->kind == RP_FACT_RULES && f->rules == RP_RULE_INCLUDE) {
+        at(section_json, apr_pstrcat(pool, "\"", f->key, "\": [{\"pattern\": "
+                                     "\"^/spin\\u003c\", \"where\": \"test."
+                                     "conf:7\"}]", NULL));
+        at(html, apr_pstrcat(pool, "<span data-key=\"", f->key, "\"><code>"
+                             "^/spin&lt;</code> <span class=\"muted\">"
+                             "test.conf:7</span></span>", NULL));
+        at(text, "\nReqProfInclude\n  #1   ^/spin<");
+        return;
+    }
+    if (f->kind == RP_FACT_RULES) {
+        at(section_json, apr_pstrcat(pool, "\"", f->key, "\": []", NULL));
+        at(html, apr_pstrcat(pool, "<span data-key=\"", f->key, "\" "
+                             "class=\"muted\">none</span>", NULL));
+        at(text, "\nReqProfExclude   (none)\n");
+        return;
+    }
+    if (f->kind == RP_FACT_FILL) {
+        at(section_json, apr_psprintf(pool, "\"%s\": %" APR_UINT64_T_FMT
+                                      ", \"%s_max\": %" APR_UINT64_T_FMT,
+                                      f->key, f->n, f->key, f->max));
+    }
+    else {
+        at(section_json, apr_pstrcat(pool, "\"", f->key, "\": ", json,
+                                     NULL));
+    }
+    if (!f->value) {
+        return;
+    }
+    at(html, s->ncols ? rp_escape_html(pool, v)
+                      : apr_pstrcat(pool, "<span data-key=\"", f->key, "\"",
+                                    f->cls ? " class=\"" : "",
+                                    f->cls ? f->cls : "", f->cls ? "\"" : "",
+                                    ">", rp_escape_html(pool, v), "</span>",
+                                    NULL));
+    at(text, rp_escape_text(pool, v));
+}
+
+START_TEST(test_overview_one_table)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_OVERVIEW);
+    rp_filter_t *flt = rp_filter_create(pool);
+    const rp_region_t *regions[1];
+    const rp_fact_section_t *s;
+    rp_region_t g;
+    const char *html, *text, *json;
+    int n, i, k, j, facts = 0;
+
+    /* Every kind of fact, and strings that need escaping. */
+    ck_assert_ptr_null(rp_filter_add(flt, pool, RP_RULE_INCLUDE, "^/spin<",
+                                     "test.conf:7"));
+    f->page.filter = flt;
+    f->page.sampler_off = "no <signal> & \"so\"";
+    f->page.default_sort = "cumulative";
+    memset(&g, 0, sizeof(g));
+    g.slot = 2;
+    g.owner = 4242;
+    g.counters[RP_CTR_REQUESTS] = 7;
+    g.counters[RP_CTR_BUFFER_FULL] = 3;
+    g.n_nodes = 11;
+    g.cap_nodes = 100;
+    g.n_uris = 3;
+    g.cap_uris = 50;
+    g.n_objects = 4;
+    g.cap_objects = 64;
+    g.last_time = apr_time_from_sec(1700000000);
+    regions[0] = &g;
+    m->regions = regions;
+    m->nregions = 1;
+    m->first_time = apr_time_from_sec(1699999000);
+
+    s = rp_report_overview(&f->c, &n);
+    html = render_as(f, "html");
+    text = render_as(f, "text");
+    json = render_as(f, "json");
+    check_page(html);
+    for (i = 0; i < n; i++) {
+        const char *section_json;
+        at(html, apr_pstrcat(pool, "<h2>", s[i].title, "</h2>", NULL));
+        at(html, apr_pstrcat(pool, " id=\"", s[i].key, "\"", NULL));
+        at(text, apr_pstrcat(pool, "\n", s[i].title, NULL));
+        /* The children are the head's, in every view; the others are
+         * members of "overview". */
+        section_json = s[i].ncols ? line_of(json, "\n  {\"slot\": ")
+                                  : line_of(json, apr_pstrcat(
+                                        pool, "\n  \"", s[i].key, "\": {",
+                                        NULL));
+        if (s[i].ncols) {
+            ck_assert_int_eq(s[i].nfacts, 2 * s[i].ncols);
+        }
+        for (k = s[i].ncols; k < s[i].nfacts; k++) {
+            const rp_fact_t *x = &s[i].facts[k];
+            const rp_fact_t *head = s[i].ncols
+                                    ? &s[i].facts[k % s[i].ncols] : x;
+            ck_assert_ptr_nonnull(x->key);
+            ck_assert_msg(k > s[i].ncols || x->label, "%s starts with a "
+                          "continuation", s[i].key);
+            /* A key names one value of its section. */
+            for (j = s[i].ncols; j < k; j++) {
+                ck_assert_msg(strcmp(s[i].facts[j].key, x->key) != 0,
+                              "%s twice in %s", x->key, s[i].key);
+            }
+            check_fact(&s[i], x, head, html, text, section_json);
+            facts++;
+        }
+    }
+    ck_assert_int_ge(facts, 50);
+    /* The figures of the fake child, in its row. */
+    at(line_of(text, "\n   2     4242 "), "11 / 100");
+    at(html, "<td class=\"num\">11 / 100 <meter");
+    at(line_of(json, "\n  {\"slot\": "), "\"drops\": 3");
+    at(line_of(json, "\n  {\"slot\": "), "\"counters\": {\"requests\": 7");
+    at(text, "\nthis child       slot 0; not sampling: no <signal> & \"so\"");
+    at(json, "\"sampler_off\": \"no \\u003csignal\\u003e \\u0026 \\\"so\\\"\"");
+    /* What the three forms differed in before they came from one table. */
+    at(json, "\"regions_reset\": 0, \"samples_lost\": 0");
+    at(json, "\"outside_request\": 0");
+    at(text, "\nsnapshot         taken ");
+    at(html, "<th>page defaults</th>");
 }
 END_TEST
 
@@ -693,6 +873,7 @@ static Suite *html_suite(void)
     tcase_add_test(tc, test_callers_callees);
     tcase_add_test(tc, test_controls_need_nonce);
     tcase_add_test(tc, test_overview);
+    tcase_add_test(tc, test_overview_one_table);
     tcase_add_test(tc, test_flame_view);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(big, setup, teardown);
