@@ -112,7 +112,7 @@ static const rp_qparam_t params[] = {
     { "view", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, view),
       0, 0, rp_report_view_names, NULL },
     { "format", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, format),
-      0, 0, rp_report_format_names, NULL },
+      0, 0, &rp_report_formats[0].name, NULL, sizeof(rp_format_t) },
     { "sort", RP_Q_STRING, APR_OFFSETOF(rp_args_t, sort),
       0, 32, NULL, check_sort },
     { "limit", RP_Q_INT, APR_OFFSETOF(rp_args_t, limit),
@@ -449,7 +449,7 @@ int rp_handler(request_rec *r)
                       "bad query: %s", rp_escape_text(r->pool, err));
         return rp_answer_fail(r, HTTP_BAD_REQUEST, err);
     }
-    fmt = rp_report_format(rp_report_format_names[args.format]);
+    fmt = &rp_report_formats[args.format];
     if ((err = view_opts(r, &args, seen, fmt, &opts))) {
         return rp_answer_fail(r, HTTP_BAD_REQUEST, err);
     }
@@ -492,7 +492,7 @@ int rp_handler(request_rec *r)
     c.page = &page;
     c.out = &out;
     c.p = r->pool;
-    fmt->render(&c);
+    rp_report_render(fmt, &c);
     sink_flush(sink);
     return OK;
 }

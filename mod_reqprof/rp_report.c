@@ -20,31 +20,26 @@
 #include "rp_escape.h"
 #include "rp_report.h"
 
-static const rp_format_t formats[] = {
-    /* name        content type                         file     attach,
-     *                                                           page, labels */
-    { "html",      "text/html; charset=utf-8",          NULL,        0, 1, 0,
-      rp_report_html },
-    { "text",      "text/plain; charset=utf-8",         NULL,        0, 1, 0,
-      rp_report_text },
-    { "json",      "application/json; charset=utf-8",   NULL,        0, 1, 0,
-      rp_report_json },
-    { "svg",       "image/svg+xml; charset=utf-8",      "svg",       0, 0, 0,
-      rp_report_svg },
-    { "collapsed", "text/plain; charset=utf-8",         "folded",    0, 0, 0,
-      rp_report_collapsed },
-    { "pprof",     "application/octet-stream",          "pb.gz",     1, 0, 1,
-      rp_report_pprof },
-    { "callgrind", "text/plain; charset=utf-8",         "callgrind", 0, 0, 0,
-      rp_report_callgrind },
-    { "dot",       "text/vnd.graphviz; charset=utf-8",  "dot",       0, 0, 0,
-      rp_report_dot },
-    { NULL, NULL, NULL, 0, 0, 0, NULL }
-};
-
-const char *const rp_report_format_names[] = {
-    "html", "text", "json", "svg", "collapsed", "pprof", "callgrind", "dot",
-    NULL
+const rp_format_t rp_report_formats[] = {
+    /* name        id                   content type
+     *             file         attach, page, labels */
+    { "html",      RP_FORMAT_HTML,      "text/html; charset=utf-8",
+      NULL,        0, 1, 0 },
+    { "text",      RP_FORMAT_TEXT,      "text/plain; charset=utf-8",
+      NULL,        0, 1, 0 },
+    { "json",      RP_FORMAT_JSON,      "application/json; charset=utf-8",
+      NULL,        0, 1, 0 },
+    { "svg",       RP_FORMAT_SVG,       "image/svg+xml; charset=utf-8",
+      "svg",       0, 0, 0 },
+    { "collapsed", RP_FORMAT_COLLAPSED, "text/plain; charset=utf-8",
+      "folded",    0, 0, 0 },
+    { "pprof",     RP_FORMAT_PPROF,     "application/octet-stream",
+      "pb.gz",     1, 0, 1 },
+    { "callgrind", RP_FORMAT_CALLGRIND, "text/plain; charset=utf-8",
+      "callgrind", 0, 0, 0 },
+    { "dot",       RP_FORMAT_DOT,       "text/vnd.graphviz; charset=utf-8",
+      "dot",       0, 0, 0 },
+    { NULL }
 };
 
 const char *const rp_report_view_names[] = {
@@ -56,7 +51,7 @@ const rp_format_t *rp_report_format(const char *name)
 {
     const rp_format_t *f;
 
-    for (f = formats; f->name; f++) {
+    for (f = rp_report_formats; f->name; f++) {
         if (strcmp(f->name, name) == 0) {
             return f;
         }

@@ -35,7 +35,6 @@ typedef enum {
 /* View names in rp_view_e order, NULL-terminated (for the query table). */
 extern const char *const rp_report_view_names[];
 /* Format names in table order, NULL-terminated. */
-extern const char *const rp_report_format_names[];
 
 /* What the query asked for; all validated before rendering. */
 typedef struct {
@@ -95,18 +94,39 @@ typedef struct {
     apr_pool_t *p;              /* scratch */
 } rp_render_t;
 
+/* The formats; rp_render binds each to its renderer. */
+typedef enum {
+    RP_FORMAT_HTML = 0,
+    RP_FORMAT_TEXT,
+    RP_FORMAT_JSON,
+    RP_FORMAT_SVG,
+    RP_FORMAT_COLLAPSED,
+    RP_FORMAT_PPROF,
+    RP_FORMAT_CALLGRIND,
+    RP_FORMAT_DOT,
+    RP_FORMATS
+} rp_format_e;
+
 typedef struct {
-    const char *name;           /* ?format= */
+    const char *name;           /* ?format= (first: the table is its own
+                                 * list of names, see rp_query's stride) */
+    rp_format_e id;
     const char *content_type;
     const char *extension;      /* of the file name given; NULL: none */
     int attachment;             /* 1: a download, not shown inline */
     int page;                   /* 1: renders views; 0: an export */
     int labels;                 /* 1: wants URI nodes per request label */
-    void (*render)(const rp_render_t *c);
 } rp_format_t;
+
+/* Every format, ended by a NULL name; indexed by rp_format_e. */
+extern const rp_format_t rp_report_formats[];
 
 /* The format named NAME, or NULL. */
 const rp_format_t *rp_report_format(const char *name);
+
+/* Render C in format F (rp_render.c: the one file that calls every
+ * renderer, so that none of them is called back by what it calls). */
+void rp_report_render(const rp_format_t *f, const rp_render_t *c);
 
 /* The renderers, one file each (rp_report_<name>.c). */
 void rp_report_html(const rp_render_t *c);

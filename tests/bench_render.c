@@ -288,7 +288,7 @@ static double mem_one(const rp_model_t *m, const rp_page_t *page,
     c.out = &out;
     c.p = p;
     t0 = now_ms();
-    fmt->render(&c);
+    rp_report_render(fmt, &c);
     ms = now_ms() - t0;
     used = unit_heap_in_use() - before;
     what = fmt->page ? apr_psprintf(p, "%s %s%s%s%s", j->format,
@@ -402,7 +402,7 @@ int main(int argc, char **argv)
             rp_out_buffer(&out, p);
             c.out = &out;
             t0 = now_ms();
-            fmt->render(&c);
+            rp_report_render(fmt, &c);
             times[r] = now_ms() - t0;
             bytes = out.len;
             apr_pool_destroy(p);

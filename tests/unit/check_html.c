@@ -513,7 +513,7 @@ END_TEST
 static const char *render_as(fix_t *f, const char *format)
 {
     rp_out_buffer(&f->out, pool);
-    rp_report_format(format)->render(&f->c);
+    rp_report_render(rp_report_format(format), &f->c);
     ck_assert_uint_eq(strlen(f->out.buf), f->out.len);
     return f->out.buf;
 }
@@ -773,7 +773,7 @@ static double answer_heap(const rp_model_t *m, const char *format,
     f->out.write = count_write;
     f->c.p = p;
     before = unit_heap_in_use();
-    rp_report_format(format)->render(&f->c);
+    rp_report_render(rp_report_format(format), &f->c);
     used = unit_heap_in_use() - before;
     *bytes = f->out.len;
     apr_pool_destroy(p);
