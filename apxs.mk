@@ -56,7 +56,11 @@ DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               zlib1g-dev chromium chromium-driver python3-selenium \
               golang-go valgrind graphviz
 
-# Unit tests: the pure parts, built with sanitizers.
+# Unit tests: the pure parts, built with sanitizers.  Each source is
+# compiled once into build/asan/ and archived in one library that every
+# check_* links after its own file (no test defines a symbol the library
+# does, so the archive only adds what the test calls).  -MMD writes each
+# object's header dependencies next to it (included at the end).
 UNIT_SRCS  := $(PURE_SRCS)
 UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
               $(BUILD)/check_escape $(BUILD)/check_store \
@@ -66,12 +70,14 @@ UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
               $(BUILD)/check_html
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
-UNIT_CFLAGS = -g -O1 $(WARN) $(SAN) -I$(SRC_DIR) \
+UNIT_CFLAGS = -g -O1 $(WARN) -I$(SRC_DIR) -MMD -MP \
               $(shell pkg-config --cflags apr-1 libpcre2-8 check libdw \
                   2>/dev/null)
 UNIT_LIBS   = $(shell pkg-config --libs apr-1 libpcre2-8 check libdw \
                   2>/dev/null) -lunwind -lunwind-x86_64 -lelf -lz -lpthread -ldl \
               -rdynamic
+ASAN_OBJS  := $(UNIT_SRCS:$(SRC_DIR)/%.c=$(BUILD)/asan/%.o)
+ASAN_LIB   := $(BUILD)/libreqprof_asan.a
 
 # bash with pipefail: build output is filtered, failures must still fail.
 SHELL      := /bin/bash
@@ -121,8 +127,17 @@ deps:
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(UNIT_DIR)/unit_main.h $(UNIT_DIR)/unit_pool.h $(UNIT_DIR)/unit_utf8.h $(UNIT_SRCS) $(HEADERS) | $(BUILD)
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_SRCS) $(UNIT_LIBS)
+$(BUILD)/asan/%.o: $(SRC_DIR)/%.c apxs.mk
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) $(SAN) -c -o $@ $<
+
+# Rebuilt whole (rm first): a source taken out of the list leaves no
+# stale member behind.
+$(ASAN_LIB): $(ASAN_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(ASAN_LIB) apxs.mk | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $< $(ASAN_LIB) $(UNIT_LIBS)
 
 unit: $(UNIT_TESTS)
 
@@ -206,3 +221,6 @@ clean:
 	rm -rf $(BUILD) $(SRC_DIR)/.libs $(FIX_DIR)/.libs
 	rm -f $(SRC_DIR)/*.lo $(SRC_DIR)/*.slo $(SRC_DIR)/*.o $(SRC_DIR)/*.la
 	rm -f $(FIX_DIR)/*.lo $(FIX_DIR)/*.slo $(FIX_DIR)/*.o $(FIX_DIR)/*.la
+
+# Header dependencies of the unit objects and programs (from -MMD).
+-include $(wildcard $(BUILD)/*.d $(BUILD)/asan/*.d)
