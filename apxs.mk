@@ -84,13 +84,13 @@ ASAN_LIB   := $(BUILD)/libreqprof_asan.a
 # store's seqlock and counters, the sampler's flags and its off-CPU
 # thread) once more under ThreadSanitizer, which cannot be combined with
 # ASan: their sources into a second library, the tests built with
-# UNIT_TSAN defined (TSan delays signals, so check_sampler.c leaves out
-# what depends on where a tick lands, and says why) and linked with
-# unit_tsan.c (what TSan must be told, and why).  Add a source here when check_store or
-# check_sampler come to need it.  -Wno-tsan: GCC warns that TSan does not
-# model atomic_thread_fence; the store's seqlock fences order the very
-# copy that unit_tsan.c tells TSan about, and every other shared word is
-# an atomic that TSan does check.
+# UNIT_TSAN defined (each leaves out, saying why, what TSan distorts: for
+# the sampler where a delayed signal lands, for the store its timings)
+# and linked with unit_tsan.c (what TSan must be told, and why).  Add a
+# source here when check_store or check_sampler come to need it.
+# -Wno-tsan: GCC warns that TSan does not model atomic_thread_fence; the
+# store's seqlock fences order the very copy that unit_tsan.c tells TSan
+# about, and every other shared word is an atomic that TSan does check.
 TSAN_SRCS  := $(SRC_DIR)/rp_store.c $(SRC_DIR)/rp_sampler.c \
               $(SRC_DIR)/rp_offcpu.c $(SRC_DIR)/rp_timer.c
 TSAN_TESTS := $(BUILD)/check_store_tsan $(BUILD)/check_sampler_tsan
