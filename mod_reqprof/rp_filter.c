@@ -15,11 +15,11 @@
 
 #include <apr_strings.h>
 #include <apr_tables.h>
-#include <apr_atomic.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "rp_atomic.h"
 #include "rp_filter.h"
 
 /* Upper bound of backtracking work per match.  With JIT, 200,000 steps of
@@ -52,7 +52,7 @@ static const char *const kind_names[RP_RULE_KINDS] = {
  * destructor can outlive this module's code after an unload. */
 static pthread_key_t tls_md_key;
 static int tls_md_ok;
-static apr_uint32_t limit_hits;
+static apr_uint32_t limit_hits;         /* atomic, a statistic */
 
 /* ------------------------------------------------------------------ */
 /* Per-thread match data, per-filter match context */
@@ -214,7 +214,7 @@ static int first_match(const rp_filter_t *f, rp_rule_kind_e kind,
         }
         if (rc != PCRE2_ERROR_NOMATCH) {
             /* Match, depth or heap limit: a bounded "no match", counted. */
-            apr_atomic_inc32(&limit_hits);
+            __atomic_fetch_add(&limit_hits, 1, __ATOMIC_RELAXED);
         }
     }
     return -1;
@@ -226,7 +226,8 @@ void rp_filter_explain(const rp_filter_t *f, const char *path, apr_size_t len,
     const apr_array_header_t *exc = f->rules[RP_RULE_EXCLUDE];
     const apr_array_header_t *inc = f->rules[RP_RULE_INCLUDE];
     pcre2_match_data *md;
-    apr_uint32_t hits_before = apr_atomic_read32(&limit_hits);
+    apr_uint32_t hits_before = __atomic_load_n(&limit_hits,
+                                               __ATOMIC_RELAXED);
     int i = -1;
 
     memset(out, 0, sizeof(*out));
@@ -265,7 +266,8 @@ void rp_filter_explain(const rp_filter_t *f, const char *path, apr_size_t len,
         out->pattern = r->pattern;
         out->where = r->where;
     }
-    out->limit_hits = (int)(apr_atomic_read32(&limit_hits) - hits_before);
+    out->limit_hits = (int)(__atomic_load_n(&limit_hits, __ATOMIC_RELAXED)
+                            - hits_before);
 }
 
 int rp_filter_match(const rp_filter_t *f, const char *path, apr_size_t len)
@@ -307,7 +309,7 @@ const char *rp_filter_pattern(const rp_filter_t *f, rp_rule_kind_e kind,
 
 apr_uint32_t rp_filter_limit_hits(void)
 {
-    return apr_atomic_read32(&limit_hits);
+    return __atomic_load_n(&limit_hits, __ATOMIC_RELAXED);
 }
 
 const char *rp_filter_kind_name(rp_rule_kind_e kind)

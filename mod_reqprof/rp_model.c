@@ -10,6 +10,10 @@
  * only where its function is not already on the path above it.
  */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                 /* qsort_r */
+#endif
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -424,17 +428,21 @@ static const struct {
     { NULL, NULL }
 };
 
-static __thread const rp_func_t *sort_funcs;
-static __thread cmp_fn sort_cmp;
+/* What cmp_index compares by, passed through qsort_r. */
+typedef struct {
+    const rp_func_t *funcs;
+    cmp_fn cmp;
+} sort_by_t;
 
-static int cmp_index(const void *x, const void *y)
+static int cmp_index(const void *x, const void *y, void *arg)
 {
+    const sort_by_t *by = arg;
     apr_uint32_t a = *(const apr_uint32_t *)x, b = *(const apr_uint32_t *)y;
-    int c = sort_cmp(&sort_funcs[a], &sort_funcs[b]);
+    int c = by->cmp(&by->funcs[a], &by->funcs[b]);
 
     /* Ties: by name, then by index, so the order is stable and total. */
     if (!c) {
-        c = strcmp(sort_funcs[a].name, sort_funcs[b].name);
+        c = strcmp(by->funcs[a].name, by->funcs[b].name);
     }
     return c ? c : (a < b ? -1 : a > b);
 }
@@ -445,12 +453,14 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
     apr_array_header_t *out = apr_array_make(p, m->funcs->nelts,
                                              sizeof(apr_uint32_t));
     const rp_func_t *funcs = (const rp_func_t *)m->funcs->elts;
+    sort_by_t by;
     int i;
 
-    sort_cmp = by_self;
+    by.funcs = funcs;
+    by.cmp = by_self;
     for (i = 0; comparators[i].key; i++) {
         if (strcmp(comparators[i].key, key) == 0) {
-            sort_cmp = comparators[i].cmp;
+            by.cmp = comparators[i].cmp;
         }
     }
     for (i = 0; i < m->funcs->nelts; i++) {
@@ -458,8 +468,7 @@ apr_array_header_t *rp_model_sorted(apr_pool_t *p, const rp_model_t *m,
             *(apr_uint32_t *)apr_array_push(out) = (apr_uint32_t)i;
         }
     }
-    sort_funcs = funcs;
-    qsort(out->elts, out->nelts, sizeof(apr_uint32_t), cmp_index);
+    qsort_r(out->elts, out->nelts, sizeof(apr_uint32_t), cmp_index, &by);
     return out;
 }
 
@@ -676,12 +685,12 @@ void rp_model_path(const rp_model_t *m, apr_uint32_t n,
     }
 }
 
-static __thread const rp_model_t *child_model;
-
-static int child_cmp(const void *x, const void *y)
+/* Children by total count, then name; ARG: the model (qsort_r). */
+static int child_cmp(const void *x, const void *y, void *arg)
 {
-    const rp_tnode_t *nodes = (const rp_tnode_t *)child_model->nodes->elts;
-    const rp_func_t *funcs = (const rp_func_t *)child_model->funcs->elts;
+    const rp_model_t *m = arg;
+    const rp_tnode_t *nodes = (const rp_tnode_t *)m->nodes->elts;
+    const rp_func_t *funcs = (const rp_func_t *)m->funcs->elts;
     const rp_tnode_t *a = &nodes[*(const apr_uint32_t *)x];
     const rp_tnode_t *b = &nodes[*(const apr_uint32_t *)y];
 
@@ -702,9 +711,9 @@ int rp_model_children_push(const rp_model_t *m, apr_uint32_t n,
          c = nodes[c].next_sibling) {
         *(apr_uint32_t *)apr_array_push(kids) = c;
     }
-    child_model = m;
-    qsort((apr_uint32_t *)kids->elts + start,
-          (apr_size_t)(kids->nelts - start), sizeof(apr_uint32_t), child_cmp);
+    qsort_r((apr_uint32_t *)kids->elts + start,
+            (apr_size_t)(kids->nelts - start), sizeof(apr_uint32_t),
+            child_cmp, (void *)m);
     return kids->nelts - start;
 }
 

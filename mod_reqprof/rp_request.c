@@ -180,7 +180,7 @@ static void finish(rp_req_ctx_t *ctx)
     }
     ctx->done = 1;
     own = rp_sampler_end(ctx->t, ctx->token, &counts);
-    if (rt->exiting) {
+    if (__atomic_load_n(&rt->exiting, __ATOMIC_ACQUIRE)) {
         /* The child's pool is going (prefork's hard stop can get here
          * from a signal handler): the tables drain needs may be freed
          * already, and a half-written region is repaired at the next

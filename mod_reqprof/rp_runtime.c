@@ -219,7 +219,7 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static apr_status_t child_exiting(void *unused)
 {
     (void)unused;
-    rt.exiting = 1;
+    __atomic_store_n(&rt.exiting, 1, __ATOMIC_RELEASE);
     return APR_SUCCESS;
 }
 
@@ -228,7 +228,7 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     const rp_server_conf_t *conf = rp_config_get(s);
     apr_status_t rv;
     rt.pool = pchild;
-    rt.exiting = 0;
+    __atomic_store_n(&rt.exiting, 0, __ATOMIC_RELEASE);
     apr_pool_pre_cleanup_register(pchild, NULL, child_exiting);
     rt.max_depth = conf->max_depth;
     if (!rt.store) {

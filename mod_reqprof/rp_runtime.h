@@ -36,7 +36,8 @@ typedef struct {
     rp_symbols_t *symbols;      /* for the page, made on first use */
     const char *sampler_off;    /* NULL, or why this child cannot sample */
     int max_depth;
-    volatile int exiting;       /* the child's pool is being destroyed */
+    int exiting;                /* the child's pool is being destroyed
+                                 * (atomic: read by any request thread) */
     unsigned char secret[RP_SECRET_LEN]; /* the page's nonce key, drawn
                                  * once in the parent, kept over graceful
                                  * restarts (rp_control uses it) */

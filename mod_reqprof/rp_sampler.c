@@ -49,10 +49,10 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include "rp_arch.h"
+#include "rp_atomic.h"
 #include "rp_offcpu.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
@@ -97,12 +97,14 @@ struct rp_thread_t {
     void *owner_data;                   /* see rp_sampler_owner */
     int in_use;                         /* 0: on the free list (thread
                                          * gone; buffers freed, no timer) */
-    pid_t tid;
+    pid_t tid;                          /* atomic: see real */
     rp_thread_timer_t timer;
     long period_ns;
     rp_buf_t on;                        /* written by the signal handler */
     rp_sampler_counts_t c;              /* signal-side counters */
-    /* Off-CPU side, under off_lock. */
+    /* Off-CPU side, under off_lock.  real and req_seq are also read
+     * unlocked, by the sampler's first look (off_sample_one): written
+     * atomically. */
     pthread_mutex_t off_lock;
     int real;                           /* this request: real-time mode */
     apr_uint32_t req_seq;               /* bumped at each begin */
@@ -342,7 +344,7 @@ static rp_thread_t *thread_slot(void)
     apr_uint32_t i, n;
 
     pthread_mutex_lock(&threads_lock);
-    n = apr_atomic_read32(&nthreads);
+    n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
     for (i = 0; i < n && !t; i++) {
         if (!threads[i]->in_use) {
             t = threads[i];
@@ -352,7 +354,7 @@ static rp_thread_t *thread_slot(void)
         pthread_mutex_init(&t->off_lock, NULL);
         t->ss_fd = -1;
         threads[n] = t;
-        apr_atomic_set32(&nthreads, n + 1);
+        __atomic_store_n(&nthreads, n + 1, __ATOMIC_RELEASE);
     }
     if (t) {
         t->in_use = 1;
@@ -376,7 +378,7 @@ static void thread_release(rp_thread_t *t)
     off = t->off.w;
     t->off.w = NULL;
     t->off.used = 0;
-    t->real = 0;
+    __atomic_store_n(&t->real, 0, __ATOMIC_RELAXED);
     t->acct = 0;
     t->sig_real = 0;
     fd = t->ss_fd;
@@ -417,7 +419,7 @@ static rp_thread_t *thread_setup(long period_ns)
         thread_release(t);
         return NULL;
     }
-    t->tid = (pid_t)syscall(SYS_gettid);
+    __atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELAXED);
     t->period_ns = period_ns;
     /* Warm up libunwind's lazily allocated per-thread state and caches
      * here, where malloc is allowed, before any signal can arrive. */
@@ -552,10 +554,11 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
             off_start();
         }
         if (__atomic_load_n(&off_period_ns, __ATOMIC_RELAXED) != period_ns
-            && off_state == 1) {
+            && __atomic_load_n(&off_state, __ATOMIC_ACQUIRE) == 1) {
             __atomic_store_n(&off_period_ns, period_ns, __ATOMIC_RELAXED);
         }
-        real = off_state == 1 && off_buffer(t);
+        real = __atomic_load_n(&off_state, __ATOMIC_ACQUIRE) == 1
+               && off_buffer(t);
     }
     if (real) {
         acct = acct_begin(t, &rq0, &split);
@@ -568,8 +571,8 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         t->off.used = 0;
         t->off_looks = t->off_samples = t->off_woke = t->off_full = 0;
         t->off_failed = 0;
-        t->req_seq++;
-        t->real = real;
+        __atomic_store_n(&t->req_seq, t->req_seq + 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&t->real, real, __ATOMIC_RELAXED);
         t->acct = acct;
         t->split = split;
         t->wall0 = wall0;
@@ -697,7 +700,7 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     }
     /* Append the off-CPU samples after the on-CPU ones. */
     pthread_mutex_lock(&t->off_lock);
-    t->req_seq++;
+    __atomic_store_n(&t->req_seq, t->req_seq + 1, __ATOMIC_RELAXED);
     if (t->acct) {
         end_blocked(t, cpu, have_rq ? rq : t->rq0);
     }
@@ -768,7 +771,7 @@ void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made)
     apr_uint32_t i, n;
 
     pthread_mutex_lock(&threads_lock);
-    n = apr_atomic_read32(&nthreads);
+    n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
     *made = n;
     *in_use = 0;
     for (i = 0; i < n; i++) {
@@ -793,11 +796,13 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
 
     /* Unlocked first looks: a struct is never freed, and what is acted
      * on is checked again under off_lock. */
-    if (!__atomic_load_n(&t->owner, __ATOMIC_RELAXED) || !t->real) {
+    if (!__atomic_load_n(&t->owner, __ATOMIC_RELAXED)
+        || !__atomic_load_n(&t->real, __ATOMIC_RELAXED)) {
         return;
     }
     seq = __atomic_load_n(&t->req_seq, __ATOMIC_ACQUIRE);
-    rv = rp_offcpu_sample(o, t->tid, pcs, cfg_max_depth, &depth);
+    rv = rp_offcpu_sample(o, __atomic_load_n(&t->tid, __ATOMIC_RELAXED),
+                          pcs, cfg_max_depth, &depth);
     /* A running thread is the CPU clock's.  The end of a wait it woke
      * from is credited by the next look that finds it blocked, or by the
      * request's end, to the same stack: a running thread's CPU time in
@@ -873,11 +878,11 @@ static int off_quitting(void)
 
 static int any_real(void)
 {
-    apr_uint32_t i, n = apr_atomic_read32(&nthreads);
+    apr_uint32_t i, n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
 
     for (i = 0; i < n; i++) {
         if (__atomic_load_n(&threads[i]->owner, __ATOMIC_RELAXED)
-            && threads[i]->real) {
+            && __atomic_load_n(&threads[i]->real, __ATOMIC_RELAXED)) {
             return 1;
         }
     }
@@ -906,7 +911,7 @@ static void *off_cpu_main(void *arg)
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL)
                == EINTR) {
         }
-        n = apr_atomic_read32(&nthreads);
+        n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
         for (i = 0; i < n && !off_quitting(); i++) {
             off_sample_one(o, threads[i]);
         }
@@ -934,8 +939,9 @@ static apr_status_t off_stop(void *unused)
     }
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 5;
-    __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
+    /* The reason first: a reader that sees -1 reads it. */
     off_why = "the child is exiting";
+    __atomic_store_n(&off_state, -1, __ATOMIC_RELEASE);
     if (pthread_timedjoin_np(off_thread, NULL, &deadline) == 0) {
         off_joined = 1;
         if (off_own) {
@@ -955,7 +961,7 @@ static apr_status_t stop_timers(void *unused)
 
     (void)unused;
     pthread_mutex_lock(&threads_lock);
-    n = apr_atomic_read32(&nthreads);
+    n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
     for (i = 0; i < n; i++) {
         __atomic_store_n(&threads[i]->owner, 0, __ATOMIC_SEQ_CST);
         rp_timer_thread_stop(&threads[i]->timer);
@@ -995,7 +1001,7 @@ const char *rp_sampler_child_init(apr_pool_t *pchild, int signo,
                                   apr_pool_cleanup_null);
     }
     apr_pool_pre_cleanup_register(pchild, NULL, off_stop);
-    if (off_joined || off_state != 1) {
+    if (off_joined || __atomic_load_n(&off_state, __ATOMIC_ACQUIRE) != 1) {
         /* A new pool after an ended one (the unit tests do that). */
         off_joined = 0;
         __atomic_store_n(&off_state, 0, __ATOMIC_RELEASE);
@@ -1014,7 +1020,7 @@ static void off_start(void)
     const char *why = NULL;
 
     pthread_mutex_lock(&off_start_lock);
-    if (off_state || off_quitting()) {
+    if (__atomic_load_n(&off_state, __ATOMIC_ACQUIRE) || off_quitting()) {
         pthread_mutex_unlock(&off_start_lock);
         return;
     }

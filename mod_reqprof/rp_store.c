@@ -86,10 +86,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 
+#include "rp_atomic.h"
 #include "rp_store.h"
 
 /* ------------------------------------------------------------------ */
@@ -119,22 +119,14 @@
 
 #define RP_ALIGN64(n)       (((n) + 63) & ~(apr_size_t)63)
 
-/* Memory ordering around the seqlock.  APR's atomics are full barriers,
- * but a reader also needs its plain loads of the data kept before its
- * second load of seq, which only a fence says.  The compiler barrier
- * orders the writer's own stores against its death (see add_request). */
-#if defined(__GNUC__) || defined(__clang__)
+/* Memory ordering around the seqlock (atomics: see rp_atomic.h).  seq's
+ * updates are full barriers, but a reader also needs its plain loads of
+ * the data kept before its second load of seq, which only a fence says.
+ * The compiler barrier orders the writer's own stores against its death
+ * (see add_request). */
 #define RP_FENCE_ACQUIRE()  __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define RP_FENCE_RELEASE()  __atomic_thread_fence(__ATOMIC_RELEASE)
 #define RP_COMPILER_BARRIER() __atomic_signal_fence(__ATOMIC_SEQ_CST)
-#else
-/* An atomic read-modify-write of a process-local word: a full barrier in
- * every APR implementation. */
-static apr_uint32_t rp_fence_word;
-#define RP_FENCE_ACQUIRE()  ((void)apr_atomic_add32(&rp_fence_word, 0))
-#define RP_FENCE_RELEASE()  ((void)apr_atomic_add32(&rp_fence_word, 0))
-#define RP_COMPILER_BARRIER() ((void)apr_atomic_add32(&rp_fence_word, 0))
-#endif
 
 /* ------------------------------------------------------------------ */
 /* Structures in the segment (all naturally aligned, no pointers) */
@@ -474,10 +466,10 @@ static APR_INLINE apr_uint32_t next_slot(apr_uint32_t i, apr_uint32_t cap)
  * already, which is a second writer: the caller's mutex failed. */
 static int write_begin(rp_wctx_t *w)
 {
-    apr_uint32_t seq = apr_atomic_inc32(&w->r->seq);
+    apr_uint32_t seq = __atomic_fetch_add(&w->r->seq, 1, __ATOMIC_SEQ_CST);
 
     if (!RP_EXPECT(NULL, (seq & 1) == 0)) {
-        apr_atomic_dec32(&w->r->seq);
+        __atomic_fetch_sub(&w->r->seq, 1, __ATOMIC_SEQ_CST);
         return 0;
     }
     RP_FENCE_RELEASE();
@@ -486,7 +478,7 @@ static int write_begin(rp_wctx_t *w)
 
 static void write_end(rp_region_hdr_t *r)
 {
-    apr_atomic_inc32(&r->seq);
+    __atomic_fetch_add(&r->seq, 1, __ATOMIC_SEQ_CST);
 }
 
 static void region_ctx(const rp_store_t *s, int slot, rp_wctx_t *w)
@@ -654,7 +646,7 @@ apr_size_t rp_store_region_size(const rp_store_t *s)
 
 void rp_store_settings_get(const rp_store_t *s, rp_settings_t *out)
 {
-    apr_uint64_t w = apr_atomic_read64(&s->hdr->settings);
+    apr_uint64_t w = __atomic_load_n(&s->hdr->settings, __ATOMIC_ACQUIRE);
 
     out->seq = (apr_uint32_t)w;
     out->enabled = (w & RP_SET_ENABLED) != 0;
@@ -671,26 +663,28 @@ apr_uint32_t rp_store_settings_set(rp_store_t *s, const rp_settings_t *in)
 
     /* A CAS loop: two pages saving at once both bump seq. */
     do {
-        old = apr_atomic_read64(&s->hdr->settings);
+        old = __atomic_load_n(&s->hdr->settings, __ATOMIC_ACQUIRE);
         w = (apr_uint64_t)(apr_uint32_t)(old + 1)
             | (in->enabled ? RP_SET_ENABLED : 0)
             | (in->timer ? RP_SET_TIMER : 0)
             | (freq << RP_SET_FREQ_SHIFT);
-    } while (apr_atomic_cas64(&s->hdr->settings, w, old) != old);
+    } while (!__atomic_compare_exchange_n(&s->hdr->settings, &old, w, 0,
+                                          __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST));
     return (apr_uint32_t)w;
 }
 
 void rp_store_clear(rp_store_t *s)
 {
     /* 0 marks a region never written; skip it when the count wraps. */
-    if (apr_atomic_inc32(&s->hdr->generation) + 1 == 0) {
-        apr_atomic_inc32(&s->hdr->generation);
+    if (__atomic_add_fetch(&s->hdr->generation, 1, __ATOMIC_SEQ_CST) == 0) {
+        __atomic_add_fetch(&s->hdr->generation, 1, __ATOMIC_SEQ_CST);
     }
 }
 
 apr_uint32_t rp_store_generation(const rp_store_t *s)
 {
-    return apr_atomic_read32(&s->hdr->generation);
+    return __atomic_load_n(&s->hdr->generation, __ATOMIC_ACQUIRE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -931,7 +925,7 @@ static void region_adopt(rp_store_t *s, int slot)
     int ok;
 
     region_ctx(s, slot, &w);
-    if ((apr_atomic_read32(&w.r->seq) & 1) == 0) {
+    if ((__atomic_load_n(&w.r->seq, __ATOMIC_ACQUIRE) & 1) == 0) {
         return;
     }
     image_in_place(&w, &im);
@@ -942,17 +936,18 @@ static void region_adopt(rp_store_t *s, int slot)
         ok = region_check(&s->g, &im, tot, tot + n);
         free(tot);
     }
-    gen = apr_atomic_read32(&s->hdr->generation);
+    gen = __atomic_load_n(&s->hdr->generation, __ATOMIC_ACQUIRE);
     if (ok) {
-        apr_atomic_inc32(&s->hdr->regions_repaired);
+        __atomic_fetch_add(&s->hdr->regions_repaired, 1, __ATOMIC_RELAXED);
     }
     else {
         if (w.r->generation == gen) {
-            apr_atomic_add64(&s->hdr->samples_lost,
-                             w.r->counters[RP_CTR_SAMPLES]);
+            __atomic_fetch_add(&s->hdr->samples_lost,
+                               w.r->counters[RP_CTR_SAMPLES],
+                               __ATOMIC_RELAXED);
         }
         region_reset(&w, gen, 1);
-        apr_atomic_inc32(&s->hdr->regions_reset);
+        __atomic_fetch_add(&s->hdr->regions_reset, 1, __ATOMIC_RELAXED);
     }
     /* The dead writer's section ends here; seq is even again. */
     write_end(w.r);
@@ -974,7 +969,7 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
         for (i = 0; i < s->nslots; i++) {
             rp_region_hdr_t *r = RP_REGION(s, i);
 
-            owner = apr_atomic_read32(&r->owner);
+            owner = __atomic_load_n(&r->owner, __ATOMIC_ACQUIRE);
             if (pass == 0) {
                 /* Our own pid as owner: a dead child's pid, reused. */
                 if (owner == 0
@@ -986,22 +981,27 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
             else if (owner != 0) {
                 continue;
             }
-            if (apr_atomic_cas32(&r->owner, me, owner) == owner) {
+            if (__atomic_compare_exchange_n(&r->owner, &owner, me, 0,
+                                            __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST)) {
                 region_adopt(s, i);
                 return i;
             }
         }
     }
-    apr_atomic_inc32(&s->hdr->no_slot);
+    __atomic_fetch_add(&s->hdr->no_slot, 1, __ATOMIC_RELAXED);
     return -1;
 }
 
 void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid)
 {
+    apr_uint32_t me = (apr_uint32_t)pid;
+
     if (!RP_EXPECT(NULL, slot >= 0 && slot < s->nslots)) {
         return;
     }
-    apr_atomic_cas32(&RP_REGION(s, slot)->owner, 0, (apr_uint32_t)pid);
+    __atomic_compare_exchange_n(&RP_REGION(s, slot)->owner, &me, 0, 0,
+                                __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1356,7 +1356,7 @@ void rp_store_add_request(rp_store_t *s, int slot,
     if (!write_begin(&w)) {
         return;
     }
-    gen = apr_atomic_read32(&s->hdr->generation);
+    gen = __atomic_load_n(&s->hdr->generation, __ATOMIC_ACQUIRE);
     if (r->generation != gen) {
         region_reset(&w, gen, 0);
     }
@@ -1417,7 +1417,7 @@ void rp_store_add_request(rp_store_t *s, int slot,
          * generation 0 and the next write resets it (counted as a
          * reset, as a region a dead writer broke). */
         r->generation = 0;
-        apr_atomic_inc32(&s->hdr->regions_reset);
+        __atomic_fetch_add(&s->hdr->regions_reset, 1, __ATOMIC_RELAXED);
     }
     write_end(r);
 }
@@ -1509,14 +1509,14 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
                 apr_sleep(RP_SNAP_SLEEP);
             }
         }
-        s1 = apr_atomic_read32(seq);
+        s1 = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
         if (s1 & 1) {
             continue;
         }
         memcpy(h, r, sizeof(*h));
         if (h->generation != gen) {
             RP_FENCE_ACQUIRE();
-            if (apr_atomic_read32(seq) == s1) {
+            if (__atomic_load_n(seq, __ATOMIC_RELAXED) == s1) {
                 return RP_COPY_STALE;
             }
             continue;
@@ -1549,7 +1549,7 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
             memcpy(buf + dst[t], r + src[t], len[t]);
         }
         RP_FENCE_ACQUIRE();
-        if (apr_atomic_read32(seq) != s1) {
+        if (__atomic_load_n(seq, __ATOMIC_RELAXED) != s1) {
             continue;
         }
         im->hdr = h;
@@ -1670,14 +1670,16 @@ rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p)
     memset(&sc, 0, sizeof(sc));
     info->taken = apr_time_now();
     info->created = sh->created;
-    info->generation = apr_atomic_read32(&sh->generation);
+    info->generation = __atomic_load_n(&sh->generation, __ATOMIC_ACQUIRE);
     rp_store_settings_get(s, &info->settings);
     info->nslots = s->nslots;
     info->region_size = s->region_size;
-    info->no_slot = apr_atomic_read32(&sh->no_slot);
-    info->regions_repaired = apr_atomic_read32(&sh->regions_repaired);
-    info->regions_reset = apr_atomic_read32(&sh->regions_reset);
-    info->samples_lost = apr_atomic_read64(&sh->samples_lost);
+    info->no_slot = __atomic_load_n(&sh->no_slot, __ATOMIC_RELAXED);
+    info->regions_repaired = __atomic_load_n(&sh->regions_repaired,
+                                             __ATOMIC_RELAXED);
+    info->regions_reset = __atomic_load_n(&sh->regions_reset,
+                                          __ATOMIC_RELAXED);
+    info->samples_lost = __atomic_load_n(&sh->samples_lost, __ATOMIC_RELAXED);
     snap->regions = apr_pcalloc(p, s->nslots * sizeof(rp_region_t));
 
     for (i = 0; i < s->nslots; i++) {

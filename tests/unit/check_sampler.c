@@ -30,11 +30,26 @@
 
 #define NOINLINE __attribute__((noinline))
 
+/* Under ThreadSanitizer (apxs.mk's *_tsan programs define UNIT_TSAN) the
+ * CPU clock's signal reaches the handler late: TSan holds an asynchronous
+ * signal until the thread reaches one of its own safe points (an
+ * intercepted call such as clock_gettime), so the interrupted pc is no
+ * longer on the stack the handler unwinds and every tick is counted as
+ * unwind_failed.  What depends on where an on-CPU sample lands or on its
+ * weight is checked without TSan only; the rest of these tests (flags
+ * raised and lowered across threads, the off-CPU sampler thread, the
+ * accounting of blocked time, threads coming and going) runs under both. */
+#ifdef UNIT_TSAN
+#define ON_CPU_SAMPLES      0
+#else
+#define ON_CPU_SAMPLES      1
+#endif
+
 void unit_spin_here(long ms);
 void unit_block_here(long ms);
 
 static apr_pool_t *pool;
-static volatile unsigned long sink;
+static unsigned long sink;         /* atomic: threads spin at once */
 
 static long cpu_ms(void)
 {
@@ -47,7 +62,7 @@ static long cpu_ms(void)
 NOINLINE void unit_spin_here(long ms)
 {
     long end = cpu_ms() + ms;
-    unsigned long x = sink;
+    unsigned long x = __atomic_load_n(&sink, __ATOMIC_RELAXED);
     int i;
 
     while (cpu_ms() < end) {
@@ -56,7 +71,7 @@ NOINLINE void unit_spin_here(long ms)
             __asm__ volatile("" : "+r"(x));
         }
     }
-    sink = x;
+    __atomic_store_n(&sink, x, __ATOMIC_RELAXED);
     __asm__ volatile("" ::: "memory");
 }
 
@@ -341,8 +356,8 @@ START_TEST(test_real_weights_add_up_to_the_wall)
      * milliseconds come after the end and are lost (as much as a fifth
      * of the 40 ms with other programs busy on every core). */
     share = (double)j.weight_ns / (double)j.wall_ns;
-    ck_assert_msg(share >= 0.7 && share <= 1.15, "weights %.3f of the wall",
-                  share);
+    ck_assert_msg(share >= (ON_CPU_SAMPLES ? 0.7 : 0) && share <= 1.15,
+                  "weights %.3f of the wall", share);
     /* The 60 ms wait is in the blocking function, whole (with, on a
      * loaded machine, the wait for a CPU after it: this first request of
      * the process does not tell the two apart). */
@@ -377,7 +392,7 @@ START_TEST(test_real_waiting_for_cpu_shown)
     }
     ck_assert_msg(a.wall_ns > 120000000u, "wall %lu ns: not sharing a CPU",
                   (unsigned long)a.wall_ns);
-    ck_assert_msg(a.weight_ns >= a.wall_ns * 9 / 10
+    ck_assert_msg((!ON_CPU_SAMPLES || a.weight_ns >= a.wall_ns * 9 / 10)
                   && a.weight_ns <= a.wall_ns * 11 / 10,
                   "weights %lu of wall %lu", (unsigned long)a.weight_ns,
                   (unsigned long)a.wall_ns);
@@ -547,7 +562,9 @@ static Suite *sampler_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, test_cpu_samples_land_in_the_spinner);
+    if (ON_CPU_SAMPLES) {
+        tcase_add_test(tc, test_cpu_samples_land_in_the_spinner);
+    }
     tcase_add_test(tc, test_no_samples_with_flag_down);
     tcase_add_test(tc, test_blocked_thread_sampled_off_cpu);
     tcase_add_test(tc, test_signal_in_use_is_refused);
