@@ -38,7 +38,22 @@ const char *rp_model_base_name(const char *path)
 {
     const char *s = path ? strrchr(path, '/') : NULL;
 
-    return s ? s + 1 : path;
+    return s && s[1] ? s + 1 : path;
+}
+
+/* The kind of a frame written by its name alone in collapsed text: a
+ * marker ("[truncated]", ...) by the store's names, else code. */
+static rp_frame_kind_e kind_named(const char *name)
+{
+    int k;
+
+    for (k = RP_FRAME_TRUNCATED; k < RP_FRAME_KINDS; k++) {
+        if (strcmp(rp_store_frame_kind_name((rp_frame_kind_e)k), name)
+            == 0) {
+            return (rp_frame_kind_e)k;
+        }
+    }
+    return RP_FRAME_REAL;
 }
 
 static apr_uint32_t intern_func(builder_t *b, rp_frame_kind_e kind,
@@ -842,7 +857,8 @@ rp_model_t *rp_model_from_folded(apr_pool_t *p, const char *const *lines,
                 *at++ = '\0';
             }
             node = child_of(&b, node,
-                            intern_func(&b, depth ? RP_FRAME_REAL
+                            intern_func(&b, depth ? (at ? RP_FRAME_REAL
+                                                        : kind_named(frame))
                                                   : RP_FRAME_URI, frame,
                                         depth ? (at ? at : "")
                                               : RP_MODEL_URI_OBJECT,

@@ -59,21 +59,11 @@ const rp_format_t *rp_report_format(const char *name)
     return NULL;
 }
 
-/* The timers by settings value: name, and what the name measures. */
-static const struct {
-    const char *name;
-    const char *measures;
-} timers[] = {
-    { "cpu",  "CPU time of the request's thread" },
-    { "real", "wall-clock time, blocked time too" }
+/* What each timer (rp_timer_e; its name is rp_timer_name's) measures. */
+static const char *const timer_measures[RP_TIMER_KINDS] = {
+    [RP_TIMER_CPU]  = "CPU time of the request's thread",
+    [RP_TIMER_REAL] = "wall-clock time, blocked time too"
 };
-
-#define NTIMERS ((int)(sizeof(timers) / sizeof(timers[0])))
-
-const char *rp_report_timer_name(int timer)
-{
-    return timer >= 0 && timer < NTIMERS ? timers[timer].name : "?";
-}
 
 const char *rp_report_why(apr_pool_t *p, const rp_explain_view_t *x)
 {
@@ -280,14 +270,14 @@ static int status(build_t *b, const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
     const rp_settings_t *s = &m->info->settings;
-    int known = s->timer >= 0 && s->timer < NTIMERS;
+    int known = s->timer >= 0 && s->timer < RP_TIMER_KINDS;
     apr_uint64_t us;
     double hz = rp_model_delivered_hz(m, &us);
 
     str(b, "host", "host", NULL, c->page->host, NULL);
     flag(b, "profiling", "enabled", NULL, s->enabled, "on", "paused");
-    str(b, "timer", "timer", NULL, rp_report_timer_name(s->timer),
-        known ? apr_pstrcat(b->p, " (", timers[s->timer].measures, ")", NULL)
+    str(b, "timer", "timer", NULL, rp_timer_name(s->timer),
+        known ? apr_pstrcat(b->p, " (", timer_measures[s->timer], ")", NULL)
               : NULL);
     num(b, "frequency", "frequency", NULL, (apr_uint64_t)s->frequency,
         " Hz asked, ");
@@ -410,7 +400,7 @@ static int config(build_t *b, const rp_render_t *c)
     flag(b, "ReqProf at start", "enabled_at_start", NULL,
          pg->configured_enabled, "On", "Off");
     str(b, "timer at start", "timer_at_start", NULL,
-        rp_report_timer_name(pg->configured_timer), NULL);
+        rp_timer_name(pg->configured_timer), NULL);
     inum(b, "frequency at start", "frequency_at_start", NULL,
          pg->configured_frequency, " Hz");
     inum(b, "max depth", "max_depth", NULL, pg->max_depth,

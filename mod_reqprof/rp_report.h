@@ -142,8 +142,6 @@ void rp_report_dot(const rp_render_t *c);
  * XML prolog, script nonce from page->csp_nonce) and for format=svg. */
 void rp_report_flame_svg(const rp_render_t *c, int embedded);
 
-/* "cpu" or "real" for a settings timer value. */
-const char *rp_report_timer_name(int timer);
 
 /* The reason of an explain answer, as one line (from P). */
 const char *rp_report_why(apr_pool_t *p, const rp_explain_view_t *x);

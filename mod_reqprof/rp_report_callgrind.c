@@ -121,11 +121,11 @@ void rp_report_callgrind(const rp_render_t *c)
                   "creator: mod_reqprof %s\n",
                   c->page && c->page->version ? c->page->version : "");
     rp_out_printf(c->out, "desc: Timer: %s, %d Hz\n",
-                  rp_report_timer_name(timer),
+                  rp_timer_name(timer),
                   m->info ? m->info->settings.frequency : 0);
     rp_out_printf(c->out, "desc: Nanoseconds: %s time the samples stand "
                   "for; calls: samples of the call, not a call count\n",
-                  timer == 1 ? "wall" : "CPU");
+                  timer == RP_TIMER_REAL ? "wall" : "CPU");
     if (m->focus) {
         rp_out_puts(c->out, "desc: Focus: uri=");
         rp_out_escaped(c->out, RP_ESCAPE_TEXT, m->focus);

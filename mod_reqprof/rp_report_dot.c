@@ -91,13 +91,6 @@ static const char *ramp(char *buf, apr_size_t len, double w)
     return buf;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-
-    return s ? s + 1 : path;
-}
-
 void rp_report_dot(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
@@ -147,12 +140,12 @@ void rp_report_dot(const rp_render_t *c)
         /* URIs: rounded, the roots of their requests. */
         rp_out_printf(c->out, "  f%d [color=\"%s\",%s label=\"", i,
                       ramp(colour, sizeof(colour), w),
-                      strcmp(f->object, "[uri]") == 0
+                      f->kind == RP_FRAME_URI
                       ? " style=\"filled,rounded\"," : "");
         put_dot(c, f->name);
         rp_out_puts(c->out, "\\n");
         if (*f->object) {
-            put_dot(c, base_name(f->object));
+            put_dot(c, rp_model_base_name(f->object));
             rp_out_puts(c->out, "\\n");
         }
         rp_out_printf(c->out, "%.2f%% (%.2f%%)\\n%" APR_UINT64_T_FMT
@@ -180,7 +173,7 @@ void rp_report_dot(const rp_render_t *c)
 
     what = apr_psprintf(c->p, "mod_reqprof: %" APR_UINT64_T_FMT " samples, "
                         "%s timer, %d Hz%s%s%s", m->samples,
-                        rp_report_timer_name(timer),
+                        rp_timer_name(timer),
                         m->info ? m->info->settings.frequency : 0,
                         m->focus ? ", uri " : "", m->focus ? m->focus : "",
                         c->o && c->o->seconds > 0

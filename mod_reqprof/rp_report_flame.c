@@ -112,20 +112,18 @@ struct flame_s {
 /* ------------------------------------------------------------------ */
 /* Colours */
 
-/* Fills of frames that are not code of a known object: looked up by
- * name first, then by object. */
-static const struct {
-    const char *name;
-    const char *object;
-    const char *fill;
-} fixed_fills[] = {
-    { "[truncated]",  NULL,    "rgb(170,170,170)" },
-    { "[table full]", NULL,    "rgb(150,150,150)" },
-    { "[unknown]",    NULL,    "rgb(190,190,190)" },
-    { NULL,           "[uri]", "rgb(110,160,225)" },
-    { NULL,           "",      "rgb(200,200,200)" },
-    { NULL,           NULL,    NULL }
+/* Fills of frames that are not code of a known object, by kind (NULL:
+ * code, coloured by its object). */
+static const char *const kind_fills[RP_FRAME_KINDS] = {
+    [RP_FRAME_URI]        = "rgb(110,160,225)",
+    [RP_FRAME_TRUNCATED]  = "rgb(170,170,170)",
+    [RP_FRAME_TABLE_FULL] = "rgb(150,150,150)",
+    [RP_FRAME_UNKNOWN]    = "rgb(190,190,190)",
+    [RP_FRAME_WAIT_CPU]   = "rgb(200,200,200)",
+    [RP_FRAME_BLOCKED]    = "rgb(200,200,200)",
+    [RP_FRAME_OFF_CPU]    = "rgb(200,200,200)"
 };
+#define FL_NO_OBJECT_FILL "rgb(200,200,200)"
 
 #define FL_ROOT_FILL    "rgb(210,190,160)"
 #define FL_MATCH_FILL   "rgb(230,0,230)"
@@ -146,13 +144,6 @@ static apr_uint32_t hash(const char *s)
     h *= 0xc2b2ae35u;
     h ^= h >> 16;
     return h;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-
-    return s ? s + 1 : path;
 }
 
 static double hsl_part(double p, double q, double t)
@@ -182,7 +173,7 @@ static double hsl_part(double p, double q, double t)
 static void code_fill(char *buf, apr_size_t len, const char *object,
                       const char *name)
 {
-    apr_uint32_t ho = hash(base_name(object)), hn = hash(name);
+    apr_uint32_t ho = hash(rp_model_base_name(object)), hn = hash(name);
     double h = (double)(ho % 61) / 360.0;
     double s = 0.60 + (double)((ho >> 8) % 36) / 100.0;
     double l = 0.50 + (double)((ho >> 16) % 19) / 100.0
@@ -197,15 +188,15 @@ static void code_fill(char *buf, apr_size_t len, const char *object,
 
 static void fill_of(char *buf, apr_size_t len, const rp_func_t *f)
 {
-    int i;
+    const char *fixed = (unsigned)f->kind < RP_FRAME_KINDS
+                        ? kind_fills[f->kind] : NULL;
 
-    for (i = 0; fixed_fills[i].fill; i++) {
-        if ((fixed_fills[i].name && strcmp(fixed_fills[i].name, f->name) == 0)
-            || (fixed_fills[i].object
-                && strcmp(fixed_fills[i].object, f->object) == 0)) {
-            apr_cpystrn(buf, fixed_fills[i].fill, len);
-            return;
-        }
+    if (!fixed && !*f->object) {
+        fixed = FL_NO_OBJECT_FILL;
+    }
+    if (fixed) {
+        apr_cpystrn(buf, fixed, len);
+        return;
     }
     code_fill(buf, len, f->object, f->name);
 }

@@ -42,7 +42,6 @@
 #include "rp_sort.h"
 
 /* A frame's object in the model when it stands for a URI. */
-#define URI_OBJECT "[uri]"
 
 /* Marks the place of a value in a link template (tpl_make). */
 #define MARK     "\x01rp\x01"
@@ -85,14 +84,7 @@ static void link_to(const rp_render_t *c, const char *query,
 
 static int is_uri(const rp_func_t *f)
 {
-    return strcmp(f->object, URI_OBJECT) == 0;
-}
-
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-
-    return s && s[1] ? s + 1 : path;
+    return f->kind == RP_FRAME_URI;
 }
 
 /* "file:line" when known, else the file, else the object: escaped, into
@@ -253,8 +245,8 @@ static void controls(const rp_render_t *c)
                   "<button id=\"btn-timer\" name=\"action\" value=\"timer\" "
                   "title=\"a new timer clears the profile: samples of CPU "
                   "and of wall time do not add up\">Set</button></form>",
-                  s->timer == 0 ? " selected" : "",
-                  s->timer == 1 ? " selected" : "");
+                  s->timer == RP_TIMER_CPU ? " selected" : "",
+                  s->timer == RP_TIMER_REAL ? " selected" : "");
     put(c, open);
     rp_out_printf(c->out, "<label for=\"frequency\" class=\"lbl\">Hz</label>"
                   "<input id=\"frequency\" type=\"number\" "
@@ -278,7 +270,7 @@ static void status_bar(const rp_render_t *c)
                   s->enabled ? "ok" : "bad", s->enabled ? "on" : "paused");
     rp_out_printf(c->out, "<span><span class=\"lbl\">timer</span> "
                   "<b id=\"timer-now\">%s</b></span>",
-                  rp_report_timer_name(s->timer));
+                  rp_timer_name(s->timer));
     rp_out_printf(c->out, "<span><span class=\"lbl\">frequency</span> "
                   "<b id=\"hz\">%d</b> Hz</span>", s->frequency);
     rp_out_printf(c->out, "<span><span class=\"lbl\">requests</span> "
@@ -965,7 +957,7 @@ static void tree_node(const rp_render_t *c, const rp_tnode_t *t, int leaf)
     put_h(c, f->name);
     put(c, "</span><span class=\"obj\">");
     if (!uri) {
-        put_h(c, base_name(f->object));
+        put_h(c, rp_model_base_name(f->object));
     }
     rp_out_printf(c->out, "</span><span class=\"n\">%" APR_UINT64_T_FMT
                   "</span><span class=\"p\">%.1f%%</span>"

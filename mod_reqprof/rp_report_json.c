@@ -186,7 +186,7 @@ static void json_head(const rp_render_t *c, const char *notice)
                   "\"delivered_hz\": %.2f}, \"generation\": %u, "
                   "\"focus\": ", rp_report_view_names[c->o->view],
                   s->enabled ? "true" : "false",
-                  rp_report_timer_name(s->timer), s->frequency, hz,
+                  rp_timer_name(s->timer), s->frequency, hz,
                   m->info->generation);
     jstr(c, m->focus);
     rp_out_puts(c->out, ", \"notice\": ");
@@ -269,13 +269,12 @@ static int heavier(const rp_tnode_t *nodes, apr_uint32_t a, apr_uint32_t b)
            ? nodes[a].self_count > nodes[b].self_count : a < b;
 }
 
-static __thread const rp_tnode_t *sort_nodes;
-
-static int stack_cmp(const void *x, const void *y)
+/* qsort_r's comparator: ARG is the node array. */
+static int stack_cmp(const void *x, const void *y, void *arg)
 {
     apr_uint32_t a = *(const apr_uint32_t *)x, b = *(const apr_uint32_t *)y;
 
-    return a == b ? 0 : heavier(sort_nodes, a, b) ? -1 : 1;
+    return a == b ? 0 : heavier(arg, a, b) ? -1 : 1;
 }
 
 /* Nodes with self samples, the heaviest LIMIT of them (0: all), heaviest
@@ -326,8 +325,8 @@ static apr_array_header_t *heaviest(const rp_render_t *c, int limit,
         }
         h[k] = x;
     }
-    sort_nodes = nodes;
-    qsort(h, (apr_size_t)out->nelts, sizeof(*h), stack_cmp);
+    qsort_r(h, (apr_size_t)out->nelts, sizeof(*h), stack_cmp,
+            (void *)nodes);
     return out;
 }
 

@@ -288,7 +288,7 @@ static apr_array_header_t *place_functions(pprof_t *x, apr_uint32_t *map,
             const rp_func_t *f = rp_model_func(m, (apr_uint32_t)i);
             apr_uintptr_t id;
             mapping_t *mp;
-            if (!*f->object || strcmp(f->object, "[uri]") == 0
+            if (!*f->object || f->kind == RP_FRAME_URI
                 || is_library(f->object) != pass) {
                 continue;
             }
@@ -447,7 +447,7 @@ static void write_tables(pprof_t *x)
      * id; URI pseudo-functions are labels, not frames. */
     for (i = 0; i < nf; i++) {
         const rp_func_t *f = rp_model_func(m, (apr_uint32_t)i);
-        if (strcmp(f->object, "[uri]") == 0) {
+        if (f->kind == RP_FRAME_URI) {
             continue;
         }
         x->msg.len = 0;
@@ -464,7 +464,7 @@ static void write_tables(pprof_t *x)
     for (i = 0; i < nf; i++) {
         const rp_func_t *f = rp_model_func(m, (apr_uint32_t)i);
         apr_uint64_t name;
-        if (strcmp(f->object, "[uri]") == 0) {
+        if (f->kind == RP_FRAME_URI) {
             continue;
         }
         name = str(x, *f->name ? f->name : "[unnamed]");
@@ -484,7 +484,7 @@ void rp_report_pprof(const rp_render_t *c)
     int timer = m->info ? m->info->settings.timer : 0;
     int hz = m->info ? m->info->settings.frequency : 0;
     int seconds = c->o ? c->o->seconds : 0;
-    const char *kind = timer == 1 ? "wall" : "cpu";
+    const char *kind = timer == RP_TIMER_REAL ? "wall" : "cpu";
     apr_int64_t start_us, duration_ns;
     apr_uint64_t comments[3];
     int ncomments = 0, i;
@@ -505,7 +505,7 @@ void rp_report_pprof(const rp_render_t *c)
     str_raw(&x, "");
     comments[ncomments++] = str(&x, apr_psprintf(c->p, "mod_reqprof: %s "
                                                  "timer, %d Hz",
-                                                 rp_report_timer_name(timer),
+                                                 rp_timer_name(timer),
                                                  hz));
     if (m->focus) {
         comments[ncomments++] = str(&x, apr_pstrcat(c->p, "focus: uri=",

@@ -245,7 +245,7 @@ static void text_edges(const rp_render_t *c, int callers)
                           rp_model_ms(e->ns));
             put_esc(c, g->name);
             rp_out_puts(c->out, "  (");
-            if (strcmp(g->object, "[uri]") == 0) {
+            if (g->kind == RP_FRAME_URI) {
                 rp_out_puts(c->out, "request");
             }
             else {
@@ -303,7 +303,7 @@ static void text_tree(const rp_render_t *c)
         const rp_tnode_t *t = rp_model_node(m, e.node);
         if (e.node != 0) {
             const rp_func_t *f = rp_model_func(m, t->func);
-            int uri = strcmp(f->object, "[uri]") == 0;
+            int uri = f->kind == RP_FRAME_URI;
             /* The indentation through the formatter, as any long line:
              * it takes no memory however deep the node. */
             rp_out_printf(c->out, "%10" APR_UINT64_T_FMT " %5.1f%% %10"
