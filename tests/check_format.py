@@ -5,7 +5,7 @@ Older lines keep their hand alignment (struct members with their comments
 in one column, tables laid out as tables), which clang-format 14 cannot
 reproduce: reformatting them all would misalign every multi-line trailing
 comment.  So, as LLVM does for its own tree, the check covers the lines a
-change touches (git clang-format against the commit that added
+change touches (git clang-format against the commit that last changed
 .clang-format, working tree included).  Prints one result line; exits 1
 when a changed line is not formatted, and shows the diff to apply."""
 
@@ -23,11 +23,11 @@ def git(top, *args):
 
 
 def base_commit(top):
-    """The commit that added .clang-format, or None (no history here)."""
-    p = git(top, "log", "--format=%H", "--diff-filter=A", "--",
-            ".clang-format")
+    """The commit that last changed .clang-format, or None (no history
+    here): the rules hold from there on."""
+    p = git(top, "log", "-1", "--format=%H", "--", ".clang-format")
     lines = p.stdout.split()
-    return lines[-1] if p.returncode == 0 and lines else None
+    return lines[0] if p.returncode == 0 and lines else None
 
 
 def unformatted(top, base, paths=PATHS):
