@@ -136,7 +136,10 @@ def main():
             prof = json.loads(srv.get("/reqprof?format=json&limit=1").text)
         finally:
             srv.stop()
-        problems = srv.log_problems()
+        # ab's 8 clients, uploads and the page reader can hold all 16 of
+        # prefork's workers at once: httpd says so (AH00161), which is its
+        # load message, not a fault.
+        problems = srv.log_problems(expected=(r"AH00161",))
         c = prof["counters"]
         balanced = c["ticks"] == (c["samples"] + c["buffer_full"]
                                   + c["unwind_failed"] + c["other_dropped"])
