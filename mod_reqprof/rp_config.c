@@ -23,7 +23,6 @@
 #include "rp_config.h"
 #include "rp_sort.h"
 
-#define DEFAULT_MAX_DEPTH   128
 #define DEFAULT_MEMORY      (8 * 1024 * 1024)
 #define DEFAULT_SORT        "self"
 #define DEFAULT_LIMIT       100
@@ -370,6 +369,8 @@ static const char *set_strip_dirs(cmd_parms *cmd, void *dc, const char *arg)
     return parse_on_off(cmd, arg, &conf_of(cmd)->strip_dirs);
 }
 
+/* A table, laid out by hand. */
+/* clang-format off */
 const command_rec rp_config_cmds[] = {
     AP_INIT_TAKE1("ReqProf", set_enabled, NULL, RSRC_CONF,
                   "On|Off: whether profiling is running at start (default "
@@ -391,7 +392,8 @@ const command_rec rp_config_cmds[] = {
                   APR_STRINGIFY(RP_FREQUENCY_DEFAULT) ")"),
     AP_INIT_TAKE1("ReqProfMaxDepth", set_int, (void *)&max_depth_desc,
                   RSRC_CONF, "frames kept per sample, innermost first, "
-                  "4-" APR_STRINGIFY(RP_STORE_DEPTH_MAX) " (default 128)"),
+                  "4-" APR_STRINGIFY(RP_STORE_DEPTH_MAX) " (default "
+                  APR_STRINGIFY(RP_STORE_DEPTH_DEFAULT) ")"),
     AP_INIT_TAKE1("ReqProfSignal", set_signal, NULL, RSRC_CONF,
                   "the signal that carries samples (default "
                   "SIGRTMIN+4)"),
@@ -407,6 +409,7 @@ const command_rec rp_config_cmds[] = {
                   "100)"),
     { NULL }
 };
+/* clang-format on */
 
 /* ------------------------------------------------------------------ */
 /* Create and merge */
@@ -427,7 +430,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->enabled = 0;
     conf->timer = RP_TIMER_CPU;
     conf->frequency = RP_FREQUENCY_DEFAULT;
-    conf->max_depth = DEFAULT_MAX_DEPTH;
+    conf->max_depth = RP_STORE_DEPTH_DEFAULT;
     conf->signame = DEFAULT_SIGNAL_NAME;
     err = parse_signal(p, DEFAULT_SIGNAL_NAME, &conf->signo);
     ap_assert(err == NULL);

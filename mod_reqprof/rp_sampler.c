@@ -55,6 +55,7 @@
 #include "rp_atomic.h"
 #include "rp_offcpu.h"
 #include "rp_sampler.h"
+#include "rp_store.h"
 #include "rp_timer.h"
 
 /* Words per thread buffer: 32K words = 256 KB, about 800 samples of 40
@@ -64,7 +65,8 @@
 /* Frames of our own above the interrupted one: this handler, the
  * kernel's signal trampoline; plus margin for libunwind's view of them. */
 #define SKIP_MARGIN         8
-#define MAX_DEPTH_CAP       1024
+/* The deepest stack ReqProfMaxDepth may ask for: the store's bound. */
+#define MAX_DEPTH_CAP       RP_STORE_DEPTH_MAX
 /* Threads one child can register (httpd's ThreadsPerChild is at most
  * ThreadLimit, 64 by default, 20000 at most). */
 #define MAX_THREADS         20000
@@ -133,7 +135,7 @@ struct rp_thread_t {
 static __thread rp_thread_t *tls_thread
     __attribute__((tls_model("initial-exec")));
 
-static int cfg_max_depth = 128;
+static int cfg_max_depth = RP_STORE_DEPTH_DEFAULT;
 static int cfg_signo;
 /* Every rp_thread_t this child made.  A struct is never freed, since a
  * request's end may name it from another thread after its thread exited:

@@ -60,6 +60,8 @@
 /* Frames kept per sample; deeper stacks keep their innermost frames and
  * are stored as truncated (the caller normally cuts at ReqProfMaxDepth). */
 #define RP_STORE_DEPTH_MAX      1024
+/* ... and ReqProfMaxDepth's default. */
+#define RP_STORE_DEPTH_DEFAULT  128
 /* Bytes of a URI kept in the URI table; longer URIs are cut (and URIs
  * equal in their first bytes merge). */
 #define RP_STORE_URI_MAX        1024
