@@ -34,6 +34,11 @@ MPMS = ("event", "worker", "prefork")
 BAD_LOG = re.compile(r"\[[a-z_0-9]*:(emerg|alert|crit|error)\]"
                      r"|exit signal|Segmentation fault|AH00051|AH00052")
 
+# "server reached MaxRequestWorkers setting": httpd's own load message,
+# one number per MPM (prefork AH00161, worker AH00286, event AH00484).
+# Tests that fill the workers on purpose expect it; it is not a fault.
+MAX_WORKERS_REACHED = r"AH00161|AH00286|AH00484"
+
 MPM_CONF = {
     "event": """
 StartServers 2

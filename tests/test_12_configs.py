@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from httpd_env import (FIXTURE, MODDIR, MODULE, MPMS, OUT, TOP, Httpd,
-                       free_port)
+from httpd_env import (FIXTURE, MAX_WORKERS_REACHED, MODDIR, MODULE, MPMS,
+                       OUT, TOP, Httpd, free_port)
 
 FIXTURE_ROUTES = """
 <LocationMatch "^/([a-z0-9]+/)?(spin|sleep|recurse|upload|hello)$">
@@ -275,9 +275,10 @@ MaxRequestWorkers 4
 MinSpareThreads 1
 MaxSpareThreads 4
 """ % MODDIR
-    # 16 clients on 4 workers: httpd says so (AH00484) when the clients
-    # arrive faster than the workers free up, with or without the module.
-    srv = styled(body, mpm=mpm_, expected_log=(r"AH00484",))
+    # 16 clients on 4 workers: httpd says so (MAX_WORKERS_REACHED) when
+    # the clients arrive faster than the workers free up, with or without
+    # the module.
+    srv = styled(body, mpm=mpm_, expected_log=(MAX_WORKERS_REACHED,))
     urls = [srv.url("/spin?a=2&n=%d" % i) for i in range(16)]
     for _ in range(5):
         # One h2c connection per client, 16 at once (curl's own --parallel
