@@ -57,7 +57,7 @@ DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               libpcre2-dev libunwind-dev libdw-dev pkg-config check \
               python3 python3-pytest python3-requests curl binutils \
               zlib1g-dev chromium chromium-driver python3-selenium \
-              golang-go valgrind graphviz
+              golang-go valgrind graphviz gdb clang-format
 
 # Unit tests: the pure parts, built with sanitizers.  Each source is
 # compiled once into build/asan/ and archived in one library that every
