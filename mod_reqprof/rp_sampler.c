@@ -688,13 +688,19 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     }
     t->sig_real = 0;
     /* The handler's own counts, taken whole (a signal cannot split an
-     * exchange).  Ticks between requests go with this request's drops,
-     * to OUTSIDE_REQUEST. */
-    reentered = __atomic_exchange_n(&t->sig_reentered, 0, __ATOMIC_RELAXED);
-    t->c.ticks += reentered;
-    t->c.other_dropped += reentered;
-    t->c.outside_request = __atomic_exchange_n(&t->sig_outside, 0,
-                                               __ATOMIC_RELAXED);
+     * exchange), and only when there are any: most requests have none,
+     * and a plain load costs no locked instruction.  Ticks between
+     * requests go with this request's drops, to OUTSIDE_REQUEST. */
+    if (__atomic_load_n(&t->sig_reentered, __ATOMIC_RELAXED)) {
+        reentered = __atomic_exchange_n(&t->sig_reentered, 0,
+                                        __ATOMIC_RELAXED);
+        t->c.ticks += reentered;
+        t->c.other_dropped += reentered;
+    }
+    if (__atomic_load_n(&t->sig_outside, __ATOMIC_RELAXED)) {
+        t->c.outside_request = __atomic_exchange_n(&t->sig_outside, 0,
+                                                   __ATOMIC_RELAXED);
+    }
     *counts = t->c;
     counts->cpu_ns = cpu - t->cpu_begin;
     if (!t->off.w) {
