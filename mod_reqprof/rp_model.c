@@ -144,14 +144,16 @@ static apr_uint32_t child_of(builder_t *b, apr_uint32_t parent,
     return (apr_uint32_t)(id - 1);
 }
 
-static void merge_region(builder_t *b, const rp_region_t *reg)
+/* Merge REG's tree into the model's; returns the map of REG's nodes to
+ * the model's (RP_MODEL_NONE: left out), or NULL when REG has none. */
+static const apr_uint32_t *merge_region(builder_t *b, const rp_region_t *reg)
 {
     apr_uint32_t *map = apr_palloc(b->p, sizeof(*map) * (reg->n_nodes + 1));
     apr_uint32_t i;
     int c;
 
     if (!reg->n_nodes) {
-        return;
+        return NULL;
     }
     map[0] = 0;
     for (i = 1; i < reg->n_nodes; i++) {
@@ -184,6 +186,7 @@ static void merge_region(builder_t *b, const rp_region_t *reg)
     if (reg->last_time > b->m->last_time) {
         b->m->last_time = reg->last_time;
     }
+    return map;
 }
 
 /* Depth-first over the tree (iteratively: STACK holds the path, NEXT the
@@ -398,7 +401,22 @@ rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
     }
     m->regions = regs;
     for (i = 0; i < m->nregions; i++) {
-        merge_region(&b, regs[i]);
+        const apr_uint32_t *map = merge_region(&b, regs[i]);
+        const rp_kept_t *k = rp_snapshot_kept(snap);
+
+        if (k && map) {
+            /* A request's own profile: where each span landed. */
+            apr_uint32_t *sn = apr_palloc(p, sizeof(*sn)
+                                             * (k->n_spans + 1));
+            apr_uint32_t j;
+
+            for (j = 0; j < k->n_spans; j++) {
+                sn[j] = k->spans[j].node < regs[i]->n_nodes
+                        ? map[k->spans[j].node] : RP_MODEL_NONE;
+            }
+            m->request = k;
+            m->span_nodes = sn;
+        }
     }
     rp_model_totals(m, p);
     merge_uris(m, p);

@@ -63,6 +63,11 @@ typedef struct {
     apr_array_header_t *uris;   /* of rp_model_uri_t, merged over children,
                                  * most samples first */
     apr_array_header_t *recent; /* of const rp_recent_t *, newest first */
+    const rp_kept_t *request;   /* the one request this is the profile of
+                                 * (built from rp_snapshot_request), or
+                                 * NULL */
+    const apr_uint32_t *span_nodes; /* per request->spans[i]: its node in
+                                 * the tree, or RP_MODEL_NONE */
 } rp_model_t;
 
 /* One URI's exact totals (measured per request) and sampled estimate,

@@ -5,8 +5,12 @@
  *
  * Buffer format, in 64-bit words, one record per sample:
  *
- *   [ header: depth | TRUNCATED | OFFCPU | state ][ weight_ns ][ pc_0 ...
- *     pc_n-1 ]
+ *   [ header: depth | TRUNCATED | OFFCPU | state ][ weight_ns ][ time ]
+ *     [ pc_0 ... pc_n-1 ]
+ *
+ * where time is CLOCK_MONOTONIC in ns at the end of the time the sample
+ * stands for (the tick, or the look that last credited it): a kept
+ * request's timeline places it at [time - weight, time].
  *
  * The signal handler is the only writer of a thread's on-CPU buffer while
  * the thread's flag is up; the off-CPU sampler writes a second buffer of
@@ -77,6 +81,8 @@
 #define HDR_WAIT_CPU        (1u << 18)  /* a [waiting for CPU] leaf */
 #define HDR_BLOCKED         (1u << 19)  /* a [blocked] leaf */
 #define HDR_OFF_CPU         (1u << 20)  /* an [off CPU] leaf */
+/* Words of a record before its PCs: header, weight, time. */
+#define REC_WORDS           3
 
 typedef struct {
     apr_uint64_t *w;
@@ -120,6 +126,7 @@ struct rp_thread_t {
     apr_size_t sig_last;                /* 1 + offset of the request's last
                                          * on-CPU sample, 0: none */
     apr_uint64_t cpu_begin;             /* CPU time at the request's begin */
+    apr_uint64_t mono_begin;            /* CLOCK_MONOTONIC at its begin */
     /* Under off_lock: */
     int acct;                           /* wall accounting for this request */
     int split;                          /* ... with the run delay apart */
@@ -178,17 +185,18 @@ static int warm_requests;
  * when the buffer is full (counted). */
 static apr_size_t put_sample(rp_buf_t *b, rp_sampler_counts_t *c,
                              void *const *frames, int n, apr_uint32_t flags,
-                             apr_uint64_t weight)
+                             apr_uint64_t weight, apr_uint64_t now)
 {
     apr_size_t at = b->used;
     int i;
 
-    if (b->used + 2 + (apr_size_t)n > BUF_WORDS) {
+    if (b->used + REC_WORDS + (apr_size_t)n > BUF_WORDS) {
         c->buffer_full++;
         return 0;
     }
     b->w[b->used++] = (apr_uint64_t)n | flags;
     b->w[b->used++] = weight;
+    b->w[b->used++] = now;
     for (i = 0; i < n; i++) {
         b->w[b->used++] = (apr_uint64_t)(apr_uintptr_t)frames[i];
     }
@@ -252,14 +260,14 @@ static apr_uint64_t thread_cpu_ns(void)
  * under the stack FRAMES (N frames, FLAGS its truncation).  On the
  * thread itself: in the handler, or at the end once its flag is down. */
 static void credit_wait(rp_thread_t *t, void *const *frames, int n,
-                        apr_uint32_t flags, apr_uint64_t rq)
+                        apr_uint32_t flags, apr_uint64_t rq, apr_uint64_t now)
 {
     if (rq <= t->sig_rq) {
         return;
     }
     t->c.ticks++;
     put_sample(&t->on, &t->c, frames, n, flags | HDR_WAIT_CPU,
-               rq - t->sig_rq);
+               rq - t->sig_rq, now);
     t->sig_rq = rq;
 }
 
@@ -270,7 +278,7 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
     void *frames[MAX_DEPTH_CAP + SKIP_MARGIN];
     const ucontext_t *uc = uctx;
     void *pc;
-    apr_uint64_t cpu, rq;
+    apr_uint64_t cpu, rq, now;
     apr_uint32_t flags;
     apr_size_t at;
     int n, k, cap, overrun;
@@ -321,13 +329,14 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
                 truncated = 1;   /* the stack went on beyond what we asked */
             }
             flags = truncated ? HDR_TRUNCATED : 0;
+            now = mono_ns();
             at = put_sample(&t->on, &t->c, frames + k, depth, flags,
-                            (apr_uint64_t)t->period_ns * (1 + overrun));
+                            (apr_uint64_t)t->period_ns * (1 + overrun), now);
             if (at) {
                 t->sig_last = at;
             }
             if (t->sig_real && schedstat_read(t->ss_fd, &cpu, &rq)) {
-                credit_wait(t, frames + k, depth, flags, rq);
+                credit_wait(t, frames + k, depth, flags, rq, now);
             }
         }
     }
@@ -507,13 +516,17 @@ static apr_uint64_t acct_blocked(rp_thread_t *t, apr_uint64_t now,
 
 /* Add NS of blocked time to the request's last blocked sample, or, when
  * no look caught it blocked yet, to its unseen time.  Under off_lock. */
-static void credit_blocked(rp_thread_t *t, apr_uint64_t ns)
+static void credit_blocked(rp_thread_t *t, apr_uint64_t ns,
+                           apr_uint64_t now)
 {
     if (!ns) {
         return;
     }
     if (t->off_last) {
+        /* Its span grows to now: [time - weight, time] stays the
+         * stretch it stands for. */
         t->off.w[t->off_last] += ns;
+        t->off.w[t->off_last + 1] = now;
     }
     else {
         t->off_unseen += ns;
@@ -564,8 +577,11 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     }
     if (real) {
         acct = acct_begin(t, &rq0, &split);
-        wall0 = mono_ns();
     }
+    /* Sample times are kept relative to this (a kept request's
+     * timeline). */
+    wall0 = mono_ns();
+    t->mono_begin = wall0;
     t->cpu_begin = thread_cpu_ns();
     if (t->off.w) {
         /* Only an off-CPU sampler thread shares these fields. */
@@ -612,10 +628,10 @@ static void end_wait(rp_thread_t *t, apr_uint64_t rq)
         n = (int)(hdr & HDR_DEPTH_MASK);
         flags = (apr_uint32_t)(hdr & HDR_TRUNCATED);
         for (i = 0; i < n; i++) {
-            frames[i] = (void *)(apr_uintptr_t)t->on.w[t->sig_last + 1 + i];
+            frames[i] = (void *)(apr_uintptr_t)t->on.w[t->sig_last + 2 + i];
         }
     }
-    credit_wait(t, frames, n, flags, rq);
+    credit_wait(t, frames, n, flags, rq, mono_ns());
     t->sig_real = 0;
 }
 
@@ -633,11 +649,12 @@ static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
     rp_sampler_counts_t dummy;
     apr_uint64_t now = mono_ns();
 
-    credit_blocked(t, acct_blocked(t, now, cpu, rq));
+    credit_blocked(t, acct_blocked(t, now, cpu, rq), now);
     if (t->off_unseen) {
         memset(&dummy, 0, sizeof(dummy));
         put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU
-                   | (t->split ? HDR_BLOCKED : HDR_OFF_CPU), t->off_unseen);
+                   | (t->split ? HDR_BLOCKED : HDR_OFF_CPU), t->off_unseen,
+                   now);
         t->off_looks++;
         t->off_samples += dummy.samples;
         t->off_full += dummy.buffer_full;
@@ -703,6 +720,7 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     }
     *counts = t->c;
     counts->cpu_ns = cpu - t->cpu_begin;
+    counts->begin_ns = t->mono_begin;
     if (!t->off.w) {
         return 1;
     }
@@ -743,6 +761,7 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     pthread_mutex_unlock(&t->off_lock);
     *counts = t->c;
     counts->cpu_ns = cpu - t->cpu_begin;
+    counts->begin_ns = t->mono_begin;
     return 1;
 }
 
@@ -750,7 +769,7 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
 {
     apr_uint64_t hdr;
 
-    if (*pos + 2 > t->on.used) {
+    if (*pos + REC_WORDS > t->on.used) {
         return 0;
     }
     hdr = t->on.w[*pos];
@@ -761,9 +780,15 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
                : (hdr & HDR_BLOCKED) ? RP_SAMPLE_BLOCKED
                : (hdr & HDR_OFF_CPU) ? RP_SAMPLE_OFF_CPU : RP_SAMPLE_STACK;
     s->weight_ns = t->on.w[*pos + 1];
-    s->pcs = t->on.w + *pos + 2;
-    *pos += 2 + (apr_size_t)s->depth;
+    s->time_ns = t->on.w[*pos + 2];
+    s->pcs = t->on.w + *pos + REC_WORDS;
+    *pos += REC_WORDS + (apr_size_t)s->depth;
     return 1;
+}
+
+apr_uint64_t rp_sampler_cpu_ns(const rp_thread_t *t)
+{
+    return tls_thread == t ? thread_cpu_ns() - t->cpu_begin : 0;
 }
 
 void *rp_sampler_owner(const void *owner_key)
@@ -839,8 +864,8 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
         }
         else {
             /* Blocked: its CPU time in schedstat is exact. */
+            now = mono_ns();
             if (t->acct) {
-                now = mono_ns();
                 if ((have = schedstat_read(t->ss_fd, &cpu, &rq)) != 0) {
                     blk = acct_blocked(t, now, cpu,
                                        t->split ? rq : t->rq0);
@@ -857,12 +882,13 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
                                           ? HDR_TRUNCATED : 0),
                             have ? blk
                                  : (apr_uint64_t)__atomic_load_n(
-                                       &off_period_ns, __ATOMIC_RELAXED));
+                                       &off_period_ns, __ATOMIC_RELAXED),
+                            now);
             if (at) {
                 t->off_last = at;
             }
             else if (have) {
-                credit_blocked(t, blk);
+                credit_blocked(t, blk, now);
             }
             t->off_samples += dummy.samples;
             t->off_full += dummy.buffer_full;

@@ -66,6 +66,8 @@ typedef struct {
     apr_uint64_t offcpu_failed;  /* ... dropped: no stack came back */
     apr_uint64_t cpu_ns;         /* the thread's CPU time from begin to
                                   * end (set by rp_sampler_end) */
+    apr_uint64_t begin_ns;       /* CLOCK_MONOTONIC at begin: sample times
+                                  * are relative to it */
 } rp_sampler_counts_t;
 
 /* What a sample's time was spent on, beyond its stack. */
@@ -85,6 +87,8 @@ typedef struct {
     int offcpu;                  /* taken while the thread was blocked */
     int state;                   /* rp_sample_state_e */
     apr_uint64_t weight_ns;      /* time it stands for */
+    apr_uint64_t time_ns;        /* CLOCK_MONOTONIC at the end of that
+                                  * time: it covers [time - weight, time] */
 } rp_sample_t;
 
 /* Once per child: install the signal handler (refusing a signal in use)
@@ -128,6 +132,10 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
 /* Iterate the samples of the request just ended: *POS starts at 0; returns
  * 0 at the end. */
 int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s);
+
+/* The CPU time of the calling thread since its request's begin on T, in ns; 0 when T is not the calling thread's.  A clock read, for
+ * a response's Server-Timing.  Not signal-safe. */
+apr_uint64_t rp_sampler_cpu_ns(const rp_thread_t *t);
 
 /* The OWNER_DATA of the profiled request running on the calling thread,
  * if it began with OWNER_KEY, else NULL.  The key is only compared, so a

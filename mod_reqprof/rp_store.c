@@ -50,11 +50,20 @@
  *   | objs[cap_objs]               |  {path, build-id}, 16 bytes each
  *   +------------------------------+  off_ostr
  *   | object strings               |  append-only, NUL-terminated
+ *   +------------------------------+  off_kept
+ *   | kept[cap_kept]               |  kept requests, 6,784 bytes each:
+ *   |                              |  metadata, strings, headers, spans
+ *   +------------------------------+  off_kring
+ *   | kring[cap_kept]              |  {record, seq} by seq % cap_kept:
+ *   |                              |  which record holds each recent one
+ *   +------------------------------+  off_kerr
+ *   | kerr[cap_kept]               |  the same, of the kept errors
  *   +------------------------------+  <= R
  *
  * The split: the object area is min(R / 8, 128K) (about 1,000 objects at
  * most: a process maps a few hundred at most, and only objects that
- * appear in samples are registered); of the rest, the ring takes 10%
+ * appear in samples are registered); kept requests take R / 5 (an 8M
+ * region keeps 246 requests, a 64K one 1); of the rest, the ring takes 10%
  * (16..4096 entries, the remainder going to nodes), the URI table 12%,
  * URI strings 8%, and the nodes with their hash the remaining ~70%.  A
  * 64K region holds 708 nodes, 77 URIs, 64 objects and 44 recent requests;
@@ -70,6 +79,17 @@
  * lack of room.  The region keeps back one node per URI (and one for the
  * root) until that URI's [table full] node exists, so there is always a
  * place to put it: n_nodes + reserve <= cap_nodes at every moment.
+ *
+ * Kept requests (rp_store.h).  A record is free (reasons 0; on a free
+ * list, or past the high-water mark kept_hw, so that a reset touches no
+ * record), or held by one or more rules.  RECENT: the record of seq S
+ * gives way when request S + RECENT is kept, found through kring.
+ * ERRORS: the same through kerr, counted by err_count.  SLOWEST: each URI
+ * entry heads a list of its kept-slow records and caches the wall time of
+ * their fastest (the floor), so a request that is not slower than the
+ * floor costs one comparison; one that is walks the URI's list (SLOWEST
+ * records) to find the floor again.  A ring entry is trusted only while
+ * its record still carries that seq.
  *
  * Writers and readers.  Only the slot's owner writes its region (its
  * threads serialise on the caller's mutex); a write section makes seq odd,
@@ -96,7 +116,7 @@
 /* Constants */
 
 #define RP_STORE_MAGIC      0x52505354u     /* "RPST" */
-#define RP_STORE_VERSION    1u              /* of everything below */
+#define RP_STORE_VERSION    2u              /* of everything below */
 
 /* Bytes before region 0: a page, so that regions of a page-multiple size
  * start on page boundaries. */
@@ -137,7 +157,7 @@ typedef struct {
     apr_uint32_t nslots;
     apr_uint32_t header_size;       /* bytes before region 0 */
     apr_uint64_t region_size;
-    apr_uint32_t layout[6];         /* sizes of the structures, checked at
+    apr_uint32_t layout[8];         /* sizes of the structures, checked at
                                      * attach: a build with another layout
                                      * must not read this segment */
     apr_int64_t created;            /* apr_time_t */
@@ -162,6 +182,10 @@ typedef struct {
     apr_uint32_t n_objs;
     apr_uint32_t ostr_used;
     apr_uint64_t ring_head;         /* ring entries ever written */
+    apr_uint64_t keep_seq;          /* requests ever kept (the last's seq) */
+    apr_uint64_t err_count;         /* of them, kept as errors */
+    apr_uint32_t kept_hw;           /* records ever used: 0..kept_hw-1 */
+    apr_uint32_t kfree;             /* free list: record index + 1, 0 end */
     apr_int64_t first_time;         /* of the first and last request */
     apr_int64_t last_time;
     apr_uint64_t counters[RP_CTR_MAX];
@@ -198,6 +222,9 @@ typedef struct {
     apr_uint64_t max_wall_us;
     apr_uint64_t sum_cpu_us;
     apr_uint64_t max_cpu_us;
+    apr_uint32_t kslow_head;        /* its kept-slow records: index + 1 */
+    apr_uint32_t kslow_n;           /* ... how many */
+    apr_uint64_t kslow_floor_us;    /* wall time of the fastest of them */
 } rp_suri_t;
 
 typedef struct {
@@ -219,11 +246,57 @@ typedef struct {
     apr_uint32_t unused;
 } rp_sobj_t;
 
+/* A span of a kept request: samples of one leaf, consecutive in time. */
+typedef struct {
+    apr_uint32_t node;
+    apr_uint32_t count;
+    apr_uint32_t end_us;            /* from the request's start */
+    apr_uint32_t weight_us;
+} rp_sspan_t;
+
+/* Strings of a kept request, in its str[], each NUL-terminated. */
+enum { RP_KS_METHOD, RP_KS_URI, RP_KS_QUERY, RP_KS_VHOST, RP_KS_HANDLER,
+       RP_KS_CTYPE, RP_KS_MAX };
+
+typedef struct {
+    apr_uint32_t reasons;           /* rp_keep_reason_e bits; 0: free */
+    apr_uint32_t uri;               /* URI index or NONE */
+    apr_uint64_t seq;
+    apr_uint32_t next;              /* free list, or the next kept-slow
+                                     * record of its URI: index + 1 */
+    apr_int32_t status;
+    apr_int64_t time;
+    apr_int64_t wall_us;
+    apr_int64_t cpu_us;
+    apr_uint64_t bytes;
+    apr_uint32_t samples;
+    apr_uint32_t samples_lost;
+    apr_uint32_t n_spans;
+    apr_uint32_t str_len;           /* bytes used of str */
+    apr_uint32_t hdr_len;           /* bytes used of hdr */
+    apr_uint32_t unused;
+    char id[RP_KEEP_ID_MAX];
+    char str[RP_KEEP_STR_MAX];
+    char hdr[RP_KEEP_HDR_MAX];      /* "name\0value\0" pairs */
+    rp_sspan_t spans[RP_KEEP_SPANS];
+} rp_skept_t;
+
+/* Which record holds the kept request of a seq (its low 32 bits). */
+typedef struct {
+    apr_uint32_t rec;
+    apr_uint32_t seq_lo;
+} rp_sref_t;
+
+/* A reader copies a record up to its spans, and the spans only of the
+ * request it was asked for. */
+#define RP_KEPT_HEAD        APR_OFFSETOF(rp_skept_t, spans)
+
 /* The layout is part of the version; these fail to compile when a field
  * is added without thought. */
-typedef char rp_assert_seg_hdr[(sizeof(rp_seg_hdr_t) == 88) ? 1 : -1];
+typedef char rp_assert_seg_hdr[(sizeof(rp_seg_hdr_t) == 96) ? 1 : -1];
 typedef char rp_assert_node[(sizeof(rp_snode_t) == 48) ? 1 : -1];
-typedef char rp_assert_uri[(sizeof(rp_suri_t) == 80) ? 1 : -1];
+typedef char rp_assert_uri[(sizeof(rp_suri_t) == 96) ? 1 : -1];
+typedef char rp_assert_kept[(sizeof(rp_skept_t) == 6784) ? 1 : -1];
 
 /* Bytes of U's key in the URI strings: the URI, and after its NUL the
  * label when there is one. */
@@ -256,6 +329,8 @@ typedef struct {
     apr_uint32_t off_ring, cap_ring;
     apr_uint32_t off_objs, cap_objs;
     apr_uint32_t off_ostr, cap_ostr;
+    apr_uint32_t off_kept, cap_kept;
+    apr_uint32_t off_kring, off_kerr;   /* cap_kept entries each */
 } rp_geom_t;
 
 struct rp_store_t {
@@ -264,6 +339,7 @@ struct rp_store_t {
     int nslots;
     apr_size_t region_size;
     rp_geom_t g;
+    rp_keep_policy_t keep;          /* this process's, all 0: none */
 };
 
 #define RP_REGION(s, i) \
@@ -283,6 +359,9 @@ typedef struct {
     rp_sring_t *ring;
     rp_sobj_t *objs;
     char *ostr;
+    rp_skept_t *kept;
+    rp_sref_t *kring;
+    rp_sref_t *kerr;
     int broken;                 /* an invariant failed: drop the region */
 } rp_wctx_t;
 
@@ -331,6 +410,15 @@ typedef struct {
     const char *ostr;
     const apr_uint32_t *nhash;
     const apr_uint32_t *uhash;
+    /* Kept records: N_KEPT of STRIDE bytes (in place, every record up to
+     * the high-water mark, free ones too; in a copy, the used ones up to
+     * their spans), and the spans of the one asked for (WANT; a copy),
+     * else NULL. */
+    const char *kept;
+    apr_uint32_t n_kept;
+    apr_size_t kept_stride;
+    const rp_sspan_t *want_spans;
+    apr_uint32_t want;              /* its index among the copied */
 } rp_image_t;
 
 static const rp_frame_t frame_full = { RP_FRAME_TABLE_FULL, RP_STORE_NONE, 0 };
@@ -348,7 +436,13 @@ static const char *const counter_names[RP_CTR_MAX] = {
     "uri_full",
     "object_full",
     "outside_request",
-    "weight_ns"
+    "weight_ns",
+    "kept",
+    "kept_full"
+};
+
+const char *const rp_keep_reason_names[RP_KEEP_REASONS + 1] = {
+    "recent", "slow", "error", NULL
 };
 
 static const char *const frame_kind_names[RP_FRAME_KINDS] = {
@@ -372,8 +466,11 @@ static int geometry(apr_size_t size, rp_geom_t *g)
 {
     apr_size_t hdr = RP_ALIGN64(sizeof(rp_region_hdr_t));
     apr_size_t objs = size / 8 < RP_OBJ_AREA_MAX ? size / 8 : RP_OBJ_AREA_MAX;
-    /* 8 tables, each may lose up to 63 bytes to alignment. */
-    apr_size_t rest = size - hdr - objs - 8 * 64;
+    apr_size_t kept = (size / 5) / (sizeof(rp_skept_t)
+                                    + 2 * sizeof(rp_sref_t));
+    /* 11 tables, each may lose up to 63 bytes to alignment. */
+    apr_size_t rest = size - hdr - objs - 11 * 64
+                      - kept * (sizeof(rp_skept_t) + 2 * sizeof(rp_sref_t));
     apr_size_t ring, uris, nodes, off;
 
     ring = rest / 10 / sizeof(rp_sring_t);
@@ -409,7 +506,14 @@ static int geometry(apr_size_t size, rp_geom_t *g)
     g->off_objs = (apr_uint32_t)off;
     off = RP_ALIGN64(off + (apr_size_t)g->cap_objs * sizeof(rp_sobj_t));
     g->off_ostr = (apr_uint32_t)off;
-    off += g->cap_ostr;
+    off = RP_ALIGN64(off + g->cap_ostr);
+    g->cap_kept = (apr_uint32_t)kept;
+    g->off_kept = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_kept * sizeof(rp_skept_t));
+    g->off_kring = (apr_uint32_t)off;
+    off = RP_ALIGN64(off + (apr_size_t)g->cap_kept * sizeof(rp_sref_t));
+    g->off_kerr = (apr_uint32_t)off;
+    off += (apr_size_t)g->cap_kept * sizeof(rp_sref_t);
     /* Room for the root, its [table full] node and a URI with its own. */
     return RP_EXPECT(NULL, off <= size)
            && RP_EXPECT(NULL, g->cap_nodes >= 8 && g->cap_uris >= 1
@@ -496,6 +600,9 @@ static void region_ctx(const rp_store_t *s, int slot, rp_wctx_t *w)
     w->ring = RP_AT(r, s->g.off_ring, rp_sring_t);
     w->objs = RP_AT(r, s->g.off_objs, rp_sobj_t);
     w->ostr = RP_AT(r, s->g.off_ostr, char);
+    w->kept = RP_AT(r, s->g.off_kept, rp_skept_t);
+    w->kring = RP_AT(r, s->g.off_kring, rp_sref_t);
+    w->kerr = RP_AT(r, s->g.off_kerr, rp_sref_t);
 }
 
 static void image_in_place(const rp_wctx_t *w, rp_image_t *im)
@@ -512,6 +619,11 @@ static void image_in_place(const rp_wctx_t *w, rp_image_t *im)
     im->ostr = w->ostr;
     im->nhash = w->nhash;
     im->uhash = w->uhash;
+    im->kept = (const char *)w->kept;
+    im->n_kept = w->r->kept_hw;
+    im->kept_stride = sizeof(rp_skept_t);
+    im->want_spans = NULL;
+    im->want = RP_STORE_NONE;
 }
 
 /* Empty the region for generation GEN: the call tree back to its root,
@@ -534,6 +646,10 @@ static void region_reset(rp_wctx_t *w, apr_uint32_t gen, int all)
     r->n_uris = 0;
     r->ustr_used = 0;
     r->ring_head = 0;
+    r->keep_seq = 0;
+    r->err_count = 0;
+    r->kept_hw = 0;
+    r->kfree = 0;
     r->first_time = 0;
     r->last_time = 0;
     memset(r->counters, 0, sizeof(r->counters));
@@ -568,6 +684,8 @@ static void layout_sizes(apr_uint32_t *out)
     out[3] = sizeof(rp_suri_t);
     out[4] = sizeof(rp_sring_t);
     out[5] = sizeof(rp_sobj_t);
+    out[6] = sizeof(rp_skept_t);
+    out[7] = sizeof(rp_sref_t);
 }
 
 apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
@@ -606,7 +724,7 @@ apr_status_t rp_store_format(void *base, apr_size_t size, int nslots,
 rp_store_t *rp_store_attach(apr_pool_t *p, void *base, apr_size_t size)
 {
     rp_seg_hdr_t *h = base;
-    apr_uint32_t sizes[6];
+    apr_uint32_t sizes[8];
     rp_store_t *s;
     apr_size_t need;
 
@@ -767,6 +885,90 @@ static int node_ok(const rp_image_t *im, apr_uint32_t i)
     }
 }
 
+/* Whether the NUL-terminated strings of a kept record's area (LEN bytes
+ * of AREA) are N or more (N 0: an even number: name and value pairs). */
+static int kept_strings_ok(const char *area, apr_uint32_t len, int n)
+{
+    apr_uint32_t i, nuls = 0;
+
+    if (len == 0) {
+        return n == 0;
+    }
+    if (area[len - 1] != '\0') {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        nuls += area[i] == '\0';
+    }
+    return n ? nuls >= (apr_uint32_t)n : (nuls % 2) == 0;
+}
+
+static const rp_skept_t *krec(const rp_image_t *im, apr_uint32_t i)
+{
+    return (const rp_skept_t *)(im->kept + (apr_size_t)i * im->kept_stride);
+}
+
+/* Check the kept records of IM against the region's tables; in place
+ * (IM has the hashes) the free list, the URIs' slow lists and every
+ * record's spans as well. */
+static int kept_check(const rp_geom_t *g, const rp_image_t *im)
+{
+    const rp_region_hdr_t *h = im->hdr;
+    apr_uint32_t i, k, c, n;
+
+    if (im->nhash && (h->kept_hw > g->cap_kept || h->kfree > h->kept_hw)) {
+        return 0;
+    }
+    for (i = 0; i < im->n_kept; i++) {
+        const rp_skept_t *k0 = krec(im, i);
+        const rp_sspan_t *sp = im->nhash ? k0->spans
+                               : i == im->want ? im->want_spans : NULL;
+
+        if (!k0->reasons) {
+            continue;
+        }
+        if (k0->reasons >= (1u << RP_KEEP_REASONS)
+            || (k0->uri != RP_STORE_NONE && k0->uri >= h->n_uris)
+            || k0->n_spans > RP_KEEP_SPANS
+            || k0->samples_lost > k0->samples
+            || k0->str_len > RP_KEEP_STR_MAX || k0->hdr_len > RP_KEEP_HDR_MAX
+            || !memchr(k0->id, '\0', sizeof(k0->id))
+            || !kept_strings_ok(k0->str, k0->str_len, RP_KS_MAX)
+            || !kept_strings_ok(k0->hdr, k0->hdr_len, 0)) {
+            return 0;
+        }
+        for (k = 0; sp && k < k0->n_spans; k++) {
+            if (sp[k].node >= h->n_nodes || sp[k].count == 0) {
+                return 0;
+            }
+        }
+    }
+    if (!im->nhash) {
+        return 1;
+    }
+    /* Lists are walked at most kept_hw steps: a loop is a failure. */
+    for (c = h->kfree, n = 0; c != 0; c = krec(im, c - 1)->next) {
+        if (c > h->kept_hw || ++n > h->kept_hw || krec(im, c - 1)->reasons) {
+            return 0;
+        }
+    }
+    for (i = 0; i < h->n_uris; i++) {
+        const rp_suri_t *u = &im->uris[i];
+
+        for (c = u->kslow_head, n = 0; c != 0; c = krec(im, c - 1)->next) {
+            if (c > h->kept_hw || ++n > h->kept_hw
+                || !(krec(im, c - 1)->reasons & RP_KEEP_SLOW)
+                || krec(im, c - 1)->uri != i) {
+                return 0;
+            }
+        }
+        if (n != u->kslow_n) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Check a region against every invariant the writer keeps, without
  * trusting any count or index in it, and compute each node's totals
  * into TC and TW (n_nodes entries).  Used on a reader's copy, and in
@@ -871,6 +1073,9 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
         if (im->ring[i].uri != RP_STORE_NONE && im->ring[i].uri >= h->n_uris) {
             return 0;
         }
+    }
+    if (!kept_check(g, im)) {
+        return 0;
     }
 
     if (im->nhash) {
@@ -1184,13 +1389,14 @@ static void frame_at(const rp_wctx_t *w, const rp_frame_t *frames,
 }
 
 /* Insert one sample below URI (an index, or NONE) and count it in its
- * leaf; D gathers the counter changes, PATH is the previous sample's.
+ * leaf, which it returns; D gathers the counter changes, PATH is the
+ * previous sample's.
  * When the stack's new nodes do not fit, nothing is added but the sample
  * goes to the URI's [table full] node (the root's when the URI had no
  * room). */
-static void add_sample(rp_wctx_t *w, apr_uint32_t uri,
-                       const rp_sample_view_t *sm, rp_path_t *path,
-                       apr_uint64_t *d)
+static apr_uint32_t add_sample(rp_wctx_t *w, apr_uint32_t uri,
+                               const rp_sample_view_t *sm, rp_path_t *path,
+                               apr_uint64_t *d)
 {
     rp_region_hdr_t *r = w->r;
     int depth = sm->frames && sm->depth > 0 ? sm->depth : 0;
@@ -1249,6 +1455,7 @@ count:
     leaf->self_count++;
     leaf->self_weight_ns += sm->weight_ns;
     d[RP_CTR_WEIGHT_NS] += sm->weight_ns;
+    return p;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1333,13 +1540,321 @@ static void ring_put(rp_wctx_t *w, const rp_request_info_t *req,
     r->ring_head++;
 }
 
+/* ------------------------------------------------------------------ */
+/* Writer: kept requests */
+
+static apr_uint32_t min_u32(apr_uint64_t a, apr_uint64_t b)
+{
+    apr_uint64_t m = a < b ? a : b;
+
+    return m > 0xFFFFFFFFu ? 0xFFFFFFFFu : (apr_uint32_t)m;
+}
+
+/* The record a ring entry names, while it still holds that request. */
+static apr_uint32_t ref_rec(const rp_wctx_t *w, const rp_sref_t *e)
+{
+    if (e->rec < w->r->kept_hw && w->kept[e->rec].reasons
+        && (apr_uint32_t)w->kept[e->rec].seq == e->seq_lo) {
+        return e->rec;
+    }
+    return RP_STORE_NONE;
+}
+
+/* Walk URI entry U's kept-slow records: set its floor (the fastest's
+ * wall time; ties: the oldest) and return that record, or NONE. */
+static apr_uint32_t slow_floor(rp_wctx_t *w, rp_suri_t *u)
+{
+    apr_uint32_t c, n = 0, best = RP_STORE_NONE;
+
+    for (c = u->kslow_head; c != 0; c = w->kept[c - 1].next) {
+        const rp_skept_t *k;
+
+        if (!RP_EXPECT(w, c <= w->r->kept_hw && ++n <= w->r->kept_hw)) {
+            break;
+        }
+        k = &w->kept[c - 1];
+        if (best == RP_STORE_NONE
+            || (apr_uint64_t)k->wall_us < (apr_uint64_t)w->kept[best].wall_us
+            || (k->wall_us == w->kept[best].wall_us
+                && k->seq < w->kept[best].seq)) {
+            best = c - 1;
+        }
+    }
+    u->kslow_floor_us = best == RP_STORE_NONE ? 0
+                        : (apr_uint64_t)w->kept[best].wall_us;
+    return best;
+}
+
+/* Take record I off its URI's slow list. */
+static void slow_unlink(rp_wctx_t *w, apr_uint32_t i)
+{
+    rp_skept_t *k = &w->kept[i];
+    apr_uint32_t *link, n = 0;
+    rp_suri_t *u;
+
+    if (!RP_EXPECT(w, k->uri < w->r->n_uris)) {
+        return;
+    }
+    u = &w->uris[k->uri];
+    for (link = &u->kslow_head; *link != 0; link = &w->kept[*link - 1].next) {
+        if (!RP_EXPECT(w, *link <= w->r->kept_hw && ++n <= w->r->kept_hw)) {
+            return;
+        }
+        if (*link - 1 == i) {
+            *link = k->next;
+            k->next = 0;
+            u->kslow_n--;
+            return;
+        }
+    }
+    RP_EXPECT(w, !"a kept-slow record on its URI's list");
+}
+
+/* Record I is no longer kept for REASON; free when no rule keeps it. */
+static void demote(rp_wctx_t *w, apr_uint32_t i, unsigned reason)
+{
+    rp_skept_t *k = &w->kept[i];
+
+    if (!(k->reasons & reason)) {
+        return;
+    }
+    if (reason == RP_KEEP_SLOW) {
+        slow_unlink(w, i);
+    }
+    k->reasons &= ~reason;
+    if (!k->reasons) {
+        k->next = w->r->kfree;
+        w->r->kfree = i + 1;
+    }
+}
+
+static apr_uint32_t kept_alloc(rp_wctx_t *w)
+{
+    rp_region_hdr_t *r = w->r;
+    apr_uint32_t i;
+
+    if (r->kfree) {
+        i = r->kfree - 1;
+        if (!RP_EXPECT(w, i < r->kept_hw && !w->kept[i].reasons)) {
+            r->kfree = 0;
+            return RP_STORE_NONE;
+        }
+        r->kfree = w->kept[i].next;
+        return i;
+    }
+    return r->kept_hw < w->g->cap_kept ? r->kept_hw++ : RP_STORE_NONE;
+}
+
+/* Copy the strings of a kept request into K->str, each cut so that all
+ * fit, and its headers, cut at a pair. */
+static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
+{
+    const rp_keep_info_t *ki = req->keep;
+    const char *v[RP_KS_MAX];
+    apr_size_t used = 0, len, left, i;
+
+    v[RP_KS_METHOD] = req->method;
+    v[RP_KS_URI] = req->uri;
+    v[RP_KS_QUERY] = ki->query;
+    v[RP_KS_VHOST] = ki->vhost;
+    v[RP_KS_HANDLER] = ki->handler;
+    v[RP_KS_CTYPE] = ki->content_type;
+    for (i = 0; i < RP_KS_MAX; i++) {
+        /* Room for this one and the NULs of those after it. */
+        left = RP_KEEP_STR_MAX - used - (RP_KS_MAX - i);
+        len = v[i] ? strnlen(v[i], left) : 0;
+        memcpy(k->str + used, v[i] ? v[i] : "", len);
+        k->str[used + len] = '\0';
+        used += len + 1;
+    }
+    k->str_len = (apr_uint32_t)used;
+    len = ki->headers ? ki->headers_len : 0;
+    if (len > RP_KEEP_HDR_MAX) {
+        /* Back to the end of a whole pair. */
+        apr_size_t nuls = 0, end = 0;
+        for (i = 0; i < RP_KEEP_HDR_MAX; i++) {
+            if (ki->headers[i] == '\0' && ++nuls % 2 == 0) {
+                end = i + 1;
+            }
+        }
+        len = end;
+    }
+    else if (len && ki->headers[len - 1] != '\0') {
+        len = 0;                    /* not pairs: keep none */
+    }
+    memcpy(k->hdr, ki->headers ? ki->headers : "", len);
+    k->hdr_len = (apr_uint32_t)(kept_strings_ok(k->hdr, (apr_uint32_t)len, 0)
+                                ? len : 0);
+}
+
+/* Decide whether REQ is kept, by the rules of K; if so take and fill a
+ * record for it (spans are added by keep_span) and return its index,
+ * else NONE.  D gathers the counter changes. */
+static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
+                               const rp_request_info_t *req,
+                               apr_uint32_t uri, apr_uint64_t *d)
+{
+    rp_region_hdr_t *r = w->r;
+    apr_uint32_t cap = w->g->cap_kept, i, old, victim = RP_STORE_NONE;
+    apr_uint64_t seq = r->keep_seq + 1, wall = clamp_us(req->wall_us), q;
+    apr_uint32_t nrec = min_u32((apr_uint64_t)kp->recent, cap);
+    apr_uint32_t nerr = min_u32((apr_uint64_t)kp->errors, cap);
+    unsigned reasons = 0;
+    rp_skept_t *k;
+
+    if (!req->keep || !req->keep->id
+        || (kp->recent <= 0 && kp->slowest <= 0 && kp->errors <= 0)) {
+        return RP_STORE_NONE;
+    }
+    if (nrec) {
+        reasons |= RP_KEEP_RECENT;
+    }
+    if (nerr && req->status >= 500) {
+        reasons |= RP_KEEP_ERROR;
+    }
+    if (kp->slowest > 0 && uri != RP_STORE_NONE && cap) {
+        rp_suri_t *u = &w->uris[uri];
+        if (u->kslow_n < (apr_uint32_t)kp->slowest) {
+            reasons |= RP_KEEP_SLOW;
+        }
+        else if (wall > u->kslow_floor_us) {
+            reasons |= RP_KEEP_SLOW;
+            victim = slow_floor(w, u);
+        }
+    }
+    if (!reasons) {
+        return RP_STORE_NONE;
+    }
+    /* Those this one replaces let go first: their records may be the
+     * room it needs. */
+    if ((reasons & RP_KEEP_RECENT) && seq > nrec
+        && (old = ref_rec(w, &w->kring[(seq - nrec) % cap])) != RP_STORE_NONE
+        && w->kept[old].seq == seq - nrec) {
+        demote(w, old, RP_KEEP_RECENT);
+    }
+    if (victim != RP_STORE_NONE) {
+        demote(w, victim, RP_KEEP_SLOW);
+    }
+    if ((reasons & RP_KEEP_ERROR) && r->err_count >= nerr
+        && (old = ref_rec(w, &w->kerr[(r->err_count - nerr) % cap]))
+           != RP_STORE_NONE) {
+        demote(w, old, RP_KEEP_ERROR);
+    }
+    i = kept_alloc(w);
+    if (i == RP_STORE_NONE && (reasons & (RP_KEEP_SLOW | RP_KEEP_ERROR))) {
+        /* No room: the oldest request kept only as recent gives way to a
+         * slow or failed one. */
+        for (q = seq > cap ? seq - cap : 1; q < seq; q++) {
+            old = ref_rec(w, &w->kring[q % cap]);
+            if (old != RP_STORE_NONE && w->kept[old].seq == q
+                && w->kept[old].reasons == RP_KEEP_RECENT) {
+                demote(w, old, RP_KEEP_RECENT);
+                d[RP_CTR_KEPT_FULL]++;
+                break;
+            }
+        }
+        i = kept_alloc(w);
+    }
+    if (i == RP_STORE_NONE) {
+        d[RP_CTR_KEPT_FULL]++;
+        return RP_STORE_NONE;
+    }
+    k = &w->kept[i];
+    k->reasons = reasons;
+    k->uri = uri;
+    k->seq = seq;
+    k->next = 0;
+    k->status = req->status;
+    k->time = req->time;
+    k->wall_us = req->wall_us;
+    k->cpu_us = req->cpu_us;
+    k->bytes = req->keep->bytes;
+    k->samples = 0;
+    k->samples_lost = 0;
+    k->n_spans = 0;
+    k->unused = 0;
+    apr_cpystrn(k->id, req->keep->id, sizeof(k->id));
+    kept_text(k, req);
+    r->keep_seq = seq;
+    w->kring[seq % cap].rec = i;
+    w->kring[seq % cap].seq_lo = (apr_uint32_t)seq;
+    if (reasons & RP_KEEP_ERROR) {
+        w->kerr[r->err_count % cap].rec = i;
+        w->kerr[r->err_count % cap].seq_lo = (apr_uint32_t)seq;
+        r->err_count++;
+    }
+    if (reasons & RP_KEEP_SLOW) {
+        rp_suri_t *u = &w->uris[uri];
+        k->next = u->kslow_head;
+        u->kslow_head = i + 1;
+        u->kslow_n++;
+        slow_floor(w, u);
+    }
+    d[RP_CTR_KEPT]++;
+    return i;
+}
+
+/* Add a sample of leaf LEAF to kept record K: to the last span when it
+ * is of the same leaf and follows it within a sample's time, else to a
+ * new span; with no span left, to an earlier span of the same leaf
+ * (losing its place in time), else it is counted as not kept. */
+static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
+                      const rp_sample_view_t *sm)
+{
+    apr_uint32_t wus = min_u32((sm->weight_ns + 500) / 1000, 0xFFFFFFFFu);
+    apr_uint32_t end = min_u32(sm->end_us, 0xFFFFFFFFu);
+    rp_sspan_t *sp;
+    apr_uint32_t i;
+
+    k->samples++;
+    if (k->n_spans) {
+        sp = &k->spans[k->n_spans - 1];
+        if (sp->node == leaf && end >= sp->end_us
+            && end - sp->end_us <= 2 * (apr_uint64_t)wus + 1) {
+            sp->count++;
+            sp->weight_us = min_u32((apr_uint64_t)sp->weight_us + wus,
+                                    0xFFFFFFFFu);
+            sp->end_us = end;
+            return;
+        }
+    }
+    if (k->n_spans < RP_KEEP_SPANS) {
+        sp = &k->spans[k->n_spans++];
+        sp->node = leaf;
+        sp->count = 1;
+        sp->end_us = end;
+        sp->weight_us = wus;
+        return;
+    }
+    for (i = 0; i < RP_KEEP_SPANS; i++) {
+        sp = &k->spans[i];
+        if (sp->node == leaf) {
+            sp->count++;
+            sp->weight_us = min_u32((apr_uint64_t)sp->weight_us + wus,
+                                    0xFFFFFFFFu);
+            return;
+        }
+    }
+    k->samples_lost++;
+}
+
+void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k)
+{
+    s->keep = *k;
+}
+
+apr_uint32_t rp_store_kept_capacity(const rp_store_t *s)
+{
+    return s->g.cap_kept;
+}
+
 void rp_store_add_request(rp_store_t *s, int slot,
                           const rp_request_info_t *req,
                           const rp_sample_view_t *samples, int nsamples,
                           const rp_drop_counts_t *drops)
 {
     apr_uint64_t d[RP_CTR_MAX];
-    apr_uint32_t gen, uri = RP_STORE_NONE;
+    apr_uint32_t gen, uri = RP_STORE_NONE, kept = RP_STORE_NONE, leaf;
     rp_region_hdr_t *r;
     rp_path_t path;                 /* 4 KB of stack */
     rp_wctx_t w;
@@ -1364,10 +1879,14 @@ void rp_store_add_request(rp_store_t *s, int slot,
         uri = uri_get(&w, req->uri ? req->uri : "", req->label);
         d[RP_CTR_URI_FULL] = uri == RP_STORE_NONE;
         d[RP_CTR_REQUESTS] = 1;
+        kept = keep_begin(&w, &s->keep, req, uri, d);
     }
     path.len = 0;
     for (i = 0; i < nsamples; i++) {
-        add_sample(&w, uri, &samples[i], &path, d);
+        leaf = add_sample(&w, uri, &samples[i], &path, d);
+        if (kept != RP_STORE_NONE) {
+            keep_span(&w.kept[kept], leaf, &samples[i]);
+        }
     }
     if (req) {
         if (uri != RP_STORE_NONE) {
@@ -1429,6 +1948,7 @@ struct rp_snapshot_t {
     rp_snapshot_info_t info;
     int nregions;
     rp_region_t *regions;
+    const rp_kept_t *request;       /* rp_snapshot_request's, else NULL */
 };
 
 /* A reader's private buffers, reused from region to region (malloc'd,
@@ -1442,6 +1962,10 @@ typedef struct {
     rp_region_hdr_t hdr;            /* copy of the region header */
     rp_buf_t raw;                   /* copy of the tables' used parts */
     rp_buf_t tot;                   /* node totals: counts, then weights */
+    rp_buf_t kept;                  /* kept records up to their spans, then
+                                     * the spans of the one asked for */
+    int flags;                      /* RP_SNAP_ */
+    const char *id;                 /* the kept request asked for, or NULL */
 } rp_scratch_t;
 
 typedef enum {
@@ -1474,6 +1998,53 @@ static apr_uint32_t min32(apr_uint32_t a, apr_uint32_t b)
 /* The tables a reader copies, in the order of rp_image_t's pointers. */
 enum { RP_T_NODES, RP_T_URIS, RP_T_USTR, RP_T_RING, RP_T_OBJS, RP_T_OSTR,
        RP_T_MAX };
+
+/* Copy the used kept records of the region at R (HW of them at most,
+ * as its header said) into SC: each up to its spans, and the spans of
+ * the one whose id is SC->id.  Returns 0 when memory ran out. */
+static int kept_copy(const rp_store_t *s, const char *r, apr_uint32_t hw,
+                     rp_scratch_t *sc, rp_image_t *im)
+{
+    const rp_skept_t *src = (const rp_skept_t *)(r + s->g.off_kept);
+    apr_size_t spans = sizeof(rp_sspan_t) * RP_KEEP_SPANS;
+    apr_uint32_t i, n = 0;
+    char *buf;
+
+    hw = min32(hw, s->g.cap_kept);
+    if (!buf_grow(&sc->kept, (apr_size_t)hw * RP_KEPT_HEAD + spans + 64)) {
+        return 0;
+    }
+    buf = sc->kept.p;
+    im->want = RP_STORE_NONE;
+    im->want_spans = NULL;
+    for (i = 0; i < hw; i++) {
+        if (!src[i].reasons) {
+            continue;
+        }
+        memcpy(buf + (apr_size_t)n * RP_KEPT_HEAD, &src[i], RP_KEPT_HEAD);
+        if (sc->id && im->want == RP_STORE_NONE
+            && strncmp(src[i].id, sc->id, RP_KEEP_ID_MAX) == 0) {
+            im->want = n;
+        }
+        n++;
+    }
+    if (im->want != RP_STORE_NONE) {
+        /* The record may have been reused since: the seqlock says. */
+        char *at = buf + RP_ALIGN64((apr_size_t)n * RP_KEPT_HEAD);
+        for (i = 0; i < hw; i++) {
+            if (strncmp(src[i].id, sc->id, RP_KEEP_ID_MAX) == 0
+                && src[i].reasons) {
+                memcpy(at, src[i].spans, spans);
+                break;
+            }
+        }
+        im->want_spans = (const rp_sspan_t *)at;
+    }
+    im->kept = buf;
+    im->n_kept = n;
+    im->kept_stride = RP_KEPT_HEAD;
+    return 1;
+}
 
 /* Copy the used part of SLOT's region into SC and describe it in IM. */
 static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
@@ -1548,6 +2119,15 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
         for (t = 0; t < RP_T_MAX; t++) {
             memcpy(buf + dst[t], r + src[t], len[t]);
         }
+        im->kept = NULL;
+        im->n_kept = 0;
+        im->kept_stride = RP_KEPT_HEAD;
+        im->want_spans = NULL;
+        im->want = RP_STORE_NONE;
+        if ((sc->flags & RP_SNAP_KEPT)
+            && !kept_copy(s, r, h->kept_hw, sc, im)) {
+            return RP_COPY_BUSY;
+        }
         RP_FENCE_ACQUIRE();
         if (__atomic_load_n(seq, __ATOMIC_RELAXED) != s1) {
             continue;
@@ -1570,6 +2150,87 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
 static apr_uint32_t link_out(apr_uint32_t i)
 {
     return i == 0 ? RP_STORE_NONE : i;
+}
+
+static int kept_by_seq(const void *x, const void *y)
+{
+    const rp_kept_t *a = x, *b = y;
+
+    return a->seq < b->seq ? 1 : a->seq > b->seq ? -1 : 0;
+}
+
+/* The kept records of a checked copy, newest first (URIS: the region's,
+ * already converted). */
+static void kept_view(apr_pool_t *p, int slot, const rp_image_t *im,
+                      const rp_uri_t *uris, rp_region_t *out)
+{
+    rp_kept_t *kept = apr_pcalloc(p, (im->n_kept + 1) * sizeof(*kept));
+    const char *v[RP_KS_MAX];
+    apr_uint32_t i, k, j, n;
+
+    for (i = 0; i < im->n_kept; i++) {
+        const rp_skept_t *src = krec(im, i);
+        rp_kept_t *o = &kept[i];
+        const char *str = apr_pmemdup(p, src->str, src->str_len);
+
+        for (k = 0, j = 0; k < RP_KS_MAX; k++) {
+            v[k] = str + j;
+            j += (apr_uint32_t)strlen(str + j) + 1;
+        }
+        o->id = apr_pstrndup(p, src->id, sizeof(src->id));
+        o->reasons = src->reasons;
+        o->seq = src->seq;
+        o->slot = slot;
+        o->time = src->time;
+        o->method = v[RP_KS_METHOD];
+        o->uri = src->uri != RP_STORE_NONE ? uris[src->uri].uri
+                                           : v[RP_KS_URI];
+        o->query = v[RP_KS_QUERY];
+        o->vhost = v[RP_KS_VHOST];
+        o->handler = v[RP_KS_HANDLER];
+        o->content_type = v[RP_KS_CTYPE];
+        o->uri_index = src->uri;
+        o->status = src->status;
+        o->bytes = src->bytes;
+        o->wall_us = src->wall_us;
+        o->cpu_us = src->cpu_us;
+        o->samples = src->samples;
+        o->samples_lost = src->samples_lost;
+        if (src->hdr_len) {
+            const char *hdr = apr_pmemdup(p, src->hdr, src->hdr_len);
+            rp_header_t *hs;
+
+            for (j = 0, n = 0; j < src->hdr_len; j++) {
+                n += hdr[j] == '\0';
+            }
+            hs = apr_palloc(p, (n / 2 + 1) * sizeof(*hs));
+            for (j = 0, k = 0; k < n / 2; k++) {
+                hs[k].name = hdr + j;
+                j += (apr_uint32_t)strlen(hdr + j) + 1;
+                hs[k].value = hdr + j;
+                j += (apr_uint32_t)strlen(hdr + j) + 1;
+            }
+            o->headers = hs;
+            o->n_headers = n / 2;
+        }
+        if (i == im->want && im->want_spans) {
+            rp_span_t *sp = apr_palloc(p, (src->n_spans + 1) * sizeof(*sp));
+
+            for (k = 0; k < src->n_spans; k++) {
+                sp[k].node = im->want_spans[k].node;
+                sp[k].count = im->want_spans[k].count;
+                sp[k].end_us = im->want_spans[k].end_us;
+                sp[k].weight_ns = (apr_uint64_t)im->want_spans[k].weight_us
+                                  * 1000;
+                o->weight_ns += sp[k].weight_ns;
+            }
+            o->spans = sp;
+            o->n_spans = src->n_spans;
+        }
+    }
+    qsort(kept, im->n_kept, sizeof(*kept), kept_by_seq);
+    out->kept = kept;
+    out->n_kept = im->n_kept;
 }
 
 /* Turn a checked copy into the public, pool-allocated form. */
@@ -1655,9 +2316,17 @@ static void region_view(apr_pool_t *p, const rp_store_t *s, int slot,
     out->recent = recent;
     out->n_recent = im->n_ring;
     out->cap_recent = g->cap_ring;
+    kept_view(p, slot, im, uris, out);
+    out->cap_kept = g->cap_kept;
 }
 
 rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p)
+{
+    return rp_store_snapshot_ex(s, p, 0, NULL);
+}
+
+rp_snapshot_t *rp_store_snapshot_ex(const rp_store_t *s, apr_pool_t *p,
+                                    int flags, const char *id)
 {
     rp_snapshot_t *snap = apr_pcalloc(p, sizeof(*snap));
     rp_snapshot_info_t *info = &snap->info;
@@ -1668,6 +2337,8 @@ rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p)
     int i;
 
     memset(&sc, 0, sizeof(sc));
+    sc.flags = flags | (id ? RP_SNAP_KEPT : 0);
+    sc.id = id;
     info->taken = apr_time_now();
     info->created = sh->created;
     info->generation = __atomic_load_n(&sh->generation, __ATOMIC_ACQUIRE);
@@ -1707,7 +2378,165 @@ rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p)
     }
     free(sc.raw.p);
     free(sc.tot.p);
+    free(sc.kept.p);
     return snap;
+}
+
+const rp_kept_t *rp_snapshot_find(const rp_snapshot_t *snap, const char *id)
+{
+    const rp_kept_t *found = NULL;
+    apr_uint32_t k;
+    int i;
+
+    for (i = 0; i < snap->nregions; i++) {
+        for (k = 0; k < snap->regions[i].n_kept; k++) {
+            const rp_kept_t *o = &snap->regions[i].kept[k];
+            /* The newest of a (pasted, foreign) id given twice. */
+            if (strcmp(o->id, id) == 0 && (!found || o->time > found->time
+                                           || (o->spans && !found->spans))) {
+                found = o;
+            }
+        }
+    }
+    return found;
+}
+
+const rp_kept_t *rp_snapshot_kept(const rp_snapshot_t *snap)
+{
+    return snap->request;
+}
+
+rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
+                                   const char *id)
+{
+    const rp_kept_t *k = rp_snapshot_find(snap, id);
+    const rp_region_t *reg = NULL;
+    rp_snapshot_t *one;
+    rp_region_t *out;
+    rp_kept_t *ko;
+    rp_node_t *nodes;
+    rp_span_t *spans;
+    rp_recent_t *rec;
+    apr_uint64_t *cnt, *wt;
+    apr_uint32_t *map, i, n, uri_node = RP_STORE_NONE;
+    int r;
+
+    if (!k) {
+        return NULL;
+    }
+    for (r = 0; r < snap->nregions; r++) {
+        if (snap->regions[r].slot == k->slot) {
+            reg = &snap->regions[r];
+        }
+    }
+    if (!reg || !reg->n_nodes) {
+        return NULL;
+    }
+    n = reg->n_nodes;
+    cnt = apr_pcalloc(p, sizeof(*cnt) * n);
+    wt = apr_pcalloc(p, sizeof(*wt) * n);
+    map = apr_palloc(p, sizeof(*map) * n);
+    for (i = 0; i < k->n_spans; i++) {
+        cnt[k->spans[i].node] += k->spans[i].count;
+        wt[k->spans[i].node] += k->spans[i].weight_ns;
+    }
+    /* Totals bottom-up: a node is kept when it has any. */
+    {
+        apr_uint64_t *tc = apr_pmemdup(p, cnt, sizeof(*cnt) * n);
+        apr_uint64_t *tw = apr_pmemdup(p, wt, sizeof(*wt) * n);
+        apr_uint32_t m = 0;
+
+        if (k->uri_index != RP_STORE_NONE && k->uri_index < reg->n_uris) {
+            uri_node = reg->uris[k->uri_index].node;
+        }
+        for (i = n - 1; i > 0; i--) {
+            tc[reg->nodes[i].parent] += tc[i];
+            tw[reg->nodes[i].parent] += tw[i];
+        }
+        nodes = apr_pcalloc(p, sizeof(*nodes) * n);
+        for (i = 0; i < n; i++) {
+            const rp_node_t *src = &reg->nodes[i];
+            rp_node_t *d;
+
+            map[i] = RP_STORE_NONE;
+            if (i != 0 && tc[i] == 0 && i != uri_node) {
+                continue;
+            }
+            map[i] = m;
+            d = &nodes[m++];
+            *d = *src;
+            d->parent = i == 0 ? RP_STORE_NONE : map[src->parent];
+            d->first_child = RP_STORE_NONE;
+            d->next_sibling = RP_STORE_NONE;
+            d->self_count = cnt[i];
+            d->self_weight_ns = wt[i];
+            d->total_count = tc[i];
+            d->total_weight_ns = tw[i];
+            if (d->frame.kind == RP_FRAME_URI) {
+                d->frame.object = 0;
+            }
+            if (i != 0) {
+                /* Children newest first, as the store links them. */
+                d->next_sibling = nodes[d->parent].first_child;
+                nodes[d->parent].first_child = m - 1;
+            }
+        }
+        n = m;
+    }
+    one = apr_pcalloc(p, sizeof(*one));
+    one->info = snap->info;
+    one->nregions = 1;
+    one->regions = out = apr_pcalloc(p, sizeof(*out));
+    out->slot = reg->slot;
+    out->owner = reg->owner;
+    out->first_time = out->last_time = k->time;
+    out->nodes = nodes;
+    out->n_nodes = out->cap_nodes = n;
+    out->objects = reg->objects;
+    out->n_objects = reg->n_objects;
+    out->cap_objects = reg->cap_objects;
+    if (uri_node != RP_STORE_NONE) {
+        rp_uri_t *u = apr_pcalloc(p, sizeof(*u));
+        *u = reg->uris[k->uri_index];
+        u->node = map[uri_node];
+        u->requests = 1;
+        u->samples = nodes[u->node].total_count;
+        u->weight_ns = nodes[u->node].total_weight_ns;
+        u->sum_wall_us = u->max_wall_us = k->wall_us > 0
+                                          ? (apr_uint64_t)k->wall_us : 0;
+        u->sum_cpu_us = u->max_cpu_us = k->cpu_us > 0
+                                        ? (apr_uint64_t)k->cpu_us : 0;
+        out->uris = u;
+        out->n_uris = out->cap_uris = 1;
+    }
+    out->counters[RP_CTR_REQUESTS] = 1;
+    out->counters[RP_CTR_SAMPLES] = nodes[0].total_count;
+    out->counters[RP_CTR_TICKS] = nodes[0].total_count;
+    out->counters[RP_CTR_WEIGHT_NS] = nodes[0].total_weight_ns;
+    out->counters[RP_CTR_KEPT] = 1;
+    rec = apr_pcalloc(p, sizeof(*rec));
+    rec->time = k->time;
+    rec->method = k->method;
+    rec->uri = k->uri;
+    rec->uri_index = uri_node != RP_STORE_NONE ? 0 : RP_STORE_NONE;
+    rec->status = k->status;
+    rec->wall_us = k->wall_us;
+    rec->cpu_us = k->cpu_us;
+    rec->samples = k->samples;
+    out->recent = rec;
+    out->n_recent = out->cap_recent = 1;
+    ko = apr_pmemdup(p, k, sizeof(*k));
+    spans = apr_palloc(p, sizeof(*spans) * (k->n_spans + 1));
+    for (i = 0; i < k->n_spans; i++) {
+        spans[i] = k->spans[i];
+        spans[i].node = map[k->spans[i].node];
+    }
+    ko->spans = spans;
+    ko->uri_index = rec->uri_index;
+    out->kept = ko;
+    out->n_kept = out->cap_kept = 1;
+    one->request = ko;
+    return one;
 }
 
 const rp_snapshot_info_t *rp_snapshot_info(const rp_snapshot_t *snap)

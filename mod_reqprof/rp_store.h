@@ -108,7 +108,73 @@ typedef struct {
     int depth;                  /* number of frames, 0..RP_STORE_DEPTH_MAX */
     int truncated;              /* outermost frames were cut (MaxDepth) */
     apr_uint64_t weight_ns;     /* time this sample stands for */
+    apr_uint64_t end_us;        /* the end of that time, in microseconds
+                                 * from the request's start (a kept
+                                 * request's timeline) */
 } rp_sample_view_t;
+
+/* ------------------------------------------------------------------ */
+/* Kept requests
+ *
+ * Which requests a region keeps whole (ReqProfKeep), each rule with its
+ * own budget, per child: the RECENT most recent; the SLOWEST slowest of
+ * each URI (tail-based: a request is kept when it is slower than the
+ * fastest of its URI's kept slowest, which then gives way); the ERRORS
+ * most recent with a status of 500 or more.  A request kept by several
+ * rules stays until the last lets it go.  The records are of one fixed
+ * size, taken from a fixed share of the region; when none is free, a
+ * slow or failed request takes the oldest record kept only as recent,
+ * and otherwise the request is not kept: both are counted (KEPT_FULL).
+ * Every request goes into the merged profile either way.
+ *
+ * A kept request's samples are spans over the call tree's nodes in time
+ * order (consecutive samples of one stack merge into one span), at most
+ * RP_KEEP_SPANS; past that a sample joins an earlier span of its stack
+ * (its place in time is lost, its weight is not) or, when its stack has
+ * none, is counted as not kept (samples_lost). */
+
+#define RP_KEEP_ID_MAX          48      /* bytes of an id, with its NUL */
+#define RP_KEEP_STR_MAX         1024    /* bytes of method, URI, query,
+                                         * host, handler and content type */
+#define RP_KEEP_HDR_MAX         1536    /* bytes of the request headers */
+#define RP_KEEP_SPANS           256     /* timeline entries per request */
+
+typedef enum {
+    RP_KEEP_RECENT = 1,
+    RP_KEEP_SLOW = 2,
+    RP_KEEP_ERROR = 4
+} rp_keep_reason_e;
+
+/* Reasons by bit, and their names ("recent", "slow", "error"). */
+#define RP_KEEP_REASONS         3
+extern const char *const rp_keep_reason_names[RP_KEEP_REASONS + 1];
+
+typedef struct {
+    int recent;                 /* most recent requests kept */
+    int slowest;                /* slowest requests kept per URI */
+    int errors;                 /* most recent status >= 500 kept */
+} rp_keep_policy_t;
+
+/* ReqProfKeep's defaults (see the README for why). */
+#define RP_KEEP_RECENT_DEFAULT  32
+#define RP_KEEP_SLOWEST_DEFAULT 8
+#define RP_KEEP_ERRORS_DEFAULT  16
+/* Bound of each number. */
+#define RP_KEEP_MAX             100000
+
+/* What a request carries beside its totals, when it may be kept. */
+typedef struct {
+    const char *id;             /* its id, < RP_KEEP_ID_MAX bytes */
+    const char *query;          /* these may be NULL, and are cut so */
+    const char *vhost;          /* that all six strings fit in */
+    const char *handler;        /* RP_KEEP_STR_MAX */
+    const char *content_type;
+    apr_uint64_t bytes;         /* of the response body sent */
+    const char *headers;        /* "name\0value\0" pairs, redacted by the
+                                 * caller, cut at a pair to
+                                 * RP_KEEP_HDR_MAX */
+    apr_size_t headers_len;
+} rp_keep_info_t;
 
 typedef struct {
     apr_time_t time;            /* request start */
@@ -120,6 +186,7 @@ typedef struct {
     int status;
     apr_int64_t wall_us;        /* wall time of the profiled part */
     apr_int64_t cpu_us;         /* CPU time of the thread meanwhile */
+    const rp_keep_info_t *keep; /* NULL: not to be kept */
 } rp_request_info_t;
 
 /* What the sampler counted for one request (or, with no request, for a
@@ -146,6 +213,9 @@ typedef enum {
     RP_CTR_OBJECT_FULL,         /* objects refused: object table full */
     RP_CTR_OUTSIDE_REQUEST,     /* ticks outside profiled requests */
     RP_CTR_WEIGHT_NS,           /* sum of the stored samples' weights */
+    RP_CTR_KEPT,                /* requests kept whole */
+    RP_CTR_KEPT_FULL,           /* not kept, or let go early, for lack of
+                                 * room (see Kept requests) */
     RP_CTR_MAX
 } rp_counter_e;
 
@@ -235,6 +305,13 @@ apr_uint32_t rp_store_generation(const rp_store_t *s);
 int rp_store_claim(rp_store_t *s, apr_int32_t pid,
                    int (*alive)(apr_int32_t pid));
 
+/* This process's retention rules for the requests it stores (default:
+ * nothing is kept).  Process-local; set before the first write. */
+void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k);
+
+/* Records a region holds for kept requests (fixed by the region size). */
+apr_uint32_t rp_store_kept_capacity(const rp_store_t *s);
+
 /* Give SLOT back (a child exiting cleanly); its data stays visible. */
 void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid);
 
@@ -304,6 +381,41 @@ typedef struct {
     apr_uint32_t samples;
 } rp_recent_t;
 
+/* One span of a kept request's timeline. */
+typedef struct {
+    apr_uint32_t node;          /* its leaf in the region's tree (in a
+                                 * request snapshot: in that tree) */
+    apr_uint32_t count;         /* samples in it */
+    apr_int64_t end_us;         /* its end, from the request's start */
+    apr_uint64_t weight_ns;     /* time it stands for */
+} rp_span_t;
+
+typedef struct {
+    const char *name, *value;
+} rp_header_t;
+
+/* A kept request.  In a list (RP_SNAP_KEPT) the timeline and headers are
+ * left out (NULL, 0) but for the request asked for by id. */
+typedef struct {
+    const char *id;
+    unsigned reasons;           /* rp_keep_reason_e bits */
+    apr_uint64_t seq;           /* keep order in its region */
+    int slot;                   /* its region's slot */
+    apr_time_t time;
+    const char *method, *uri, *query, *vhost, *handler, *content_type;
+    apr_uint32_t uri_index;     /* in its region's URI table, or NONE */
+    int status;
+    apr_uint64_t bytes;
+    apr_int64_t wall_us, cpu_us;
+    apr_uint32_t samples;       /* the request's samples */
+    apr_uint32_t samples_lost;  /* ... not in its spans (record full) */
+    apr_uint64_t weight_ns;     /* of its spans */
+    const rp_span_t *spans;     /* in time order */
+    apr_uint32_t n_spans;
+    const rp_header_t *headers;
+    apr_uint32_t n_headers;
+} rp_kept_t;
+
 /* One copied region.  Arrays and strings live in the snapshot's pool. */
 typedef struct {
     int slot;
@@ -319,6 +431,8 @@ typedef struct {
     apr_uint32_t n_uris, cap_uris;
     const rp_recent_t *recent;  /* newest first */
     apr_uint32_t n_recent, cap_recent;
+    const rp_kept_t *kept;      /* with RP_SNAP_KEPT, newest first */
+    apr_uint32_t n_kept, cap_kept;
 } rp_region_t;
 
 typedef struct {
@@ -344,6 +458,28 @@ typedef struct {
  * and time, then the region is skipped and counted as busy), and check
  * the copy's structure before use.  Never blocks or writes the segment. */
 rp_snapshot_t *rp_store_snapshot(const rp_store_t *s, apr_pool_t *p);
+
+/* The same with kept requests: FLAGS RP_SNAP_KEPT copies every kept
+ * request's metadata and headers; ID (may be NULL) the timeline of the
+ * request of that id as well. */
+#define RP_SNAP_KEPT    1
+rp_snapshot_t *rp_store_snapshot_ex(const rp_store_t *s, apr_pool_t *p,
+                                    int flags, const char *id);
+
+/* The kept request of id ID in SNAP (taken with that ID), or NULL. */
+const rp_kept_t *rp_snapshot_find(const rp_snapshot_t *snap, const char *id);
+
+/* A snapshot of that one request, as if its region held nothing else:
+ * one region whose tree has only the nodes on its spans' paths, with
+ * the spans' counts and weights as self figures, its URI alone with one
+ * request, and counters of it alone (requests 1, ticks and samples its
+ * samples).  Its spans refer to the new tree's nodes.  From P; NULL when
+ * SNAP has no such request. */
+rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
+                                   const char *id);
+
+/* The request a snapshot of rp_snapshot_request is of, else NULL. */
+const rp_kept_t *rp_snapshot_kept(const rp_snapshot_t *snap);
 
 const rp_snapshot_info_t *rp_snapshot_info(const rp_snapshot_t *snap);
 int rp_snapshot_nregions(const rp_snapshot_t *snap);
