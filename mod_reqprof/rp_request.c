@@ -141,6 +141,14 @@ static const char *kept_headers(request_rec *r, apr_size_t *len)
     return buf;
 }
 
+/* Whether any ReqProfKeep rule keeps requests: else their headers are
+ * not worth gathering. */
+static int keeps(const rp_server_conf_t *conf)
+{
+    return conf->keep.recent > 0 || conf->keep.slowest > 0
+           || conf->keep.errors > 0;
+}
+
 static int by_end(const void *x, const void *y)
 {
     const rp_sample_view_t *a = x, *b = y;
@@ -186,7 +194,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     info.wall_us = wall_us;
     info.cpu_us = cpu_us;
     info.keep = NULL;
-    if (ctx->id) {
+    if (ctx->id && keeps(rp_config_get(r->server))) {
         keep.id = ctx->id;
         keep.query = r->args;
         keep.vhost = r->server->server_hostname;
