@@ -370,6 +370,7 @@ static const char *set_strip_dirs(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 /* ReqProfKeep's words, and where each number goes. */
+/* clang-format off */
 static const struct {
     const char *word;
     apr_size_t offset;      /* of an int in rp_keep_policy_t */
@@ -379,6 +380,7 @@ static const struct {
     { "errors",  APR_OFFSETOF(rp_keep_policy_t, errors) },
     { NULL, 0 }
 };
+/* clang-format on */
 
 /* "Off", or pairs "WORD N" of keep_words, each word at most once; a word
  * left out keeps nothing for its rule. */
@@ -386,7 +388,7 @@ static const char *set_keep(cmd_parms *cmd, void *dc, int argc,
                             char *const argv[])
 {
     rp_server_conf_t *conf = conf_of(cmd);
-    const char *all = "", *err;
+    const char *all = "", *err, *why;
     rp_keep_policy_t k;
     unsigned seen = 0;
     apr_int64_t v;
@@ -406,9 +408,10 @@ static const char *set_keep(cmd_parms *cmd, void *dc, int argc,
         return NULL;
     }
     if (argc == 0 || argc % 2) {
-        return bad(cmd, all, "expected Off, or pairs of a rule (recent, "
-                   "slowest, errors) and a number, e.g. 'recent 32 slowest "
-                   "8 errors 16'");
+        return bad(cmd, all,
+                   "expected Off, or pairs of a rule (recent, slowest, "
+                   "errors) and a number, e.g. 'recent 32 slowest 8 "
+                   "errors 16'");
     }
     for (i = 0; i < argc; i += 2) {
         for (w = 0; keep_words[w].word; w++) {
@@ -417,19 +420,24 @@ static const char *set_keep(cmd_parms *cmd, void *dc, int argc,
             }
         }
         if (!keep_words[w].word) {
-            return bad(cmd, all, apr_psprintf(cmd->pool, "unknown rule '%s'"
-                       ": one of recent, slowest, errors", argv[i]));
+            why = apr_psprintf(cmd->pool,
+                               "unknown rule '%s': one of "
+                               "recent, slowest, errors",
+                               argv[i]);
+            return bad(cmd, all, why);
         }
         if (seen & (1u << w)) {
-            return bad(cmd, all, apr_psprintf(cmd->pool, "'%s' is given "
-                       "twice", keep_words[w].word));
+            why = apr_psprintf(cmd->pool, "'%s' is given twice",
+                               keep_words[w].word);
+            return bad(cmd, all, why);
         }
         seen |= 1u << w;
-        if ((err = parse_int(argv[i + 1], &v)) != NULL
-            || v < 0 || v > RP_KEEP_MAX) {
-            return bad(cmd, all, apr_psprintf(cmd->pool, "%s '%s' must be a "
-                       "whole number from 0 to %d", keep_words[w].word,
-                       argv[i + 1], RP_KEEP_MAX));
+        if (parse_int(argv[i + 1], &v) != NULL || v < 0 || v > RP_KEEP_MAX) {
+            why = apr_psprintf(cmd->pool,
+                               "%s '%s' must be a whole number "
+                               "from 0 to %d",
+                               keep_words[w].word, argv[i + 1], RP_KEEP_MAX);
+            return bad(cmd, all, why);
         }
         *(int *)((char *)&k + keep_words[w].offset) = (int)v;
     }
@@ -447,7 +455,8 @@ static const char *add_redact(cmd_parms *cmd, void *dc, const char *arg)
     (void)dc;
     for (c = arg; *c; c++) {
         if (!apr_isalnum(*c) && !strchr("!#$%&'*+-.^_`|~", *c)) {
-            return bad(cmd, arg, "not a header name (letters, digits and "
+            return bad(cmd, arg,
+                       "not a header name (letters, digits and "
                        "!#$%&'*+-.^_`|~ only)");
         }
     }
@@ -458,7 +467,7 @@ static const char *add_redact(cmd_parms *cmd, void *dc, const char *arg)
         conf->redact = apr_array_make(cmd->pool, 4, sizeof(const char *));
     }
     *(const char **)apr_array_push(conf->redact) = apr_pstrdup(cmd->pool,
-                                                                arg);
+                                                               arg);
     return NULL;
 }
 
@@ -581,8 +590,9 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->keep = add->keep_set ? add->keep : base->keep;
     conf->keep_set = add->keep_set || base->keep_set;
     conf->redact = !add->redact ? base->redact
-                   : !base->redact ? add->redact
-                   : apr_array_append(p, base->redact, add->redact);
+                   : !base->redact
+                       ? add->redact
+                       : apr_array_append(p, base->redact, add->redact);
     return conf;
 }
 
@@ -614,9 +624,8 @@ int rp_config_server_timing(const request_rec *r)
 }
 
 /* Always redacted: what carries credentials. */
-static const char *const redact_always[] = {
-    "Cookie", "Authorization", "Proxy-Authorization", NULL
-};
+static const char *const redact_always[] = { "Cookie", "Authorization",
+                                             "Proxy-Authorization", NULL };
 
 int rp_config_redacted(const rp_server_conf_t *conf, const char *name)
 {
@@ -628,8 +637,8 @@ int rp_config_redacted(const rp_server_conf_t *conf, const char *name)
         }
     }
     for (i = 0; conf->redact && i < conf->redact->nelts; i++) {
-        if (strcasecmp(name, APR_ARRAY_IDX(conf->redact, i,
-                                           const char *)) == 0) {
+        if (strcasecmp(name, APR_ARRAY_IDX(conf->redact, i, const char *))
+            == 0) {
             return 1;
         }
     }

@@ -44,7 +44,7 @@ typedef struct {
 /* Per directory (and so per server and virtual host, whose defaults are
  * their directory configuration outside any section). */
 typedef struct {
-    int server_timing;      /* ReqProfServerTiming: RP_UNSET, 0 or 1 */
+    int server_timing; /* ReqProfServerTiming: RP_UNSET, 0 or 1 */
 } rp_dir_conf_t;
 
 extern const command_rec rp_config_cmds[];

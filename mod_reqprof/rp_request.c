@@ -50,7 +50,7 @@
 
 #define END_FILTER "REQPROF_END"
 #define TIMING_FILTER "REQPROF_TIMING"
-#define ID_NOTE "reqprof-id"
+#define ID_NOTE       "reqprof-id"
 
 typedef struct {
     request_rec *r;
@@ -60,7 +60,7 @@ typedef struct {
     apr_uint32_t generation;    /* of the profile when the request began */
     const char *id;             /* its id (the reqprof-id note) */
     int done;
-    int timing;                 /* the Server-Timing filter was added */
+    int timing; /* the Server-Timing filter was added */
 } rp_req_ctx_t;
 
 /* The leaf a sample's state puts below its stack (rp_sample_state_e). */
@@ -126,7 +126,8 @@ static const char *kept_headers(request_rec *r, apr_size_t *len)
             continue;
         }
         v = rp_config_redacted(conf, e[i].key) ? "[redacted]"
-            : e[i].val ? e[i].val : "";
+            : e[i].val                         ? e[i].val
+                                               : "";
         nl = strlen(e[i].key);
         vl = strlen(v);
         if (used + nl + vl + 2 > RP_KEEP_HDR_MAX) {
@@ -238,7 +239,8 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
         views[n].truncated = s.truncated;
         views[n].weight_ns = s.weight_ns;
         views[n].end_us = s.time_ns > c->begin_ns
-                          ? (s.time_ns - c->begin_ns) / 1000 : 0;
+                              ? (s.time_ns - c->begin_ns) / 1000
+                              : 0;
         nframes += (apr_size_t)(s.depth + lead);
         offcpu |= s.offcpu;
         n++;
@@ -420,10 +422,11 @@ static apr_status_t timing_filter(ap_filter_t *f, apr_bucket_brigade *bb)
      * pass moves that table to headers_out and runs this again. */
     apr_table_unset(r->headers_out, "Server-Timing");
     apr_table_setn(r->err_headers_out, "Server-Timing",
-                     apr_psprintf(r->pool, "reqprof-wall;dur=%.3f, "
-                                  "reqprof-cpu;dur=%.3f, "
-                                  "reqprof-id;desc=\"%s\"", wall, cpu,
-                                  ctx->id));
+                   apr_psprintf(r->pool,
+                                "reqprof-wall;dur=%.3f, "
+                                "reqprof-cpu;dur=%.3f, "
+                                "reqprof-id;desc=\"%s\"",
+                                wall, cpu, ctx->id));
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
@@ -461,10 +464,9 @@ void rp_request_register(apr_pool_t *p)
     (void)p;
     /* Before the header filter (a protocol filter) and after the content
      * filters. */
-    timing_filter_handle = ap_register_output_filter(TIMING_FILTER,
-                                                     timing_filter, NULL,
-                                                     AP_FTYPE_CONTENT_SET
-                                                     + 9);
+    timing_filter_handle =
+        ap_register_output_filter(TIMING_FILTER, timing_filter, NULL,
+                                  AP_FTYPE_CONTENT_SET + 9);
     ap_hook_insert_filter(insert_timing, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(insert_timing_error, NULL, NULL,
                                 APR_HOOK_MIDDLE);
