@@ -1,6 +1,7 @@
 # mod_reqprof build, demo, tests and benchmark.   Use: make -f apxs.mk TARGET
 #
-#   deps     install what is missing (Debian/Ubuntu, apt-get; sudo when not root)
+#   deps     install what is missing (Debian/Ubuntu, apt-get; sudo when not root),
+#            and the npm packages the tests use (into build/npm)
 #   all      build mod_reqprof.so with apxs, warnings as errors
 #   demo     deps + all, then a private httpd on 127.0.0.1 with a workload
 #   test     deps + all, then unit tests (ASan+UBSan; TSan for the store
@@ -30,7 +31,7 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
               $(SRC_DIR)/rp_report_html.c $(SRC_DIR)/rp_report_flame.c \
               $(SRC_DIR)/rp_report_collapsed.c $(SRC_DIR)/rp_report_pprof.c \
               $(SRC_DIR)/rp_report_callgrind.c $(SRC_DIR)/rp_report_dot.c \
-              $(SRC_DIR)/rp_render.c
+              $(SRC_DIR)/rp_report_speedscope.c $(SRC_DIR)/rp_render.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
@@ -58,6 +59,16 @@ DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               python3 python3-pytest python3-requests curl binutils \
               zlib1g-dev chromium chromium-driver python3-selenium \
               golang-go valgrind graphviz gdb clang-format
+
+# What the tests take from npm, into build/npm (never into the repository):
+# speedscope's release, whose file-format-schema.json is the published
+# schema of format=speedscope and whose page the browser test opens the
+# export in, and ajv to validate against that schema
+# (tests/speedscope_schema.js).  node and npm come from Debian's nodejs
+# and npm when no npm is on the PATH (NodeSource's nodejs carries its own).
+NPM_DIR    := $(BUILD)/npm
+NPM_PKGS   := speedscope@1.25.0 ajv@8
+NPM_STAMP  := $(NPM_DIR)/.installed
 
 # Unit tests: the pure parts, built with sanitizers.  Each source is
 # compiled once into build/asan/ and archived in one library that every
@@ -111,7 +122,7 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps demo test unit integration bench bench-render soak install \
         install-conf \
-        clean fixture
+        clean fixture npm
 
 all: $(MODULE)
 
@@ -150,12 +161,24 @@ deps:
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
 	        | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    $(SUDO) apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	        --no-install-recommends $$missing; \
 	fi
+	@$(MAKE) -s -f apxs.mk npm
+
+# The npm packages (NPM_PKGS), installed again when apxs.mk changes.
+npm: $(NPM_STAMP)
+
+$(NPM_STAMP): apxs.mk
+	@command -v npm >/dev/null \
+	    || { echo "npm is missing: make -f apxs.mk deps" >&2; exit 1; }
+	npm install --no-save --no-audit --no-fund --no-package-lock \
+	    --loglevel=error --prefix $(NPM_DIR) $(NPM_PKGS)
+	@touch $@
 
 $(BUILD):
 	mkdir -p $@
@@ -196,7 +219,7 @@ demo: deps all fixture
 test: deps all fixture unit
 	$(PYTHON) tests/run_tests.py $(UNIT_TESTS) $(TSAN_TESTS)
 
-integration: all fixture
+integration: all fixture npm
 	$(PYTHON) -m pytest -q tests
 
 # The render benchmark: optimised, no sanitizers, as the module is built.

@@ -20,6 +20,8 @@
 #include "rp_escape.h"
 #include "rp_report.h"
 
+/* A table, laid out by hand. */
+/* clang-format off */
 const rp_format_t rp_report_formats[] = {
     /* name        id                   content type
      *             file         attach, page, labels */
@@ -39,8 +41,11 @@ const rp_format_t rp_report_formats[] = {
       "callgrind", 0, 0, 0 },
     { "dot",       RP_FORMAT_DOT,       "text/vnd.graphviz; charset=utf-8",
       "dot",       0, 0, 0 },
+    { "speedscope", RP_FORMAT_SPEEDSCOPE, "application/json; charset=utf-8",
+      "speedscope.json", 1, 0, 0 },
     { NULL }
 };
+/* clang-format on */
 
 const char *const rp_report_view_names[] = {
     "overview", "functions", "callers", "callees", "tree", "flame",

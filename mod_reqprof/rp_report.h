@@ -9,8 +9,8 @@
  *
  * Views (?view=) are what the page shows; formats (?format=) how.  The
  * page formats (html, text, json) render every view; the exports (svg,
- * collapsed, pprof, callgrind, dot) render the profile as a whole and
- * ignore the view.  Not for signal context.
+ * collapsed, pprof, callgrind, dot, speedscope) render the profile as a
+ * whole and ignore the view.  Not for signal context.
  */
 
 #ifndef RP_REPORT_H
@@ -104,6 +104,7 @@ typedef enum {
     RP_FORMAT_PPROF,
     RP_FORMAT_CALLGRIND,
     RP_FORMAT_DOT,
+    RP_FORMAT_SPEEDSCOPE,
     RP_FORMATS
 } rp_format_e;
 
@@ -137,6 +138,7 @@ void rp_report_collapsed(const rp_render_t *c);
 void rp_report_pprof(const rp_render_t *c);
 void rp_report_callgrind(const rp_render_t *c);
 void rp_report_dot(const rp_render_t *c);
+void rp_report_speedscope(const rp_render_t *c);
 
 /* The flame graph as an <svg> element, for the html view (EMBEDDED: no
  * XML prolog, script nonce from page->csp_nonce) and for format=svg. */

@@ -210,7 +210,7 @@ static const char *const view_titles[RP_VIEW_COUNT] = {
 
 static const char *const page_formats[] = { "text", "json", NULL };
 static const char *const exports[] = {
-    "svg", "collapsed", "pprof", "callgrind", "dot", NULL
+    "svg", "collapsed", "pprof", "callgrind", "dot", "speedscope", NULL,
 };
 
 /* The live controls: one POST form per change. */

@@ -122,6 +122,7 @@ typedef struct {
     double budget_ms;           /* 0: none */
 } job_t;
 
+/* clang-format off */
 static const job_t jobs[] = {
     { "html functions, 100 rows",   "html", RP_VIEW_FUNCTIONS, 100, 100 },
     { "html functions, all rows",   "html", RP_VIEW_FUNCTIONS, 0,   100 },
@@ -136,8 +137,10 @@ static const job_t jobs[] = {
     { "pprof",                      "pprof", RP_VIEW_OVERVIEW, 0, 1000 },
     { "callgrind",                  "callgrind", RP_VIEW_OVERVIEW, 0, 1000 },
     { "dot",                        "dot",  RP_VIEW_OVERVIEW,  0, 1000 },
+    { "speedscope",                 "speedscope", RP_VIEW_OVERVIEW, 0, 1000 },
     { NULL }
 };
+/* clang-format on */
 
 static int always_alive(apr_int32_t pid)
 {
@@ -309,7 +312,7 @@ static int bench_memory(const rp_model_t *m, const rp_page_t *page)
 {
     static const char *const pages[] = { "html", "text", "json", NULL };
     static const char *const exports[] = {
-        "svg", "collapsed", "pprof", "callgrind", "dot", NULL
+        "svg", "collapsed", "pprof", "callgrind", "dot", "speedscope", NULL,
     };
     mem_job_t j;
     double worst = 0, used;

@@ -16,7 +16,7 @@ BAD_QUERIES = [
     ("bogus=1", "unknown parameter 'bogus'"),
     ("explain=/a&explain=/b", "parameter 'explain' given more than once"),
     ("format=xml", "format 'xml' is not one of: html, text, json, svg, "
-                   "collapsed, pprof, callgrind, dot"),
+                   "collapsed, pprof, callgrind, dot, speedscope"),
     ("view=bogus", "view 'bogus' is not one of: overview, functions, "
                    "callers, callees, tree, flame, requests, explain"),
     ("view=tree&view=flame", "parameter 'view' given more than once"),

@@ -1,18 +1,21 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * Unit tests of the exports (collapsed, pprof, callgrind, dot) and of
- * rp_model_diff, on models made from folded stacks.
+ * Unit tests of the exports (collapsed, pprof, callgrind, dot, speedscope)
+ * and of rp_model_diff, on models made from folded stacks, and of the
+ * speedscope export of one request kept by a real store in memory.
  *
  * Each export is read back the way its consumers read it: folded lines
  * are split and summed, and frame names decoded by rp_escape.h's rule;
  * the pprof output is gunzipped with zlib and decoded by a small
  * protobuf reader written here, independently of the encoder; callgrind
  * cost lines are summed per function and per call; the dot graph is
- * searched for its nodes, edges and label.  The collapsed, callgrind and
- * dot outputs of one model are also compared with golden files in
- * tests/unit/golden/ (the pprof bytes depend on zlib's version, so its
- * decoded content is checked instead).  To regenerate the golden files
- * after an intended change, from the top directory:
+ * searched for its nodes, edges and label; the speedscope JSON is read by
+ * a strict JSON reader written here and checked against the model.  The
+ * collapsed, callgrind and dot outputs of one model are also compared
+ * with golden files in tests/unit/golden/ (the pprof bytes depend on
+ * zlib's version, so its decoded content is checked instead).  To
+ * regenerate the golden files after an intended change, from the top
+ * directory:
  *
  *     RP_REGEN_GOLDEN=1 build/check_exports
  *
@@ -34,12 +37,16 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 
+#include "rp_escape.h"
 #include "rp_model.h"
 #include "rp_out.h"
 #include "rp_report.h"
+#include "rp_store.h"
+#include "rp_symbols.h"
 
 #include "unit_main.h"
 #include "unit_pool.h"
+#include "unit_utf8.h"
 
 #define NS 1000000              /* each sample stands for 1 ms */
 
@@ -1156,6 +1163,666 @@ START_TEST(test_diff_clamps)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Speedscope */
+
+/* A JSON reader as strict as RFC 8259 (but for numbers, read as
+ * doubles), written here independently of the renderers, so that an
+ * export that is not JSON fails here, not in speedscope. */
+typedef enum { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ } jkind_e;
+
+typedef struct jv_t jv_t;
+struct jv_t {
+    jkind_e kind;
+    double num;                /* J_NUM, J_BOOL */
+    const char *str;           /* J_STR, decoded */
+    apr_array_header_t *items; /* J_ARR, J_OBJ: of jv_t * */
+    apr_array_header_t *keys;  /* J_OBJ: of const char *, as items */
+};
+
+typedef struct {
+    const char *s;
+    const char *err; /* the first error, or NULL */
+} jr_t;
+
+static jv_t *j_value(jr_t *r, int depth);
+
+static void j_ws(jr_t *r)
+{
+    while (*r->s == ' ' || *r->s == '\t' || *r->s == '\n' || *r->s == '\r') {
+        r->s++;
+    }
+}
+
+static jv_t *j_fail(jr_t *r, const char *why)
+{
+    if (!r->err) {
+        r->err = apr_psprintf(pool, "%s at \"%.40s\"", why, r->s);
+    }
+    return NULL;
+}
+
+static void put_utf8(char **o, unsigned long v)
+{
+    char *p = *o;
+
+    if (v < 0x80) {
+        *p++ = (char)v;
+    }
+    else if (v < 0x800) {
+        *p++ = (char)(0xC0 | (v >> 6));
+        *p++ = (char)(0x80 | (v & 0x3F));
+    }
+    else if (v < 0x10000) {
+        *p++ = (char)(0xE0 | (v >> 12));
+        *p++ = (char)(0x80 | ((v >> 6) & 0x3F));
+        *p++ = (char)(0x80 | (v & 0x3F));
+    }
+    else {
+        *p++ = (char)(0xF0 | (v >> 18));
+        *p++ = (char)(0x80 | ((v >> 12) & 0x3F));
+        *p++ = (char)(0x80 | ((v >> 6) & 0x3F));
+        *p++ = (char)(0x80 | (v & 0x3F));
+    }
+    *o = p;
+}
+
+static int hex4(const char *s, unsigned long *v)
+{
+    int i;
+
+    *v = 0;
+    for (i = 0; i < 4; i++) {
+        int d = s[i] >= 'a' && s[i] <= 'f' ? s[i] - 'a' + 10 : hex(s[i]);
+        if (d < 0) {
+            return 0;
+        }
+        *v = *v * 16 + (unsigned long)d;
+    }
+    return 1;
+}
+
+static const char *j_string(jr_t *r)
+{
+    char *out = apr_palloc(pool, strlen(r->s) + 1), *o = out;
+
+    r->s++; /* the opening quote */
+    while (*r->s != '"') {
+        unsigned char ch = (unsigned char)*r->s;
+        unsigned long v, lo;
+        if (ch < 0x20) {
+            j_fail(r, ch ? "control byte in a string" : "unended string");
+            return NULL;
+        }
+        if (ch != '\\') {
+            *o++ = *r->s++;
+            continue;
+        }
+        switch (r->s[1]) {
+        case '"':
+        case '\\':
+        case '/':
+            *o++ = r->s[1];
+            break;
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'u':
+            if (!hex4(r->s + 2, &v)) {
+                j_fail(r, "bad \\u escape");
+                return NULL;
+            }
+            if (v >= 0xD800 && v <= 0xDBFF) {
+                if (r->s[6] != '\\' || r->s[7] != 'u' || !hex4(r->s + 8, &lo)
+                    || lo < 0xDC00 || lo > 0xDFFF) {
+                    j_fail(r, "lone surrogate");
+                    return NULL;
+                }
+                v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00);
+                r->s += 6;
+            }
+            else if (v >= 0xDC00 && v <= 0xDFFF) {
+                j_fail(r, "lone surrogate");
+                return NULL;
+            }
+            put_utf8(&o, v);
+            r->s += 4;
+            break;
+        default:
+            j_fail(r, "bad escape");
+            return NULL;
+        }
+        r->s += 2;
+    }
+    r->s++;
+    *o = '\0';
+    return out;
+}
+
+static jv_t *j_new(jkind_e kind)
+{
+    jv_t *v = apr_pcalloc(pool, sizeof(*v));
+
+    v->kind = kind;
+    if (kind == J_ARR || kind == J_OBJ) {
+        v->items = apr_array_make(pool, 4, sizeof(jv_t *));
+        v->keys = apr_array_make(pool, 4, sizeof(const char *));
+    }
+    return v;
+}
+
+/* An array (CLOSE ']') or an object ('}'). */
+static jv_t *j_list(jr_t *r, char close, int depth)
+{
+    jv_t *v = j_new(close == ']' ? J_ARR : J_OBJ), *item;
+    const char *key = NULL;
+
+    r->s++;
+    j_ws(r);
+    if (*r->s == close) {
+        r->s++;
+        return v;
+    }
+    for (;;) {
+        j_ws(r);
+        if (close == '}') {
+            if (*r->s != '"' || !(key = j_string(r))) {
+                return j_fail(r, "object key expected");
+            }
+            j_ws(r);
+            if (*r->s++ != ':') {
+                return j_fail(r, "':' expected");
+            }
+        }
+        if (!(item = j_value(r, depth + 1))) {
+            return NULL;
+        }
+        *(jv_t **)apr_array_push(v->items) = item;
+        *(const char **)apr_array_push(v->keys) = key;
+        j_ws(r);
+        if (*r->s == ',') {
+            r->s++;
+            continue;
+        }
+        if (*r->s != close) {
+            return j_fail(r, "',' or end of list expected");
+        }
+        r->s++;
+        return v;
+    }
+}
+
+static jv_t *j_value(jr_t *r, int depth)
+{
+    jv_t *v;
+    const char *start;
+
+    j_ws(r);
+    if (depth > 64) {
+        return j_fail(r, "too deep");
+    }
+    switch (*r->s) {
+    case '{':
+        return j_list(r, '}', depth);
+    case '[':
+        return j_list(r, ']', depth);
+    case '"':
+        v = j_new(J_STR);
+        return (v->str = j_string(r)) ? v : NULL;
+    }
+    if (strncmp(r->s, "true", 4) == 0 || strncmp(r->s, "false", 5) == 0) {
+        v = j_new(J_BOOL);
+        v->num = *r->s == 't';
+        r->s += *r->s == 't' ? 4 : 5;
+        return v;
+    }
+    if (strncmp(r->s, "null", 4) == 0) {
+        r->s += 4;
+        return j_new(J_NULL);
+    }
+    /* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+    start = r->s;
+    if (*r->s == '-') {
+        r->s++;
+    }
+    if (*r->s == '0') {
+        r->s++;
+    }
+    else if (*r->s >= '1' && *r->s <= '9') {
+        while (*r->s >= '0' && *r->s <= '9') {
+            r->s++;
+        }
+    }
+    else {
+        return j_fail(r, "value expected");
+    }
+    if (*r->s == '.') {
+        if (!(*++r->s >= '0' && *r->s <= '9')) {
+            return j_fail(r, "digit expected");
+        }
+        while (*r->s >= '0' && *r->s <= '9') {
+            r->s++;
+        }
+    }
+    if (*r->s == 'e' || *r->s == 'E') {
+        r->s++;
+        if (*r->s == '+' || *r->s == '-') {
+            r->s++;
+        }
+        if (!(*r->s >= '0' && *r->s <= '9')) {
+            return j_fail(r, "digit expected");
+        }
+        while (*r->s >= '0' && *r->s <= '9') {
+            r->s++;
+        }
+    }
+    v = j_new(J_NUM);
+    v->num = strtod(apr_pstrndup(pool, start, (apr_size_t)(r->s - start)),
+                    NULL);
+    return v;
+}
+
+/* TEXT as one JSON value, or the test fails saying where it is not. */
+static const jv_t *json_parse(const char *text)
+{
+    jr_t r;
+    const jv_t *v;
+
+    ck_assert_msg(unit_valid_utf8((const unsigned char *)text), "not UTF-8");
+    r.s = text;
+    r.err = NULL;
+    v = j_value(&r, 0);
+    j_ws(&r);
+    if (v && *r.s) {
+        j_fail(&r, "text after the value");
+    }
+    ck_assert_msg(r.err == NULL, "not JSON: %s", r.err);
+    return v;
+}
+
+/* Member KEY of object O (the test fails without it), of kind KIND. */
+static const jv_t *jget(const jv_t *o, const char *key, jkind_e kind)
+{
+    int i;
+
+    ck_assert_int_eq(o->kind, J_OBJ);
+    for (i = 0; i < o->items->nelts; i++) {
+        if (strcmp(((const char **)o->keys->elts)[i], key) == 0) {
+            const jv_t *v = ((jv_t **)o->items->elts)[i];
+            ck_assert_msg(v->kind == kind, "member %s of kind %d", key,
+                          (int)v->kind);
+            return v;
+        }
+    }
+    ck_abort_msg("no member %s", key);
+    return NULL;
+}
+
+/* Member KEY of O, or NULL. */
+static const jv_t *jfind(const jv_t *o, const char *key)
+{
+    int i;
+
+    for (i = 0; i < o->items->nelts; i++) {
+        if (strcmp(((const char **)o->keys->elts)[i], key) == 0) {
+            return ((jv_t **)o->items->elts)[i];
+        }
+    }
+    return NULL;
+}
+
+static const jv_t *jat(const jv_t *a, int i)
+{
+    ck_assert_int_lt(i, a->items->nelts);
+    return ((jv_t **)a->items->elts)[i];
+}
+
+/* A whole number of JSON, as an integer. */
+static apr_uint64_t jint(const jv_t *v)
+{
+    ck_assert_int_eq(v->kind, J_NUM);
+    ck_assert_msg(v->num >= 0 && v->num == (double)(apr_uint64_t)v->num,
+                  "not a count: %g", v->num);
+    return (apr_uint64_t)v->num;
+}
+
+/* The reader itself refuses what is not JSON, so that a pass means
+ * something. */
+START_TEST(test_json_reader_refuses)
+{
+    static const char *const bad[] = {
+        "",          "{",    "[1,]",      "{\"a\" 1}", "{\"a\": 1,}",
+        "[01]",      "[1.]", "\"a\x01\"", "\"\\x41\"", "\"\\ud800\"",
+        "[1] 2",     "nul",  "{a: 1}",    "'a'",       "[-]",
+        "\"unended", NULL
+    };
+    const jv_t *v, *a;
+    int i;
+
+    for (i = 0; bad[i]; i++) {
+        jr_t r;
+        r.s = bad[i];
+        r.err = NULL;
+        v = j_value(&r, 0);
+        j_ws(&r);
+        ck_assert_msg(!v || r.err || *r.s, "took %s", bad[i]);
+    }
+    v = json_parse("{\"a\": [1, -2.5e3, true, null, \"\\u00e9\\ud83d"
+                   "\\ude00\\n\"], \"b\": {}}");
+    a = jget(v, "a", J_ARR);
+    ck_assert_str_eq(jat(a, 4)->str, "\xc3\xa9\xf0\x9f\x98\x80\n");
+    ck_assert(jat(a, 1)->num == -2500.0);
+}
+END_TEST
+
+/* The string member KEY of O. */
+static const char *jstr_of(const jv_t *o, const char *key)
+{
+    return jget(o, key, J_STR)->str;
+}
+
+#define SS_SCHEMA "https://www.speedscope.app/file-format-schema.json"
+
+/* The document's head as speedscope's schema asks, with its frames
+ * (*FRAMES) and profiles (*PROFILES). */
+static void ss_head(const jv_t *doc, const jv_t **frames,
+                    const jv_t **profiles)
+{
+    ck_assert_str_eq(jstr_of(doc, "$schema"), SS_SCHEMA);
+    ck_assert_str_eq(jstr_of(doc, "exporter"), "mod_reqprof 0.0-test");
+    jstr_of(doc, "name");
+    ck_assert_uint_eq(jint(jget(doc, "activeProfileIndex", J_NUM)), 0);
+    *frames = jget(jget(doc, "shared", J_OBJ), "frames", J_ARR);
+    *profiles = jget(doc, "profiles", J_ARR);
+    ck_assert_int_ge((*profiles)->items->nelts, 1);
+}
+
+/* Profile P's samples as frame names joined by '|', one per sample, each
+ * followed by " WEIGHT"; *SUM gets the weights' sum.  Checks what every
+ * sampled profile must be: in nanoseconds from 0, as many weights as
+ * samples, every frame index in FRAMES. */
+static apr_array_header_t *ss_samples(const jv_t *p, const jv_t *frames,
+                                      apr_uint64_t *sum)
+{
+    const jv_t *samples = jget(p, "samples", J_ARR);
+    const jv_t *weights = jget(p, "weights", J_ARR);
+    apr_array_header_t *out = apr_array_make(pool, 8, sizeof(char *));
+    int i, d;
+
+    ck_assert_str_eq(jget(p, "type", J_STR)->str, "sampled");
+    ck_assert_str_eq(jget(p, "unit", J_STR)->str, "nanoseconds");
+    ck_assert_uint_eq(jint(jget(p, "startValue", J_NUM)), 0);
+    jstr_of(p, "name");
+    ck_assert_int_eq(samples->items->nelts, weights->items->nelts);
+    *sum = 0;
+    for (i = 0; i < samples->items->nelts; i++) {
+        const jv_t *st = jat(samples, i);
+        const char *joined = "", *line;
+        ck_assert_int_eq(st->kind, J_ARR);
+        ck_assert_int_ge(st->items->nelts, 1);
+        for (d = 0; d < st->items->nelts; d++) {
+            apr_uint64_t f = jint(jat(st, d));
+            const char *name;
+            ck_assert_uint_lt(f, (apr_uint64_t)frames->items->nelts);
+            name = jstr_of(jat(frames, (int)f), "name");
+            joined = apr_pstrcat(pool, joined, d ? "|" : "", name, NULL);
+        }
+        *sum += jint(jat(weights, i));
+        line = apr_psprintf(pool, "%s %" APR_UINT64_T_FMT, joined,
+                            jint(jat(weights, i)));
+        *(const char **)apr_array_push(out) = line;
+    }
+    return out;
+}
+
+static const char *speedscope(const rp_model_t *m)
+{
+    memset(&opts, 0, sizeof(opts));
+    return render(m, rp_report_speedscope, NULL);
+}
+
+/* The whole profile: a profile per URI, busiest first, whose samples are
+ * the tree's stacks (URI outermost) with their self weights, heaviest
+ * child first; the frames are the model's functions. */
+START_TEST(test_speedscope_whole_profile)
+{
+    /* clang-format off */
+    static const char *const want_spin[] = {
+        "/spin|main|ap_run_handler|fixture_handler 3000000",
+        "/spin|main|ap_run_handler|fixture_handler|fixture_spin_a 200000000",
+        "/spin|main|ap_run_handler|fixture_handler|fixture_spin_b 100000000"
+    };
+    static const char *const want_other[] = {
+        "/other 2000000", "/other|main|rec|rec|leaf 4000000",
+        "/other|main|[truncated] 1000000"
+    };
+    /* clang-format on */
+    rp_model_t *m = model();
+    const char *out = speedscope(m);
+    const jv_t *doc = json_parse(out), *frames, *profiles, *p, *f;
+    apr_array_header_t *spin, *other;
+    apr_uint64_t sum_spin, sum_other;
+    const char *title;
+    int i;
+
+    ss_head(doc, &frames, &profiles);
+    ck_assert_int_eq(frames->items->nelts, m->funcs->nelts);
+    for (i = 0; i < m->funcs->nelts; i++) {
+        const rp_func_t *fn = rp_model_func(m, (apr_uint32_t)i);
+        f = jat(frames, i);
+        ck_assert_str_eq(jstr_of(f, "name"), fn->name);
+        if (fn->kind == RP_FRAME_URI || !*fn->object) {
+            ck_assert_ptr_null(jfind(f, "file"));
+        }
+        else {
+            /* No source file in a folded model: the object stands in. */
+            ck_assert_str_eq(jstr_of(f, "file"), fn->object);
+        }
+    }
+    ck_assert_int_eq(profiles->items->nelts, 2);
+    p = jat(profiles, 0);
+    ck_assert_str_eq(jstr_of(p, "name"), "/spin");
+    spin = ss_samples(p, frames, &sum_spin);
+    ck_assert_uint_eq(jint(jget(p, "endValue", J_NUM)), sum_spin);
+    /* Depth first, a node before its children, heaviest child first. */
+    ck_assert_int_eq(spin->nelts, 3);
+    for (i = 0; i < 3; i++) {
+        ck_assert_str_eq(((const char **)spin->elts)[i], want_spin[i]);
+    }
+    p = jat(profiles, 1);
+    ck_assert_str_eq(jstr_of(p, "name"), "/other");
+    other = ss_samples(p, frames, &sum_other);
+    ck_assert_uint_eq(jint(jget(p, "endValue", J_NUM)), sum_other);
+    ck_assert_int_eq(other->nelts, 3);
+    for (i = 0; i < 3; i++) {
+        ck_assert_str_eq(((const char **)other->elts)[i], want_other[i]);
+    }
+    ck_assert_uint_eq(sum_spin + sum_other, m->weight_ns);
+    ck_assert_uint_eq(m->weight_ns, (apr_uint64_t)TOTAL * NS);
+    title = jstr_of(doc, "name");
+    ck_assert_ptr_nonnull(strstr(title, "cpu timer, 999 Hz"));
+}
+END_TEST
+
+/* Names from requests and binaries come back as rp_escape_text leaves
+ * them (the JSON escaper starts from it), in JSON that parses; an empty
+ * model is one empty profile, which speedscope still opens. */
+START_TEST(test_speedscope_escapes_and_empty)
+{
+    static const char *const odd = "/q\"<&>\\;x;a\"b\\c\x01\xff@/o\"bj.so;"
+                                   "\xe2\x80\xa8tab\there 5";
+    rp_model_t *m = rp_model_from_folded(pool, &odd, 1, NS);
+    const jv_t *doc, *frames, *profiles;
+    apr_array_header_t *got;
+    apr_uint64_t sum;
+    const char *want;
+
+    m->info = &info_cpu;
+    doc = json_parse(speedscope(m));
+    ss_head(doc, &frames, &profiles);
+    ck_assert_int_eq(profiles->items->nelts, 1);
+    got = ss_samples(jat(profiles, 0), frames, &sum);
+    ck_assert_int_eq(got->nelts, 1);
+    want = apr_pstrcat(pool, rp_escape_text(pool, "/q\"<&>\\"), "|",
+                       rp_escape_text(pool, "x"), "|",
+                       rp_escape_text(pool, "a\"b\\c\x01\xff"), "|",
+                       rp_escape_text(pool, "\xe2\x80\xa8tab\there"),
+                       " 5000000", NULL);
+    ck_assert_str_eq(((const char **)got->elts)[0], want);
+    ck_assert_str_eq(jstr_of(jat(frames, 2), "file"), "/o\"bj.so");
+
+    m = rp_model_from_folded(pool, NULL, 0, NS);
+    m->info = &info_cpu;
+    doc = json_parse(speedscope(m));
+    ss_head(doc, &frames, &profiles);
+    ck_assert_int_eq(profiles->items->nelts, 1);
+    ck_assert_str_eq(jstr_of(jat(profiles, 0), "name"), "no samples");
+    ck_assert_int_eq(ss_samples(jat(profiles, 0), frames, &sum)->nelts, 0);
+    ck_assert_uint_eq(jint(jget(jat(profiles, 0), "endValue", J_NUM)), 0);
+}
+END_TEST
+
+/* A formatted and attached store of one slot in pool memory. */
+static rp_store_t *make_store(apr_size_t region)
+{
+    apr_size_t size = rp_store_segment_size(1, region);
+    void *base;
+    rp_store_t *s;
+
+    ck_assert_uint_gt(size, 0);
+    base = apr_pcalloc(pool, size);
+    ck_assert_int_eq(rp_store_format(base, size, 1, region), APR_SUCCESS);
+    s = rp_store_attach(pool, base, size);
+    ck_assert_ptr_nonnull(s);
+    return s;
+}
+
+/* One request, kept: its profile is its spans in time order.  Samples
+ * of leaves A A B A C C (consecutive ones of a leaf merge into a span),
+ * so the spans are A B A C, and A's two spans must stay apart, in their
+ * places. */
+START_TEST(test_speedscope_one_request)
+{
+    /* A table, laid out by hand. */
+    /* clang-format off */
+    static const struct {
+        apr_uint64_t rel;       /* of the leaf */
+        apr_uint64_t end_us, weight_us;
+    } seq[] = {
+        { 0x100, 1000, 1000 }, { 0x100, 2000, 1000 },
+        { 0x200, 3500, 1500 },
+        { 0x100, 4000, 500 },
+        { 0x300, 5000, 1000 }, { 0x300, 6000, 1000 }
+    };
+    /* clang-format on */
+    static const apr_uint64_t want_ns[] = { 2000000, 1500000, 500000,
+                                            2000000 };
+    rp_store_t *s = make_store(512 * 1024);
+    rp_keep_policy_t kp = { 4, 0, 0 };
+    rp_keep_info_t ki;
+    rp_request_info_t req;
+    rp_frame_t fr[6][2];
+    rp_sample_view_t sm[6];
+    const rp_snapshot_t *snap;
+    rp_snapshot_t *one;
+    const rp_model_t *m;
+    const jv_t *doc, *frames, *profiles, *p, *samples;
+    apr_array_header_t *got;
+    apr_uint64_t sum;
+    apr_uint32_t obj;
+    const char *leaf[4];
+    int slot, i;
+
+    slot = rp_store_claim(s, 4242, NULL);
+    ck_assert_int_eq(slot, 0);
+    rp_store_set_keep(s, &kp);
+    obj = rp_store_object(s, slot, "/nonexistent/libunit.so", NULL);
+    ck_assert_uint_ne(obj, RP_STORE_NONE);
+    for (i = 0; i < 6; i++) {
+        fr[i][0].kind = RP_FRAME_REAL; /* innermost first */
+        fr[i][0].object = obj;
+        fr[i][0].rel = seq[i].rel;
+        fr[i][1].kind = RP_FRAME_REAL;
+        fr[i][1].object = obj;
+        fr[i][1].rel = 0x10;
+        sm[i].frames = fr[i];
+        sm[i].depth = 2;
+        sm[i].truncated = 0;
+        sm[i].weight_ns = seq[i].weight_us * 1000;
+        sm[i].end_us = seq[i].end_us;
+    }
+    memset(&ki, 0, sizeof(ki));
+    ki.id = "req-17";
+    memset(&req, 0, sizeof(req));
+    req.time = apr_time_from_sec(1000);
+    req.method = "GET";
+    req.uri = "/one";
+    req.status = 200;
+    req.wall_us = 7000;
+    req.cpu_us = 6000;
+    req.keep = &ki;
+    rp_store_add_request(s, slot, &req, sm, 6, NULL);
+
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, "req-17");
+    ck_assert_ptr_nonnull(snap);
+    one = rp_snapshot_request(pool, snap, "req-17");
+    ck_assert_ptr_nonnull(one);
+    m = rp_model_build(pool, one, rp_symbols_create(pool), NULL, 0);
+    ck_assert_ptr_nonnull(m->request);
+    ck_assert_uint_eq(m->request->n_spans, 4);
+
+    doc = json_parse(speedscope(m));
+    ss_head(doc, &frames, &profiles);
+    ck_assert_int_eq(profiles->items->nelts, 1);
+    p = jat(profiles, 0);
+    ck_assert_str_eq(jstr_of(p, "name"), "GET /one (request req-17)");
+    ck_assert_str_eq(jstr_of(doc, "name"), "GET /one (request req-17)");
+    got = ss_samples(p, frames, &sum);
+    ck_assert_int_eq(got->nelts, 4);
+    ck_assert_uint_eq(sum, 6000000);
+    /* The wall time is more than the samples' weight: the end is it. */
+    ck_assert_uint_eq(jint(jget(p, "endValue", J_NUM)), 7000000);
+    samples = jget(p, "samples", J_ARR);
+    for (i = 0; i < 4; i++) {
+        const jv_t *st = jat(samples, i);
+        const char *line = ((const char **)got->elts)[i];
+        ck_assert_int_eq(st->items->nelts, 3); /* URI, outer, leaf */
+        ck_assert_msg(strncmp(line, "/one|", 5) == 0, "%s", line);
+        ck_assert_uint_eq(jint(jat(jget(p, "weights", J_ARR), i)),
+                          want_ns[i]);
+        leaf[i] = jstr_of(jat(frames, (int)jint(jat(st, 2))), "name");
+        ck_assert_uint_eq(jint(jat(st, 1)), jint(jat(jat(samples, 0), 1)));
+    }
+    /* A, B, A, C: the first leaf comes back third, in its place.  (The
+     * object is not on disk: each leaf is named by its offset.) */
+    ck_assert_msg(strstr(leaf[0], "0x100") && strstr(leaf[1], "0x200")
+                      && strstr(leaf[3], "0x300"),
+                  "leaves %s %s %s %s", leaf[0], leaf[1], leaf[2], leaf[3]);
+    ck_assert_str_eq(leaf[0], leaf[2]);
+    ck_assert_str_ne(leaf[0], leaf[1]);
+    ck_assert_str_ne(leaf[0], leaf[3]);
+    ck_assert_str_ne(leaf[1], leaf[3]);
+
+    /* A request whose samples weigh more than its wall time: the end is
+     * their weight, so speedscope shows every sample. */
+    ((rp_kept_t *)m->request)->wall_us = 1000;
+    p = jat(jget(json_parse(speedscope(m)), "profiles", J_ARR), 0);
+    ck_assert_uint_eq(jint(jget(p, "endValue", J_NUM)), 6000000);
+}
+END_TEST
+
 static Suite *exports_suite(void)
 {
     Suite *s = suite_create("rp_exports");
@@ -1173,6 +1840,10 @@ static Suite *exports_suite(void)
     tcase_add_test(tc, test_dot_graph);
     tcase_add_test(tc, test_dot_threshold_and_escapes);
     tcase_add_test(tc, test_json_stacks_obey_limit);
+    tcase_add_test(tc, test_json_reader_refuses);
+    tcase_add_test(tc, test_speedscope_whole_profile);
+    tcase_add_test(tc, test_speedscope_escapes_and_empty);
+    tcase_add_test(tc, test_speedscope_one_request);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(td, setup, teardown);
     tcase_add_test(td, test_diff_subtracts);
