@@ -66,9 +66,10 @@
  * region keeps 246 requests, a 64K one 1); of the rest, the ring takes 10%
  * (16..4096 entries, the remainder going to nodes), the URI table 12%,
  * URI strings 8%, and the nodes with their hash the remaining ~70%.  A
- * 64K region holds 708 nodes, 77 URIs, 64 objects and 44 recent requests;
- * 1M: 11,460 nodes, 1,250 URIs; 8M: 108,592 nodes, 11,259 URIs, 1,024
- * objects and 4,096 recent requests; 1G: 15.3 million nodes.
+ * 64K region holds 621 nodes, 57 URIs, 64 objects and 38 recent requests;
+ * 1M: 8,908 nodes, 822 URIs, 30 kept requests; 8M: 84,692 nodes, 7,596
+ * URIs, 1,024 objects and 4,096 recent requests; 1G: 12.3 million
+ * nodes.
  *
  * Why the tree holds self counts only: a sample touches one counter (its
  * leaf) instead of one per frame, and a writer that dies cannot leave
