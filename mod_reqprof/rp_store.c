@@ -84,8 +84,11 @@
  * Kept requests (rp_store.h).  A record is free (reasons 0; on a free
  * list, or past the high-water mark kept_hw, so that a reset touches no
  * record), or held by one or more rules.  RECENT: the record of seq S
- * gives way when request S + RECENT is kept, found through kring.
- * ERRORS: the same through kerr, counted by err_count.  SLOWEST: each URI
+ * gives way when request S + RECENT is kept, found through kring; the
+ * mark recent_lo says where the last such sweep ended, so that a process
+ * with a smaller RECENT than the one before it sweeps from there (one
+ * step per request otherwise).  ERRORS: the same through kerr, counted by
+ * err_count, from err_lo.  SLOWEST: each URI
  * entry heads a list of its kept-slow records and caches the wall time of
  * their fastest (the floor), so a request that is not slower than the
  * floor costs one comparison; one that is walks the URI's list (SLOWEST
@@ -185,6 +188,8 @@ typedef struct {
     apr_uint64_t ring_head;         /* ring entries ever written */
     apr_uint64_t keep_seq;          /* requests ever kept (the last's seq) */
     apr_uint64_t err_count;         /* of them, kept as errors */
+    apr_uint64_t recent_lo;         /* no seq below it is held as RECENT */
+    apr_uint64_t err_lo;            /* no error below it is held as ERROR */
     apr_uint32_t kept_hw;           /* records ever used: 0..kept_hw-1 */
     apr_uint32_t kfree;             /* free list: record index + 1, 0 end */
     apr_int64_t first_time;         /* of the first and last request */
@@ -649,6 +654,8 @@ static void region_reset(rp_wctx_t *w, apr_uint32_t gen, int all)
     r->ring_head = 0;
     r->keep_seq = 0;
     r->err_count = 0;
+    r->recent_lo = 1;
+    r->err_lo = 0;
     r->kept_hw = 0;
     r->kfree = 0;
     r->first_time = 0;
@@ -1574,15 +1581,18 @@ static apr_uint32_t slow_floor(rp_wctx_t *w, rp_suri_t *u)
             break;
         }
         k = &w->kept[c - 1];
+        /* As keep_begin compares: a negative time (a clock step) is 0,
+         * not the slowest of all, never to give way. */
         if (best == RP_STORE_NONE
-            || (apr_uint64_t)k->wall_us < (apr_uint64_t)w->kept[best].wall_us
-            || (k->wall_us == w->kept[best].wall_us
+            || clamp_us(k->wall_us) < clamp_us(w->kept[best].wall_us)
+            || (clamp_us(k->wall_us) == clamp_us(w->kept[best].wall_us)
                 && k->seq < w->kept[best].seq)) {
             best = c - 1;
         }
     }
-    u->kslow_floor_us = best == RP_STORE_NONE ? 0
-                        : (apr_uint64_t)w->kept[best].wall_us;
+    u->kslow_floor_us = best == RP_STORE_NONE
+                            ? 0
+                            : clamp_us(w->kept[best].wall_us);
     return best;
 }
 
@@ -1685,25 +1695,54 @@ static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
     }
     memcpy(k->hdr, ki->headers ? ki->headers : "", len);
     k->hdr_len = (apr_uint32_t)(kept_strings_ok(k->hdr, (apr_uint32_t)len, 0)
-                                ? len : 0);
+                                    ? len
+                                    : 0);
+}
+
+/* Let go, for REASON, of the requests of RING (kring or kerr, indexed
+ * by seq or by error count) from *LO up to UPTO, NEXT being the index
+ * the next one would be written at; *LO becomes UPTO.  Only the last
+ * cap_kept entries are still in the ring, and the mark keeps within
+ * them: every write of an entry is preceded by a sweep to no less than
+ * its index + 1 - cap_kept. */
+static void keep_sweep(rp_wctx_t *w, const rp_sref_t *ring, unsigned reason,
+                       apr_uint64_t *lo, apr_uint64_t upto, apr_uint64_t next)
+{
+    apr_uint32_t cap = w->g->cap_kept, old;
+    apr_uint64_t q = *lo;
+
+    if (next > cap && q < next - cap) {
+        q = next - cap;
+    }
+    for (; q < upto; q++) {
+        old = ref_rec(w, &ring[q % cap]);
+        if (old != RP_STORE_NONE
+            && (reason != RP_KEEP_RECENT || w->kept[old].seq == q)) {
+            demote(w, old, reason);
+        }
+    }
+    if (upto > *lo) {
+        *lo = upto;
+    }
 }
 
 /* Decide whether REQ is kept, by the rules of K; if so take and fill a
  * record for it (spans are added by keep_span) and return its index,
  * else NONE.  D gathers the counter changes. */
 static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
-                               const rp_request_info_t *req,
-                               apr_uint32_t uri, apr_uint64_t *d)
+                               const rp_request_info_t *req, apr_uint32_t uri,
+                               apr_uint64_t *d)
 {
     rp_region_hdr_t *r = w->r;
     apr_uint32_t cap = w->g->cap_kept, i, old, victim = RP_STORE_NONE;
     apr_uint64_t seq = r->keep_seq + 1, wall = clamp_us(req->wall_us), q;
     apr_uint32_t nrec = min_u32((apr_uint64_t)kp->recent, cap);
     apr_uint32_t nerr = min_u32((apr_uint64_t)kp->errors, cap);
+    apr_uint64_t is_err, upto;
     unsigned reasons = 0;
     rp_skept_t *k;
 
-    if (!req->keep || !req->keep->id
+    if (!req->keep || !req->keep->id || cap == 0
         || (kp->recent <= 0 && kp->slowest <= 0 && kp->errors <= 0)) {
         return RP_STORE_NONE;
     }
@@ -1713,12 +1752,35 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
     if (nerr && req->status >= 500) {
         reasons |= RP_KEEP_ERROR;
     }
-    if (kp->slowest > 0 && uri != RP_STORE_NONE && cap) {
+    /* Those this one replaces let go first: their records may be the
+     * room it needs.  RECENT keeps the NREC newest (this one among them),
+     * ERRORS the NERR newest failed ones (this one among them when it
+     * failed).  Swept from a mark, not one step per request, so that a
+     * child whose rules keep fewer than those of the child that wrote
+     * the region before it (recycled, or after a graceful restart) lets
+     * the surplus go too. */
+    upto = nrec ? seq + 1 - min_u32(nrec, seq) : seq;
+    keep_sweep(w, w->kring, RP_KEEP_RECENT, &r->recent_lo, upto, seq);
+    is_err = (reasons & RP_KEEP_ERROR) != 0;
+    upto = r->err_count + is_err - min_u32(nerr, r->err_count + is_err);
+    keep_sweep(w, w->kerr, RP_KEEP_ERROR, &r->err_lo, upto, r->err_count);
+    if (uri != RP_STORE_NONE) {
         rp_suri_t *u = &w->uris[uri];
-        if (u->kslow_n < (apr_uint32_t)kp->slowest) {
+        apr_uint32_t nslow = min_u32((apr_uint64_t)kp->slowest, cap);
+
+        /* The same for SLOWEST, one URI at a time: its fastest go, and
+         * the floor is that of those left. */
+        if (u->kslow_n > nslow) {
+            while (u->kslow_n > nslow && !w->broken
+                   && (old = slow_floor(w, u)) != RP_STORE_NONE) {
+                demote(w, old, RP_KEEP_SLOW);
+            }
+            slow_floor(w, u);
+        }
+        if (nslow && u->kslow_n < nslow) {
             reasons |= RP_KEEP_SLOW;
         }
-        else if (wall > u->kslow_floor_us) {
+        else if (nslow && wall > u->kslow_floor_us) {
             reasons |= RP_KEEP_SLOW;
             victim = slow_floor(w, u);
         }
@@ -1726,20 +1788,8 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
     if (!reasons) {
         return RP_STORE_NONE;
     }
-    /* Those this one replaces let go first: their records may be the
-     * room it needs. */
-    if ((reasons & RP_KEEP_RECENT) && seq > nrec
-        && (old = ref_rec(w, &w->kring[(seq - nrec) % cap])) != RP_STORE_NONE
-        && w->kept[old].seq == seq - nrec) {
-        demote(w, old, RP_KEEP_RECENT);
-    }
     if (victim != RP_STORE_NONE) {
         demote(w, victim, RP_KEEP_SLOW);
-    }
-    if ((reasons & RP_KEEP_ERROR) && r->err_count >= nerr
-        && (old = ref_rec(w, &w->kerr[(r->err_count - nerr) % cap]))
-           != RP_STORE_NONE) {
-        demote(w, old, RP_KEEP_ERROR);
     }
     i = kept_alloc(w);
     if (i == RP_STORE_NONE && (reasons & (RP_KEEP_SLOW | RP_KEEP_ERROR))) {
@@ -1841,7 +1891,10 @@ static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
 
 void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k)
 {
-    s->keep = *k;
+    /* A negative number keeps none (keep_begin would read it as huge). */
+    s->keep.recent = k->recent > 0 ? k->recent : 0;
+    s->keep.slowest = k->slowest > 0 ? k->slowest : 0;
+    s->keep.errors = k->errors > 0 ? k->errors : 0;
 }
 
 apr_uint32_t rp_store_kept_capacity(const rp_store_t *s)

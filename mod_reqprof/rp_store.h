@@ -306,7 +306,11 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
                    int (*alive)(apr_int32_t pid));
 
 /* This process's retention rules for the requests it stores (default:
- * nothing is kept).  Process-local; set before the first write. */
+ * nothing is kept; a negative number is 0).  Process-local; set before
+ * the first write.  What a region holds under the rules of the process
+ * that wrote it before is let go under these as requests are stored (the
+ * slowest of a URI when that URI is next written), unless these keep
+ * nothing at all. */
 void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k);
 
 /* Records a region holds for kept requests (fixed by the region size). */

@@ -14,6 +14,16 @@
  * reader in a loop (every copy consistent, final counts exact, objects
  * merged by path although their indices differ), clears racing a writer
  * thread, and the cost of writing and of copying.
+ *
+ * Kept requests: each rule (RECENT, SLOWEST per URI and tail-based,
+ * ERRORS) alone and together, records running out (a slow or failed
+ * request takes the oldest kept only as recent, counted; the merged
+ * profile the same as with keeping off), spans in time order and what
+ * happens past RP_KEEP_SPANS, a request's own snapshot, strings and
+ * headers cut to fit, clears, a child whose rules differ from those the
+ * region was written under, writers that die mid-write (by
+ * rp_store_test_break and by SIGKILL at random moments), and copies
+ * racing a writer thread.
  */
 
 #include <stdio.h>
@@ -1198,6 +1208,594 @@ START_TEST(test_reader_read_only)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Kept requests */
+
+/* Kept requests get start times one microsecond apart, in write order. */
+static apr_time_t kept_clock;
+
+static void set_keep(rp_store_t *s, int recent, int slowest, int errors)
+{
+    rp_keep_policy_t k;
+
+    k.recent = recent;
+    k.slowest = slowest;
+    k.errors = errors;
+    rp_store_set_keep(s, &k);
+}
+
+/* Store a request that may be kept, described by KI (its id and the
+ * rest), on URI with METHOD, STATUS and WALL_US, and the N samples SM
+ * (NULL when N is 0). */
+static void add_keep_info(rp_store_t *s, int slot, const char *method,
+                          const char *uri, int status, apr_int64_t wall_us,
+                          const rp_keep_info_t *ki,
+                          const rp_sample_view_t *sm, int n)
+{
+    rp_request_info_t req;
+
+    memset(&req, 0, sizeof(req));
+    req.time = apr_time_from_sec(2000) + kept_clock++;
+    req.method = method;
+    req.uri = uri;
+    req.status = status;
+    req.wall_us = wall_us;
+    req.cpu_us = wall_us / 2;
+    req.keep = ki;
+    rp_store_add_request(s, slot, &req, sm, n, NULL);
+}
+
+/* The same with an id and nothing else. */
+static void add_keep(rp_store_t *s, int slot, const char *id, const char *uri,
+                     int status, apr_int64_t wall_us,
+                     const rp_sample_view_t *sm, int n)
+{
+    rp_keep_info_t ki;
+
+    memset(&ki, 0, sizeof(ki));
+    ki.id = id;
+    add_keep_info(s, slot, "GET", uri, status, wall_us, &ki, sm, n);
+}
+
+/* N samples, 1 ms each and ending at 1, 2, ... N ms: sample i of the
+ * stack STACKS + WHICH[i] * DEPTH (innermost first). */
+static rp_sample_view_t *timeline(const rp_frame_t *stacks, int depth,
+                                  const int *which, int n)
+{
+    rp_sample_view_t *sm = apr_pcalloc(pool, (n + 1) * sizeof(*sm));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        sm[i].frames = stacks + which[i] * depth;
+        sm[i].depth = depth;
+        sm[i].weight_ns = 1000000;
+        sm[i].end_us = (apr_uint64_t)(i + 1) * 1000;
+    }
+    return sm;
+}
+
+/* NSTACKS stacks of two frames, innermost first: a shared outer frame
+ * (rel 0x100) and a leaf of its own (rel 0x1000 + k). */
+static rp_frame_t *two_frame_stacks(int nstacks)
+{
+    rp_frame_t *st = apr_palloc(pool, 2 * nstacks * sizeof(*st));
+    int k;
+
+    for (k = 0; k < nstacks; k++) {
+        st[2 * k] = fr(RP_STORE_NONE, 0x1000 + (apr_uint64_t)k);
+        st[2 * k + 1] = fr(RP_STORE_NONE, 0x100);
+    }
+    return st;
+}
+
+static const rp_region_t *kept_region(const rp_store_t *s, int slot,
+                                      const char *id)
+{
+    return region_of(rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, id), slot);
+}
+
+/* The ids of RG's kept requests as listed (newest first), comma
+ * separated. */
+static const char *kept_ids(const rp_region_t *rg)
+{
+    const char *ids = "";
+    apr_uint32_t i;
+
+    for (i = 0; i < rg->n_kept; i++) {
+        ids = apr_pstrcat(pool, ids, i ? "," : "", rg->kept[i].id, NULL);
+    }
+    return ids;
+}
+
+/* The same, of those that REASON keeps. */
+static const char *kept_ids_for(const rp_region_t *rg, unsigned reason)
+{
+    const char *ids = "";
+    apr_uint32_t i;
+
+    for (i = 0; i < rg->n_kept; i++) {
+        if (rg->kept[i].reasons & reason) {
+            ids = apr_pstrcat(pool, ids, *ids ? "," : "", rg->kept[i].id,
+                              NULL);
+        }
+    }
+    return ids;
+}
+
+static const rp_kept_t *kept_in(const rp_region_t *rg, const char *id)
+{
+    apr_uint32_t i;
+
+    for (i = 0; i < rg->n_kept; i++) {
+        if (strcmp(rg->kept[i].id, id) == 0) {
+            return &rg->kept[i];
+        }
+    }
+    return NULL;
+}
+
+/* What every list of kept requests promises, whatever the rules: at most
+ * the capacity, newest first (seq strictly decreasing), each held by at
+ * least one rule, its URI the table's, its spans (when copied) on nodes
+ * of the region and no more than its samples.  NULL or what is wrong. */
+static const char *kept_problem(const rp_region_t *rg)
+{
+    apr_uint32_t i, j;
+
+    if (rg->n_kept > rg->cap_kept) {
+        return "more kept than records";
+    }
+    for (i = 0; i < rg->n_kept; i++) {
+        const rp_kept_t *k = &rg->kept[i];
+        apr_uint64_t count = 0;
+
+        if (i > 0 && k->seq >= rg->kept[i - 1].seq) {
+            return "not newest first";
+        }
+        if (k->reasons == 0 || k->reasons >= (1u << RP_KEEP_REASONS)) {
+            return "reasons";
+        }
+        if (k->slot != rg->slot || !k->id || !k->method || !k->uri
+            || !k->query || !k->vhost || !k->handler || !k->content_type) {
+            return "fields";
+        }
+        if (k->uri_index != RP_STORE_NONE
+            && (k->uri_index >= rg->n_uris
+                || strcmp(rg->uris[k->uri_index].uri, k->uri) != 0)) {
+            return "URI";
+        }
+        if (!k->spans && k->n_spans) {
+            return "spans counted but not copied";
+        }
+        for (j = 0; j < k->n_spans; j++) {
+            if (k->spans[j].node >= rg->n_nodes || k->spans[j].count == 0) {
+                return "span node";
+            }
+            count += k->spans[j].count;
+        }
+        if (k->spans && count + k->samples_lost != k->samples) {
+            return "span counts + samples_lost != samples";
+        }
+        if (k->samples_lost > k->samples) {
+            return "samples_lost > samples";
+        }
+    }
+    return NULL;
+}
+
+static void assert_kept_ok(const rp_region_t *rg)
+{
+    const char *why = kept_problem(rg);
+
+    ck_assert_msg(why == NULL, "slot %d: kept: %s", rg->slot, why);
+}
+
+START_TEST(test_keep_recent)
+{
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    const rp_region_t *rg;
+    char id[16];
+    int i;
+
+    /* Keeping is off by default, and a request without keep info is
+     * never kept. */
+    add_keep(s, slot, "off", "/r", 200, 1000, NULL, 0);
+    set_keep(s, 4, 0, 0);
+    add(s, slot, "/r", NULL, 0, 0, 0);
+    rg = kept_region(s, slot, NULL);
+    ck_assert_uint_eq(rg->n_kept, 0);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 0);
+    ck_assert_uint_eq(rg->cap_kept, rp_store_kept_capacity(s));
+    ck_assert_uint_ge(rg->cap_kept, 4);
+
+    for (i = 0; i < 10; i++) {
+        apr_snprintf(id, sizeof(id), "r%d", i);
+        add_keep(s, slot, id, "/r", 200, 1000 + i, NULL, 0);
+    }
+    rg = kept_region(s, slot, NULL);
+    ck_assert_ptr_nonnull(rg);
+    assert_consistent(rg);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "r9,r8,r7,r6");
+    for (i = 0; i < 4; i++) {
+        ck_assert_uint_eq(rg->kept[i].reasons, RP_KEEP_RECENT);
+        ck_assert_int_eq(rg->kept[i].wall_us, 1009 - i);
+        ck_assert_str_eq(rg->kept[i].uri, "/r");
+        ck_assert_uint_eq(rg->kept[i].uri_index, find_uri(rg, "/r"));
+    }
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 10);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
+    ck_assert_uint_eq(rg->counters[RP_CTR_REQUESTS], 12);
+    ck_assert_str_eq(rp_keep_reason_names[0], "recent");
+    ck_assert_str_eq(rp_keep_reason_names[2], "error");
+    ck_assert_str_eq(rp_store_counter_name(RP_CTR_KEPT_FULL), "kept_full");
+
+    /* A plain snapshot copies none of them. */
+    rg = region_of(rp_store_snapshot(s, pool), slot);
+    ck_assert_uint_eq(rg->n_kept, 0);
+
+    /* A negative number keeps none: here no recent request is kept any
+     * more, and those that were are let go. */
+    set_keep(s, -1, -1, 2);
+    add_keep(s, slot, "neg", "/r", 200, 1000, NULL, 0);
+    rg = kept_region(s, slot, NULL);
+    ck_assert_str_eq(kept_ids(rg), "");
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 10);
+}
+END_TEST
+
+/* The SLOWEST rule is per URI and tail-based: a request is kept when
+ * slower than the fastest of its URI's kept ones, which gives way. */
+START_TEST(test_keep_slowest)
+{
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    apr_int64_t bwall[50], top[3] = { 0, 0, 0 };
+    const char *expect_b = "";
+    const rp_region_t *rg;
+    char id[16];
+    apr_uint64_t kept;
+    int i, j;
+
+    set_keep(s, 0, 3, 0);
+    ck_assert_uint_ge(rp_store_kept_capacity(s), 6);
+    for (i = 0; i < 50; i++) {
+        apr_int64_t awall = i == 7    ? 90000
+                            : i == 23 ? 95000
+                            : i == 41 ? 80000
+                                      : 10000;
+
+        apr_snprintf(id, sizeof(id), "a%d", i);
+        add_keep(s, slot, id, "/a", 200, awall, NULL, 0);
+        /* /b: 50 distinct times in a scrambled order. */
+        bwall[i] = 1000 * (1 + (i * 37) % 101);
+        apr_snprintf(id, sizeof(id), "b%d", i);
+        add_keep(s, slot, id, "/b", 200, bwall[i], NULL, 0);
+        for (j = 0; j < 3; j++) {
+            if (bwall[i] > top[j]) {
+                memmove(top + j + 1, top + j, (2 - j) * sizeof(*top));
+                top[j] = bwall[i];
+                break;
+            }
+        }
+    }
+    /* /b's three slowest, newest first as the list is. */
+    for (i = 49; i >= 0; i--) {
+        if (bwall[i] >= top[2]) {
+            expect_b = apr_psprintf(pool, "%s%sb%d", expect_b,
+                                    *expect_b ? "," : "", i);
+        }
+    }
+    rg = kept_region(s, slot, NULL);
+    assert_consistent(rg);
+    assert_kept_ok(rg);
+    ck_assert_uint_eq(rg->n_kept, 6);
+    for (i = 0; i < 6; i++) {
+        ck_assert_uint_eq(rg->kept[i].reasons, RP_KEEP_SLOW);
+    }
+    {
+        const char *a = "", *b = "";
+
+        for (i = 0; i < 6; i++) {
+            const rp_kept_t *k = &rg->kept[i];
+            const char **to = strcmp(k->uri, "/a") == 0 ? &a : &b;
+
+            *to = apr_pstrcat(pool, *to, **to ? "," : "", k->id, NULL);
+        }
+        ck_assert_str_eq(a, "a41,a23,a7");
+        ck_assert_str_eq(b, expect_b);
+    }
+    ck_assert_int_eq(kept_in(rg, "a7")->wall_us, 90000);
+    ck_assert_int_eq(kept_in(rg, "a41")->wall_us, 80000);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
+    kept = rg->counters[RP_CTR_KEPT];
+
+    /* Slower than the floor (80 ms): replaces it. */
+    add_keep(s, slot, "a50", "/a", 200, 85000, NULL, 0);
+    /* Equal to the new floor (85 ms), or below it: not kept. */
+    add_keep(s, slot, "a51", "/a", 200, 85000, NULL, 0);
+    add_keep(s, slot, "a52", "/a", 200, 84999, NULL, 0);
+    rg = kept_region(s, slot, NULL);
+    assert_kept_ok(rg);
+    ck_assert_ptr_null(kept_in(rg, "a41"));
+    ck_assert_ptr_null(kept_in(rg, "a51"));
+    ck_assert_ptr_null(kept_in(rg, "a52"));
+    ck_assert_ptr_nonnull(kept_in(rg, "a50"));
+    ck_assert_ptr_nonnull(kept_in(rg, "a23"));
+    ck_assert_ptr_nonnull(kept_in(rg, "a7"));
+    ck_assert_uint_eq(rg->n_kept, 6);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], kept + 1);
+
+    /* A negative wall time (a clock step) is no time at all: it does not
+     * become the slowest forever. */
+    s = make_store(1, 256 * KB);
+    ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
+    set_keep(s, 0, 3, 0);
+    add_keep(s, 0, "c0", "/c", 200, -5, NULL, 0);
+    add_keep(s, 0, "c1", "/c", 200, 10, NULL, 0);
+    add_keep(s, 0, "c2", "/c", 200, 20, NULL, 0);
+    add_keep(s, 0, "c3", "/c", 200, 30, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "c3,c2,c1");
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
+}
+END_TEST
+
+START_TEST(test_keep_errors)
+{
+    static const int status[5] = { 200, 500, 503, 200, 502 };
+    rp_store_t *s = make_store(2, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    int slot2 = rp_store_claim(s, 101, alive_unless_dead);
+    const rp_region_t *rg;
+    char id[16];
+    int i;
+
+    set_keep(s, 0, 0, 2);
+    for (i = 0; i < 5; i++) {
+        apr_snprintf(id, sizeof(id), "e%d", i);
+        add_keep(s, slot, id, "/e", status[i], 1000, NULL, 0);
+    }
+    rg = kept_region(s, slot, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "e4,e2");
+    ck_assert_uint_eq(rg->kept[0].reasons, RP_KEEP_ERROR);
+    ck_assert_uint_eq(rg->kept[1].reasons, RP_KEEP_ERROR);
+    ck_assert_int_eq(rg->kept[0].status, 502);
+    ck_assert_int_eq(rg->kept[1].status, 503);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 3);
+
+    /* Held by two rules, a request stays until the last lets go. */
+    set_keep(s, 2, 0, 1);
+    add_keep(s, slot2, "x0", "/x", 500, 1000, NULL, 0);
+    add_keep(s, slot2, "x1", "/x", 200, 1000, NULL, 0);
+    rg = kept_region(s, slot2, NULL);
+    ck_assert_str_eq(kept_ids(rg), "x1,x0");
+    ck_assert_uint_eq(rg->kept[1].reasons, RP_KEEP_RECENT | RP_KEEP_ERROR);
+    add_keep(s, slot2, "x2", "/x", 200, 1000, NULL, 0);
+    rg = kept_region(s, slot2, NULL);
+    ck_assert_str_eq(kept_ids(rg), "x2,x1,x0");
+    ck_assert_uint_eq(rg->kept[2].reasons, RP_KEEP_ERROR);
+    add_keep(s, slot2, "x3", "/x", 200, 1000, NULL, 0);
+    rg = kept_region(s, slot2, NULL);
+    ck_assert_str_eq(kept_ids(rg), "x3,x2,x0");
+    /* A newer error: x0 is let go by its last rule, x2 by RECENT. */
+    add_keep(s, slot2, "x4", "/x", 503, 1000, NULL, 0);
+    rg = kept_region(s, slot2, NULL);
+    ck_assert_str_eq(kept_ids(rg), "x4,x3");
+    ck_assert_uint_eq(rg->kept[0].reasons, RP_KEEP_RECENT | RP_KEEP_ERROR);
+    add_keep(s, slot2, "x5", "/x", 200, 1000, NULL, 0);
+    add_keep(s, slot2, "x6", "/x", 200, 1000, NULL, 0);
+    rg = kept_region(s, slot2, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "x6,x5,x4");
+    ck_assert_uint_eq(rg->kept[2].reasons, RP_KEEP_ERROR);
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT), "x6,x5");
+}
+END_TEST
+
+/* A mixed run of requests for test_keep_full: several URIs, stacks,
+ * times and statuses. */
+static void keep_full_run(rp_store_t *s, int slot)
+{
+    rp_frame_t *st = two_frame_stacks(5);
+    int which[6];
+    char id[16], uri[16];
+    int i, j;
+
+    for (i = 0; i < 80; i++) {
+        for (j = 0; j < 6; j++) {
+            which[j] = (i + j * j) % 5;
+        }
+        apr_snprintf(id, sizeof(id), "f%d", i);
+        apr_snprintf(uri, sizeof(uri), "/f/%d", i % 3);
+        add_keep(s, slot, id, uri, i % 9 == 0 ? 500 : 200,
+                 1000 * (1 + (i * 13) % 29), timeline(st, 2, which, i % 7),
+                 i % 7);
+    }
+}
+
+/* Keeping never changes the merged profile, and when the records run out
+ * a slow or failed request takes the oldest record kept only as recent
+ * (counted), else it is not kept (counted). */
+START_TEST(test_keep_full)
+{
+    static const apr_size_t sizes[2] = { 64 * KB, 256 * KB };
+    int z;
+
+    for (z = 0; z < 2; z++) {
+        rp_store_t *on = make_store(1, sizes[z]);
+        rp_store_t *off = make_store(1, sizes[z]);
+        const rp_region_t *a, *b;
+        apr_uint32_t cap = rp_store_kept_capacity(on), i;
+        int c;
+
+        ck_assert_uint_eq(cap, z == 0 ? 1 : 7);
+        ck_assert_int_eq(rp_store_claim(on, 100, NULL), 0);
+        ck_assert_int_eq(rp_store_claim(off, 100, NULL), 0);
+        set_keep(on, 1000, 1000, 1000);
+        keep_full_run(on, 0);
+        keep_full_run(off, 0);
+        a = kept_region(on, 0, NULL);
+        b = kept_region(off, 0, NULL);
+        assert_consistent(a);
+        assert_kept_ok(a);
+        ck_assert_uint_eq(a->n_kept, cap);
+        ck_assert_uint_eq(b->n_kept, 0);
+        ck_assert_uint_gt(a->counters[RP_CTR_KEPT_FULL], 0);
+        ck_assert_uint_le(a->counters[RP_CTR_KEPT], 80);
+        ck_assert_uint_ge(a->counters[RP_CTR_KEPT], cap);
+        ck_assert_uint_eq(b->counters[RP_CTR_KEPT], 0);
+        ck_assert_uint_eq(b->counters[RP_CTR_KEPT_FULL], 0);
+        for (c = 0; c < RP_CTR_MAX; c++) {
+            if (c != RP_CTR_KEPT && c != RP_CTR_KEPT_FULL) {
+                ck_assert_uint_eq(a->counters[c], b->counters[c]);
+            }
+        }
+        for (i = 0, c = 0; i < 80; i++) {
+            c += (int)i % 7;
+        }
+        ck_assert_uint_eq(a->counters[RP_CTR_SAMPLES], (apr_uint64_t)c);
+        ck_assert_uint_eq(a->n_nodes, b->n_nodes);
+        for (i = 0; i < a->n_nodes; i++) {
+            const rp_node_t *x = &a->nodes[i], *y = &b->nodes[i];
+
+            ck_assert_uint_eq(x->parent, y->parent);
+            ck_assert_int_eq(x->frame.kind, y->frame.kind);
+            ck_assert_uint_eq(x->frame.rel, y->frame.rel);
+            ck_assert_uint_eq(x->self_count, y->self_count);
+            ck_assert_uint_eq(x->self_weight_ns, y->self_weight_ns);
+            ck_assert_uint_eq(x->total_count, y->total_count);
+        }
+        ck_assert_uint_eq(a->n_uris, b->n_uris);
+        for (i = 0; i < a->n_uris; i++) {
+            ck_assert_str_eq(a->uris[i].uri, b->uris[i].uri);
+            ck_assert_uint_eq(a->uris[i].requests, b->uris[i].requests);
+            ck_assert_uint_eq(a->uris[i].samples, b->uris[i].samples);
+            ck_assert_uint_eq(a->uris[i].sum_wall_us, b->uris[i].sum_wall_us);
+        }
+        ck_assert_uint_eq(a->n_recent, b->n_recent);
+    }
+
+    /* Eviction, in a region of 7 records: S holds one as SLOW, F0..F5
+     * fill the rest (F0, the first of /f, as SLOW too). */
+    {
+        rp_store_t *s = make_store(1, 256 * KB);
+        const rp_region_t *rg;
+        char id[16];
+        int i;
+
+        ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
+        set_keep(s, 1000, 1, 0);
+        add_keep(s, 0, "S", "/s", 200, 5000, NULL, 0);
+        for (i = 0; i < 6; i++) {
+            apr_snprintf(id, sizeof(id), "F%d", i);
+            add_keep(s, 0, id, "/f", 200, 10000, NULL, 0);
+        }
+        rg = kept_region(s, 0, NULL);
+        ck_assert_str_eq(kept_ids(rg), "F5,F4,F3,F2,F1,F0,S");
+        ck_assert_uint_eq(kept_in(rg, "F0")->reasons,
+                          RP_KEEP_RECENT | RP_KEEP_SLOW);
+        ck_assert_uint_eq(kept_in(rg, "F1")->reasons, RP_KEEP_RECENT);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
+        /* No record free, no rule for it but RECENT: not kept.  S is no
+         * longer among the 7 most recent but stays as SLOW. */
+        add_keep(s, 0, "F6", "/f", 200, 10000, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        ck_assert_str_eq(kept_ids(rg), "F5,F4,F3,F2,F1,F0,S");
+        ck_assert_uint_eq(kept_in(rg, "S")->reasons, RP_KEEP_SLOW);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 1);
+        /* A slow one: F0 gives way as SLOW, is left only RECENT and is
+         * the oldest such record: it is taken. */
+        add_keep(s, 0, "SLOW", "/f", 200, 50000, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        assert_kept_ok(rg);
+        ck_assert_str_eq(kept_ids(rg), "SLOW,F5,F4,F3,F2,F1,S");
+        ck_assert_uint_eq(kept_in(rg, "SLOW")->reasons,
+                          RP_KEEP_RECENT | RP_KEEP_SLOW);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 2);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 8);
+        /* A new URI's first request is slow by its rule: F1 goes. */
+        add_keep(s, 0, "T", "/t", 200, 1, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        assert_kept_ok(rg);
+        ck_assert_str_eq(kept_ids(rg), "T,SLOW,F5,F4,F3,F2,S");
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 3);
+    }
+}
+END_TEST
+
+/* The rules are the process's: a child that takes over a region kept
+ * under other rules applies its own to what it finds. */
+START_TEST(test_keep_policy_change)
+{
+    rp_store_t *s = make_store(1, 256 * KB);
+    const rp_region_t *rg;
+    char id[16];
+    int i;
+
+    ndead = 0;
+    ck_assert_int_eq(rp_store_claim(s, 100, alive_unless_dead), 0);
+    set_keep(s, 6, 0, 3);
+    for (i = 0; i < 6; i++) {
+        apr_snprintf(id, sizeof(id), "p%d", i);
+        add_keep(s, 0, id, "/p", i < 3 ? 500 : 200, 1, NULL, 0);
+    }
+    rg = kept_region(s, 0, NULL);
+    ck_assert_str_eq(kept_ids(rg), "p5,p4,p3,p2,p1,p0");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "p2,p1,p0");
+
+    /* A recycled child, fewer recent, fewer errors. */
+    mark_dead(100);
+    ck_assert_int_eq(rp_store_claim(s, 101, alive_unless_dead), 0);
+    set_keep(s, 2, 0, 1);
+    add_keep(s, 0, "p6", "/p", 200, 1, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT), "p6,p5");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "p2");
+    ck_assert_str_eq(kept_ids(rg), "p6,p5,p2");
+    add_keep(s, 0, "p7", "/p", 500, 1, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "p7");
+    ck_assert_str_eq(kept_ids(rg), "p7,p6");
+
+    /* One that keeps no recent requests, slow ones only. */
+    mark_dead(101);
+    ck_assert_int_eq(rp_store_claim(s, 102, alive_unless_dead), 0);
+    set_keep(s, 0, 1, 0);
+    add_keep(s, 0, "p8", "/q", 200, 1, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "p8");
+    ck_assert_uint_eq(rg->kept[0].reasons, RP_KEEP_SLOW);
+
+    /* Three slowest of /s, then one: the fastest two go when /s is next
+     * written, and a request that is not slower than the one left is not
+     * kept. */
+    mark_dead(102);
+    ck_assert_int_eq(rp_store_claim(s, 103, alive_unless_dead), 0);
+    set_keep(s, 0, 3, 0);
+    add_keep(s, 0, "s0", "/s", 200, 10, NULL, 0);
+    add_keep(s, 0, "s1", "/s", 200, 30, NULL, 0);
+    add_keep(s, 0, "s2", "/s", 200, 20, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    ck_assert_str_eq(kept_ids(rg), "s2,s1,s0,p8");
+    mark_dead(103);
+    ck_assert_int_eq(rp_store_claim(s, 104, alive_unless_dead), 0);
+    set_keep(s, 0, 1, 0);
+    add_keep(s, 0, "s3", "/s", 200, 25, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "s1,p8");
+    add_keep(s, 0, "s4", "/s", 200, 31, NULL, 0);
+    rg = kept_region(s, 0, NULL);
+    ck_assert_str_eq(kept_ids(rg), "s4,p8");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Processes */
 
 #define FORK_WRITERS    4
@@ -1693,6 +2291,11 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_claim);
     tcase_add_test(tc, test_dead_writer);
     tcase_add_test(tc, test_reader_read_only);
+    tcase_add_test(tc, test_keep_recent);
+    tcase_add_test(tc, test_keep_slowest);
+    tcase_add_test(tc, test_keep_errors);
+    tcase_add_test(tc, test_keep_full);
+    tcase_add_test(tc, test_keep_policy_change);
     tcase_add_test(tc, test_broken_reported);
     tcase_add_test_raise_signal(tc, test_broken_asserts, SIGABRT);
     suite_add_tcase(s, tc);
