@@ -1656,13 +1656,55 @@ static apr_uint32_t kept_alloc(rp_wctx_t *w)
     return r->kept_hw < w->g->cap_kept ? r->kept_hw++ : RP_STORE_NONE;
 }
 
-/* Copy the strings of a kept request into K->str, each cut so that all
- * fit, and its headers, cut at a pair. */
+/* Cut the N lengths LEN so that their sum is at most ROOM, the longest
+ * first: every length is cut to one share, and the shares are as equal
+ * as can be once the lengths below them are whole.  So a long query
+ * string leaves the host, handler and content type whole. */
+static void fit_lengths(apr_size_t *len, int n, apr_size_t room)
+{
+    apr_size_t total = 0, share, extra;
+    int whole[RP_KS_MAX], left = n, changed = 1, i;
+
+    for (i = 0; i < n; i++) {
+        total += len[i];
+        whole[i] = 0;
+    }
+    if (total <= room) {
+        return;
+    }
+    /* Each round makes whole those within a share of the room left;
+     * that only raises the share of the others.  Some stay cut: the
+     * total does not fit. */
+    while (changed) {
+        changed = 0;
+        share = room / (apr_size_t)left;
+        for (i = 0; i < n; i++) {
+            if (!whole[i] && len[i] <= share) {
+                whole[i] = 1;
+                room -= len[i];
+                left--;
+                changed = 1;
+            }
+        }
+    }
+    share = room / (apr_size_t)left;
+    extra = room % (apr_size_t)left;
+    for (i = 0; i < n; i++) {
+        if (!whole[i]) {
+            len[i] = share + (extra > 0);
+            extra -= extra > 0;
+        }
+    }
+}
+
+/* Copy the strings of a kept request into K->str, cut so that all fit,
+ * and its headers, cut at a pair. */
 static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
 {
     const rp_keep_info_t *ki = req->keep;
     const char *v[RP_KS_MAX];
-    apr_size_t used = 0, len, left, i;
+    apr_size_t lens[RP_KS_MAX];
+    apr_size_t used = 0, len, i;
 
     v[RP_KS_METHOD] = req->method;
     v[RP_KS_URI] = req->uri;
@@ -1671,12 +1713,13 @@ static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
     v[RP_KS_HANDLER] = ki->handler;
     v[RP_KS_CTYPE] = ki->content_type;
     for (i = 0; i < RP_KS_MAX; i++) {
-        /* Room for this one and the NULs of those after it. */
-        left = RP_KEEP_STR_MAX - used - (RP_KS_MAX - i);
-        len = v[i] ? strnlen(v[i], left) : 0;
-        memcpy(k->str + used, v[i] ? v[i] : "", len);
-        k->str[used + len] = '\0';
-        used += len + 1;
+        lens[i] = v[i] ? strnlen(v[i], RP_KEEP_STR_MAX) : 0;
+    }
+    fit_lengths(lens, RP_KS_MAX, RP_KEEP_STR_MAX - RP_KS_MAX);
+    for (i = 0; i < RP_KS_MAX; i++) {
+        memcpy(k->str + used, v[i] ? v[i] : "", lens[i]);
+        k->str[used + lens[i]] = '\0';
+        used += lens[i] + 1;
     }
     k->str_len = (apr_uint32_t)used;
     len = ki->headers ? ki->headers_len : 0;
@@ -2475,7 +2518,9 @@ rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
     apr_uint32_t *map, i, n, uri_node = RP_STORE_NONE;
     int r;
 
-    if (!k) {
+    /* Without its timeline (SNAP was not taken with its id) there is no
+     * profile of it to make. */
+    if (!k || !k->spans) {
         return NULL;
     }
     for (r = 0; r < snap->nregions; r++) {

@@ -1726,6 +1726,383 @@ START_TEST(test_keep_full)
 }
 END_TEST
 
+/* Samples become spans over the tree's nodes, in time order. */
+START_TEST(test_keep_spans)
+{
+    static const int aaba[4] = { 0, 0, 1, 0 };
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    rp_frame_t *st = two_frame_stacks(300);
+    rp_sample_view_t *sm;
+    const rp_region_t *rg;
+    const rp_kept_t *k;
+    apr_uint32_t na, nb, i;
+    apr_uint64_t count;
+    int *which = apr_palloc(pool, 600 * sizeof(*which));
+    int j;
+
+    set_keep(s, 10, 0, 0);
+    add_keep(s, slot, "aaba", "/s", 200, 4000, timeline(st, 2, aaba, 4), 4);
+    rg = kept_region(s, slot, "aaba");
+    assert_consistent(rg);
+    assert_kept_ok(rg);
+    k = kept_in(rg, "aaba");
+    ck_assert_ptr_nonnull(k->spans);
+    na = find_stack(rg, "/s", st, 2);
+    nb = find_stack(rg, "/s", st + 2, 2);
+    ck_assert_uint_ne(na, RP_STORE_NONE);
+    ck_assert_uint_ne(nb, RP_STORE_NONE);
+    ck_assert_uint_eq(k->n_spans, 3);
+    ck_assert_uint_eq(k->spans[0].node, na);
+    ck_assert_uint_eq(k->spans[0].count, 2);
+    ck_assert_int_eq(k->spans[0].end_us, 2000);
+    ck_assert_uint_eq(k->spans[0].weight_ns, 2000000);
+    ck_assert_uint_eq(k->spans[1].node, nb);
+    ck_assert_uint_eq(k->spans[1].count, 1);
+    ck_assert_int_eq(k->spans[1].end_us, 3000);
+    ck_assert_uint_eq(k->spans[2].node, na);
+    ck_assert_uint_eq(k->spans[2].count, 1);
+    ck_assert_int_eq(k->spans[2].end_us, 4000);
+    ck_assert_uint_eq(k->samples, 4);
+    ck_assert_uint_eq(k->samples_lost, 0);
+    ck_assert_uint_eq(k->weight_ns, 4000000);
+
+    /* One stack, with a gap in time: two spans. */
+    sm = timeline(st, 2, aaba, 2);
+    sm[1].end_us = 10000;
+    add_keep(s, slot, "gap", "/s", 200, 10000, sm, 2);
+    k = kept_in(kept_region(s, slot, "gap"), "gap");
+    ck_assert_uint_eq(k->n_spans, 2);
+    ck_assert_uint_eq(k->spans[0].count, 1);
+    ck_assert_int_eq(k->spans[1].end_us, 10000);
+
+    /* Two stacks alternating, more samples than spans: the spans run
+     * out, later samples join the earlier span of their stack. */
+    for (j = 0; j < 600; j++) {
+        which[j] = j % 2;
+    }
+    add_keep(s, slot, "alt", "/s", 200, 600000, timeline(st, 2, which, 600),
+             600);
+    rg = kept_region(s, slot, "alt");
+    assert_kept_ok(rg);
+    k = kept_in(rg, "alt");
+    ck_assert_uint_eq(k->n_spans, RP_KEEP_SPANS);
+    ck_assert_uint_eq(k->samples, 600);
+    ck_assert_uint_eq(k->samples_lost, 0);
+    for (i = 0, count = 0; i < k->n_spans; i++) {
+        count += k->spans[i].count;
+        ck_assert_uint_eq(k->spans[i].node, i % 2 ? nb : na);
+    }
+    ck_assert_uint_eq(count, 600);
+    ck_assert_uint_eq(k->spans[0].count, 1 + (600 - RP_KEEP_SPANS) / 2);
+    ck_assert_uint_eq(k->weight_ns, 600 * 1000000ULL);
+    /* The region's tree has every sample, kept or not. */
+    ck_assert_uint_eq(rg->counters[RP_CTR_SAMPLES], 4 + 2 + 600);
+
+    /* 300 stacks in turn: those without a span are not kept. */
+    for (j = 0; j < 600; j++) {
+        which[j] = j % 300;
+    }
+    add_keep(s, slot, "many", "/s", 200, 600000, timeline(st, 2, which, 600),
+             600);
+    rg = kept_region(s, slot, "many");
+    assert_consistent(rg);
+    assert_kept_ok(rg);
+    k = kept_in(rg, "many");
+    ck_assert_uint_eq(k->n_spans, RP_KEEP_SPANS);
+    ck_assert_uint_eq(k->samples, 600);
+    ck_assert_uint_eq(k->samples_lost, 2 * (300 - RP_KEEP_SPANS));
+    for (i = 0, count = 0; i < k->n_spans; i++) {
+        count += k->spans[i].count;
+        ck_assert_uint_eq(k->spans[i].count, 2);
+    }
+    ck_assert_uint_eq(count + k->samples_lost, 600);
+    /* Only the request asked for has its spans copied. */
+    ck_assert_ptr_null(kept_in(rg, "alt")->spans);
+    ck_assert_uint_eq(kept_in(rg, "alt")->n_spans, 0);
+    ck_assert_uint_eq(kept_in(rg, "alt")->samples, 600);
+}
+END_TEST
+
+/* The profile of one kept request. */
+START_TEST(test_keep_request_snapshot)
+{
+    static const int q1[5] = { 0, 0, 0, 1, 1 };
+    static const int q2[4] = { 2, 2, 2, 2 };
+    static const int q3[5] = { 0, 0, 0, 0, 0 };
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    rp_frame_t *st = two_frame_stacks(3);
+    rp_keep_info_t ki;
+    rp_snapshot_t *snap, *one;
+    const rp_region_t *rg, *r1;
+    const rp_kept_t *k, *k1;
+    apr_uint32_t nf, ng, i, u;
+    static const char hdrs[] = "Host\0www.example.com\0Accept\0*/*\0";
+
+    set_keep(s, 10, 0, 0);
+    memset(&ki, 0, sizeof(ki));
+    ki.id = "q1";
+    ki.query = "a=1&b=2";
+    ki.vhost = "www.example.com";
+    ki.handler = "php-fpm";
+    ki.content_type = "text/html; charset=utf-8";
+    ki.bytes = 1234;
+    ki.headers = hdrs;
+    ki.headers_len = sizeof(hdrs) - 1;
+    add_keep(s, slot, "q0", "/x", 200, 3000, timeline(st, 2, q3, 3), 3);
+    add_keep_info(s, slot, "POST", "/x", 201, 5000, &ki,
+                  timeline(st, 2, q1, 5), 5);
+    add_keep(s, slot, "q2", "/y", 200, 4000, timeline(st, 2, q2, 4), 4);
+    add_keep(s, slot, "q3", "/x", 200, 5000, timeline(st, 2, q3, 5), 5);
+
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, "q1");
+    ck_assert_ptr_null(rp_snapshot_kept(snap));
+    k = rp_snapshot_find(snap, "q1");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_ptr_nonnull(k->spans);
+    ck_assert_ptr_null(rp_snapshot_find(snap, "nope"));
+    ck_assert_ptr_null(rp_snapshot_request(pool, snap, "nope"));
+    /* What was kept, back as given. */
+    ck_assert_str_eq(k->method, "POST");
+    ck_assert_str_eq(k->uri, "/x");
+    ck_assert_str_eq(k->query, "a=1&b=2");
+    ck_assert_str_eq(k->vhost, "www.example.com");
+    ck_assert_str_eq(k->handler, "php-fpm");
+    ck_assert_str_eq(k->content_type, "text/html; charset=utf-8");
+    ck_assert_int_eq(k->status, 201);
+    ck_assert_uint_eq(k->bytes, 1234);
+    ck_assert_int_eq(k->wall_us, 5000);
+    ck_assert_int_eq(k->cpu_us, 2500);
+    ck_assert_int_eq(k->slot, slot);
+    ck_assert_uint_eq(k->n_headers, 2);
+    ck_assert_str_eq(k->headers[0].name, "Host");
+    ck_assert_str_eq(k->headers[0].value, "www.example.com");
+    ck_assert_str_eq(k->headers[1].name, "Accept");
+    ck_assert_str_eq(k->headers[1].value, "*/*");
+    /* Absent strings come back empty. */
+    k1 = rp_snapshot_find(snap, "q2");
+    ck_assert_str_eq(k1->query, "");
+    ck_assert_str_eq(k1->content_type, "");
+    ck_assert_uint_eq(k1->n_headers, 0);
+    ck_assert_ptr_null(k1->spans);
+
+    one = rp_snapshot_request(pool, snap, "q1");
+    ck_assert_ptr_nonnull(one);
+    k1 = rp_snapshot_kept(one);
+    ck_assert_ptr_nonnull(k1);
+    ck_assert_str_eq(k1->id, "q1");
+    ck_assert_int_eq(rp_snapshot_nregions(one), 1);
+    r1 = rp_snapshot_region(one, 0);
+    assert_consistent(r1);
+    assert_kept_ok(r1);
+    ck_assert_uint_eq(r1->n_kept, 1);
+    ck_assert_ptr_eq(&r1->kept[0], k1);
+    /* Its tree: root, /x, the shared frame, f and g. */
+    ck_assert_uint_eq(r1->n_nodes, 5);
+    ck_assert_uint_eq(r1->n_uris, 1);
+    ck_assert_uint_eq(find_uri(r1, "/y"), RP_STORE_NONE);
+    u = find_uri(r1, "/x");
+    ck_assert_uint_eq(u, 0);
+    ck_assert_uint_eq(r1->uris[u].requests, 1);
+    ck_assert_uint_eq(r1->uris[u].samples, 5);
+    ck_assert_uint_eq(r1->uris[u].sum_wall_us, 5000);
+    ck_assert_uint_eq(r1->uris[u].max_wall_us, 5000);
+    ck_assert_uint_eq(r1->uris[u].sum_cpu_us, 2500);
+    ck_assert_uint_eq(r1->uris[u].max_cpu_us, 2500);
+    ck_assert_uint_eq(r1->uris[u].weight_ns, 5000000);
+    nf = find_stack(r1, "/x", st, 2);
+    ng = find_stack(r1, "/x", st + 2, 2);
+    ck_assert_uint_ne(nf, RP_STORE_NONE);
+    ck_assert_uint_ne(ng, RP_STORE_NONE);
+    ck_assert_uint_eq(find_stack(r1, "/x", st + 4, 2), RP_STORE_NONE);
+    ck_assert_uint_eq(r1->nodes[nf].self_count, 3);
+    ck_assert_uint_eq(r1->nodes[nf].self_weight_ns, 3000000);
+    ck_assert_uint_eq(r1->nodes[ng].self_count, 2);
+    ck_assert_uint_eq(r1->nodes[r1->uris[u].node].total_count, 5);
+    ck_assert_uint_eq(r1->nodes[0].total_count, 5);
+    ck_assert_uint_eq(r1->counters[RP_CTR_REQUESTS], 1);
+    ck_assert_uint_eq(r1->counters[RP_CTR_SAMPLES], 5);
+    ck_assert_uint_eq(r1->counters[RP_CTR_TICKS], 5);
+    ck_assert_uint_eq(r1->counters[RP_CTR_WEIGHT_NS], 5000000);
+    ck_assert_uint_eq(r1->n_recent, 1);
+    ck_assert_str_eq(r1->recent[0].uri, "/x");
+    ck_assert_uint_eq(r1->recent[0].uri_index, 0);
+    ck_assert_int_eq(r1->recent[0].status, 201);
+    /* Its spans, on the new tree's nodes. */
+    ck_assert_uint_eq(k1->n_spans, 2);
+    ck_assert_uint_eq(k1->spans[0].node, nf);
+    ck_assert_uint_eq(k1->spans[0].count, 3);
+    ck_assert_uint_eq(k1->spans[1].node, ng);
+    ck_assert_uint_eq(k1->spans[1].count, 2);
+    ck_assert_uint_eq(k1->uri_index, 0);
+    /* The region copy it came from is as it was: /x has all its
+     * requests' samples. */
+    rg = region_of(snap, slot);
+    ck_assert_uint_eq(rg->uris[find_uri(rg, "/x")].samples, 13);
+    ck_assert_uint_eq(rg->uris[find_uri(rg, "/x")].requests, 3);
+    for (i = 0; i < k->n_spans; i++) {
+        ck_assert_uint_lt(k->spans[i].node, rg->n_nodes);
+    }
+
+    /* A list has no spans, and no request's profile can be made of it. */
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, NULL);
+    rg = region_of(snap, slot);
+    assert_kept_ok(rg);
+    ck_assert_uint_eq(rg->n_kept, 4);
+    for (i = 0; i < rg->n_kept; i++) {
+        ck_assert_ptr_null(rg->kept[i].spans);
+        ck_assert_uint_eq(rg->kept[i].n_spans, 0);
+    }
+    ck_assert_ptr_nonnull(rp_snapshot_find(snap, "q1"));
+    ck_assert_ptr_null(rp_snapshot_request(pool, snap, "q1"));
+    /* A request of no samples has an empty profile of its URI. */
+    add_keep(s, slot, "q4", "/z", 200, 1, NULL, 0);
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, "q4");
+    one = rp_snapshot_request(pool, snap, "q4");
+    ck_assert_ptr_nonnull(one);
+    r1 = rp_snapshot_region(one, 0);
+    assert_consistent(r1);
+    ck_assert_uint_eq(r1->n_nodes, 2);
+    ck_assert_uint_eq(r1->n_uris, 1);
+    ck_assert_str_eq(r1->uris[0].uri, "/z");
+    ck_assert_uint_eq(rp_snapshot_kept(one)->n_spans, 0);
+}
+END_TEST
+
+/* Strings and headers longer than a record holds are cut: strings so
+ * that the short ones stay whole, headers at a whole pair. */
+START_TEST(test_keep_strings_cut)
+{
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    char *query = apr_palloc(pool, 3001), *ctype = apr_palloc(pool, 1501);
+    char *hdr = apr_palloc(pool, 4096), id[RP_KEEP_ID_MAX + 20];
+    apr_size_t len = 0;
+    int npairs = 0, whole_pairs = 0, i, n;
+    rp_keep_info_t ki;
+    const rp_kept_t *k;
+
+    set_keep(s, 10, 0, 0);
+    memset(query, 'q', 3000);
+    query[3000] = '\0';
+    memset(ctype, 't', 1500);
+    ctype[1500] = '\0';
+    /* 40 pairs of 53 bytes: more than RP_KEEP_HDR_MAX. */
+    for (i = 0; i < 40; i++) {
+        n = apr_snprintf(hdr + len, 4096 - len, "X-Header-%02d", i);
+        len += (apr_size_t)n + 1;
+        memset(hdr + len, 'a' + i % 26, 40);
+        hdr[len + 40] = '\0';
+        len += 41;
+        npairs++;
+        if (len <= RP_KEEP_HDR_MAX) {
+            whole_pairs = npairs;
+        }
+    }
+    ck_assert_uint_gt(len, RP_KEEP_HDR_MAX);
+    memset(&ki, 0, sizeof(ki));
+    ki.id = "long";
+    ki.query = query;
+    ki.vhost = "www.example.com";
+    ki.handler = "h";
+    ki.content_type = "text/plain";
+    ki.headers = hdr;
+    ki.headers_len = len;
+    add_keep_info(s, slot, "GET", "/l", 200, 1, &ki, NULL, 0);
+    k = kept_in(kept_region(s, slot, NULL), "long");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(k->method, "GET");
+    ck_assert_str_eq(k->vhost, "www.example.com");
+    ck_assert_str_eq(k->handler, "h");
+    ck_assert_str_eq(k->content_type, "text/plain");
+    ck_assert_uint_eq(strlen(k->query),
+                      RP_KEEP_STR_MAX - 6 - 3 - 2 - 15 - 1 - 10);
+    ck_assert_int_eq(strncmp(k->query, query, strlen(k->query)), 0);
+    ck_assert_uint_eq(k->n_headers, (apr_uint32_t)whole_pairs);
+    ck_assert_uint_eq(whole_pairs, 28);
+    ck_assert_str_eq(k->headers[27].name, "X-Header-27");
+    ck_assert_uint_eq(strlen(k->headers[27].value), 40);
+
+    /* Two long strings share what is left. */
+    ki.id = "two";
+    ki.content_type = ctype;
+    add_keep_info(s, slot, "GET", "/l", 200, 1, &ki, NULL, 0);
+    k = kept_in(kept_region(s, slot, NULL), "two");
+    ck_assert_str_eq(k->vhost, "www.example.com");
+    ck_assert_str_eq(k->handler, "h");
+    len = strlen(k->query) + strlen(k->content_type);
+    ck_assert_uint_eq(len + 3 + 2 + 15 + 1 + 6, RP_KEEP_STR_MAX);
+    ck_assert_uint_ge(strlen(k->query), 400);
+    ck_assert_uint_ge(strlen(k->content_type), 400);
+
+    /* Headers that are not whole pairs are not kept at all. */
+    ki.id = "odd";
+    ki.headers = "Host\0www\0Accept\0";
+    ki.headers_len = 16;
+    add_keep_info(s, slot, "GET", "/o", 200, 1, &ki, NULL, 0);
+    ki.id = "unended";
+    ki.headers = "Host\0www";
+    ki.headers_len = 8;
+    add_keep_info(s, slot, "GET", "/o", 200, 1, &ki, NULL, 0);
+    /* An id is cut to RP_KEEP_ID_MAX - 1 bytes. */
+    memset(id, 'i', sizeof(id) - 1);
+    id[sizeof(id) - 1] = '\0';
+    ki.id = id;
+    ki.headers = NULL;
+    add_keep_info(s, slot, "GET", "/o", 200, 1, &ki, NULL, 0);
+    {
+        const rp_region_t *rg = kept_region(s, slot, NULL);
+
+        assert_kept_ok(rg);
+        ck_assert_uint_eq(kept_in(rg, "odd")->n_headers, 0);
+        ck_assert_uint_eq(kept_in(rg, "unended")->n_headers, 0);
+        ck_assert_uint_eq(strlen(rg->kept[0].id), RP_KEEP_ID_MAX - 1);
+    }
+}
+END_TEST
+
+START_TEST(test_keep_clear)
+{
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    const rp_snapshot_t *snap;
+    const rp_region_t *rg;
+    char id[16];
+    int i;
+
+    set_keep(s, 2, 2, 2);
+    for (i = 0; i < 8; i++) {
+        apr_snprintf(id, sizeof(id), "old%d", i);
+        add_keep(s, slot, id, "/c", i % 3 ? 200 : 500, 1000 * (10 - i), NULL,
+                 0);
+    }
+    rg = kept_region(s, slot, NULL);
+    ck_assert_uint_ge(rg->n_kept, 4);
+    rp_store_clear(s);
+    ck_assert_ptr_null(kept_region(s, slot, NULL));
+    add_keep(s, slot, "new0", "/c", 200, 1, NULL, 0);
+    rg = kept_region(s, slot, NULL);
+    ck_assert_ptr_nonnull(rg);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids(rg), "new0");
+    ck_assert_uint_eq(rg->kept[0].reasons, RP_KEEP_RECENT | RP_KEEP_SLOW);
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 1);
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, "old7");
+    ck_assert_ptr_null(rp_snapshot_find(snap, "old7"));
+    /* The rules start afresh: /c's slow list is the new requests'. */
+    add_keep(s, slot, "new1", "/c", 500, 2, NULL, 0);
+    add_keep(s, slot, "new2", "/c", 200, 3, NULL, 0);
+    add_keep(s, slot, "new3", "/c", 200, 1, NULL, 0);
+    rg = kept_region(s, slot, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_SLOW), "new2,new1");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT), "new3,new2");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "new1");
+    ck_assert_str_eq(kept_ids(rg), "new3,new2,new1");
+}
+END_TEST
+
 /* The rules are the process's: a child that takes over a region kept
  * under other rules applies its own to what it finds. */
 START_TEST(test_keep_policy_change)
@@ -2295,6 +2672,10 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_keep_slowest);
     tcase_add_test(tc, test_keep_errors);
     tcase_add_test(tc, test_keep_full);
+    tcase_add_test(tc, test_keep_spans);
+    tcase_add_test(tc, test_keep_request_snapshot);
+    tcase_add_test(tc, test_keep_strings_cut);
+    tcase_add_test(tc, test_keep_clear);
     tcase_add_test(tc, test_keep_policy_change);
     tcase_add_test(tc, test_broken_reported);
     tcase_add_test_raise_signal(tc, test_broken_asserts, SIGABRT);
