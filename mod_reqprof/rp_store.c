@@ -93,7 +93,9 @@
  * their fastest (the floor), so a request that is not slower than the
  * floor costs one comparison; one that is walks the URI's list (SLOWEST
  * records) to find the floor again.  A ring entry is trusted only while
- * its record still carries that seq.
+ * its record still carries that seq.  A writer that dies halfway through
+ * these steps can leave a record that no rule will ever let go; the
+ * region is then not consistent (kept_check) and is reset.
  *
  * Writers and readers.  Only the slot's owner writes its region (its
  * threads serialise on the caller's mutex); a write section makes seq odd,
@@ -425,6 +427,9 @@ typedef struct {
     apr_size_t kept_stride;
     const rp_sspan_t *want_spans;
     apr_uint32_t want;              /* its index among the copied */
+    /* In place, the rings that name the kept records; NULL in a copy. */
+    const rp_sref_t *kring;
+    const rp_sref_t *kerr;
 } rp_image_t;
 
 static const rp_frame_t frame_full = { RP_FRAME_TABLE_FULL, RP_STORE_NONE, 0 };
@@ -630,6 +635,8 @@ static void image_in_place(const rp_wctx_t *w, rp_image_t *im)
     im->kept_stride = sizeof(rp_skept_t);
     im->want_spans = NULL;
     im->want = RP_STORE_NONE;
+    im->kring = w->kring;
+    im->kerr = w->kerr;
 }
 
 /* Empty the region for generation GEN: the call tree back to its root,
@@ -916,15 +923,32 @@ static const rp_skept_t *krec(const rp_image_t *im, apr_uint32_t i)
     return (const rp_skept_t *)(im->kept + (apr_size_t)i * im->kept_stride);
 }
 
+/* The record ring entry E names, when it still holds that request (as
+ * the writer's ref_rec). */
+static apr_uint32_t image_ref(const rp_image_t *im, const rp_sref_t *e)
+{
+    if (e->rec < im->hdr->kept_hw && krec(im, e->rec)->reasons
+        && (apr_uint32_t)krec(im, e->rec)->seq == e->seq_lo) {
+        return e->rec;
+    }
+    return RP_STORE_NONE;
+}
+
 /* Check the kept records of IM against the region's tables; in place
- * (IM has the hashes) the free list, the URIs' slow lists and every
- * record's spans as well. */
+ * (IM has the hashes and rings) also that each record is where its rules
+ * will find it to let it go, and each free one on the free list: a
+ * writer that died between those steps left a record no rule would ever
+ * give back. */
 static int kept_check(const rp_geom_t *g, const rp_image_t *im)
 {
     const rp_region_hdr_t *h = im->hdr;
-    apr_uint32_t i, k, c, n;
+    apr_uint32_t i, k, c, n, nfree = 0, nslow = 0, nerr = 0, lists = 0;
+    apr_uint64_t q;
 
-    if (im->nhash && (h->kept_hw > g->cap_kept || h->kfree > h->kept_hw)) {
+    if (im->nhash
+        && (h->kept_hw > g->cap_kept || h->kfree > h->kept_hw
+            || h->recent_lo == 0 || h->recent_lo > h->keep_seq + 1
+            || h->err_lo > h->err_count || h->err_count > h->keep_seq)) {
         return 0;
     }
     for (i = 0; i < im->n_kept; i++) {
@@ -933,6 +957,7 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
                                : i == im->want ? im->want_spans : NULL;
 
         if (!k0->reasons) {
+            nfree++;
             continue;
         }
         if (k0->reasons >= (1u << RP_KEEP_REASONS)
@@ -950,6 +975,20 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
                 return 0;
             }
         }
+        if (!im->kring) {
+            continue;
+        }
+        /* RECENT: on kring at its seq, above the mark.  ERROR: counted,
+         * to match the entries of kerr above its mark. */
+        if (k0->seq == 0 || k0->seq > h->keep_seq
+            || ((k0->reasons & RP_KEEP_RECENT)
+                && (k0->seq < h->recent_lo
+                    || image_ref(im, &im->kring[k0->seq % g->cap_kept])
+                           != i))) {
+            return 0;
+        }
+        nslow += (k0->reasons & RP_KEEP_SLOW) != 0;
+        nerr += (k0->reasons & RP_KEEP_ERROR) != 0;
     }
     if (!im->nhash) {
         return 1;
@@ -959,6 +998,9 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         if (c > h->kept_hw || ++n > h->kept_hw || krec(im, c - 1)->reasons) {
             return 0;
         }
+    }
+    if (n != nfree) {
+        return 0;
     }
     for (i = 0; i < h->n_uris; i++) {
         const rp_suri_t *u = &im->uris[i];
@@ -973,8 +1015,21 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         if (n != u->kslow_n) {
             return 0;
         }
+        lists += n;
     }
-    return 1;
+    if (lists != nslow) {
+        return 0;
+    }
+    /* Each entry of kerr above the mark names its own record (seqs
+     * differ), so the count of those still held as errors is exact. */
+    if (h->err_count - h->err_lo > g->cap_kept) {
+        return 0;
+    }
+    for (q = h->err_lo, n = 0; q < h->err_count; q++) {
+        c = image_ref(im, &im->kerr[q % g->cap_kept]);
+        n += c != RP_STORE_NONE && (krec(im, c)->reasons & RP_KEEP_ERROR);
+    }
+    return n == nerr;
 }
 
 /* Check a region against every invariant the writer keeps, without
@@ -987,6 +1042,7 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
 {
     const rp_region_hdr_t *h = im->hdr;
     apr_uint32_t n = h->n_nodes, i, c, prev, linked = 0, reserve, used;
+    apr_uint64_t requests;
 
     if (n < 1 || n > g->cap_nodes || h->reserve > g->cap_nodes - n
         || h->n_uris > g->cap_uris || h->ustr_used > g->cap_ustr
@@ -1048,6 +1104,7 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
         return 0;
     }
     reserve = h->full_node == 0;
+    requests = 0;
     for (i = 0; i < h->n_uris; i++) {
         const rp_suri_t *u = &im->uris[i];
 
@@ -1067,8 +1124,15 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
             return 0;
         }
         reserve += u->full_node == 0;
+        requests += u->requests;
     }
-    if (reserve != h->reserve) {
+    /* A request is counted in its URI's entry and in the region's
+     * counters in two steps: a writer that died between them (a request
+     * of no samples, which the sample counter does not show) left them
+     * apart. */
+    if (reserve != h->reserve
+        || requests + h->counters[RP_CTR_URI_FULL]
+               != h->counters[RP_CTR_REQUESTS]) {
         return 0;
     }
     for (i = 0; i < h->n_objs; i++) {
@@ -2239,6 +2303,8 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
         im->ostr = buf + dst[RP_T_OSTR];
         im->nhash = NULL;
         im->uhash = NULL;
+        im->kring = NULL;
+        im->kerr = NULL;
         return RP_COPY_OK;
     }
     return RP_COPY_BUSY;

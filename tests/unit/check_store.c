@@ -2172,6 +2172,132 @@ START_TEST(test_keep_policy_change)
 }
 END_TEST
 
+/* With room for all (no KEPT_FULL), every rule holds exactly what it
+ * should: RECENT the NREC newest, ERROR the NERR newest failed ones,
+ * SLOW NSLOW of each of NURIS URIs, and nothing holds a record for no
+ * rule.  NULL or what is wrong. */
+static const char *kept_policy_problem(const rp_region_t *rg, int nrec,
+                                       int nslow, int nerr, int nuris)
+{
+    int slow[16], errors = 0, i;
+    apr_uint32_t j;
+
+    memset(slow, 0, sizeof(slow));
+    for (j = 0; j < rg->n_kept; j++) {
+        const rp_kept_t *k = &rg->kept[j];
+        int is_err = k->status >= 500;
+
+        if (!(k->reasons & RP_KEEP_RECENT) != !((int)j < nrec)) {
+            return "RECENT not the newest";
+        }
+        if (!(k->reasons & RP_KEEP_ERROR) != !(is_err && errors < nerr)) {
+            return "ERROR not the newest failed";
+        }
+        errors += is_err;
+        if (k->reasons & RP_KEEP_SLOW) {
+            if (k->uri_index >= rg->n_uris || k->uri_index >= 16) {
+                return "SLOW of no URI";
+            }
+            slow[k->uri_index]++;
+        }
+    }
+    if ((int)rg->n_uris != nuris) {
+        return "URIs";
+    }
+    for (i = 0; i < nuris; i++) {
+        if (slow[i] != nslow) {
+            return "SLOW per URI";
+        }
+    }
+    return kept_problem(rg);
+}
+
+/* Requests for a writer that keeps {4, 2, 2} of 5 URIs: request J of
+ * writer C. */
+#define KW_URIS 5
+
+static void keep_writer_request(rp_store_t *s, int slot, int c, int j)
+{
+    static const char *const uris[KW_URIS] = { "/k0", "/k1", "/k2", "/k3",
+                                               "/k4" };
+    rp_frame_t f[2];
+    rp_sample_view_t sm[2];
+    char id[32];
+    int n = j % 3, i;
+
+    f[0] = fr(RP_STORE_NONE, 0x10 + (apr_uint64_t)(j % 4));
+    f[1] = fr(RP_STORE_NONE, 0x1);
+    for (i = 0; i < n; i++) {
+        sm[i].frames = f;
+        sm[i].depth = 2;
+        sm[i].truncated = 0;
+        sm[i].weight_ns = 1000;
+        sm[i].end_us = (apr_uint64_t)(i + 1) * 1000;
+    }
+    apr_snprintf(id, sizeof(id), "w%d-%d", c, j);
+    add_keep(s, slot, id, uris[j % KW_URIS], j % 7 == 3 ? 503 : 200,
+             1000 + (apr_int64_t)((unsigned)(j * 2654435761u) % 100000), sm,
+             n);
+}
+
+/* A writer that died inside a write section, with kept requests: the
+ * next owner keeps the region when it is consistent, kept lists and all,
+ * else resets it; either way the rules hold on from there. */
+START_TEST(test_keep_dead_writer)
+{
+    rp_store_t *s = make_store(2, MB);
+    const rp_snapshot_info_t *info;
+    const rp_region_t *rg;
+    const char *before;
+    int j;
+
+    ndead = 0;
+    ck_assert_int_eq(rp_store_claim(s, 201, alive_unless_dead), 0);
+    set_keep(s, 4, 2, 2);
+    ck_assert_uint_ge(rp_store_kept_capacity(s), 4 + 2 * KW_URIS + 2);
+    for (j = 0; j < 40; j++) {
+        keep_writer_request(s, 0, 0, j);
+    }
+    rg = kept_region(s, 0, NULL);
+    ck_assert_msg(!kept_policy_problem(rg, 4, 2, 2, KW_URIS), "%s",
+                  kept_policy_problem(rg, 4, 2, 2, KW_URIS));
+    before = kept_ids(rg);
+
+    /* Died before changing anything: repaired, kept requests and all. */
+    rp_store_test_break(s, 0, 0);
+    mark_dead(201);
+    ck_assert_int_eq(rp_store_claim(s, 202, alive_unless_dead), 0);
+    info = rp_snapshot_info(rp_store_snapshot(s, pool));
+    ck_assert_uint_eq(info->regions_repaired, 1);
+    rg = kept_region(s, 0, NULL);
+    assert_consistent(rg);
+    ck_assert_str_eq(kept_ids(rg), before);
+    for (j = 40; j < 80; j++) {
+        keep_writer_request(s, 0, 0, j);
+    }
+    rg = kept_region(s, 0, NULL);
+    ck_assert_msg(!kept_policy_problem(rg, 4, 2, 2, KW_URIS), "%s",
+                  kept_policy_problem(rg, 4, 2, 2, KW_URIS));
+
+    /* Died with a request half stored: reset, no kept request left. */
+    rp_store_test_break(s, 0, 1);
+    mark_dead(202);
+    ck_assert_int_eq(rp_store_claim(s, 203, alive_unless_dead), 0);
+    info = rp_snapshot_info(rp_store_snapshot(s, pool));
+    ck_assert_uint_eq(info->regions_reset, 1);
+    rg = kept_region(s, 0, NULL);
+    ck_assert_uint_eq(rg->n_kept, 0);
+    for (j = 0; j < 40; j++) {
+        keep_writer_request(s, 0, 1, j);
+    }
+    rg = kept_region(s, 0, NULL);
+    assert_consistent(rg);
+    ck_assert_msg(!kept_policy_problem(rg, 4, 2, 2, KW_URIS), "%s",
+                  kept_policy_problem(rg, 4, 2, 2, KW_URIS));
+    ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Processes */
 
@@ -2471,6 +2597,163 @@ START_TEST(test_clear_while_writing)
 }
 END_TEST
 
+/* A fork()ed writer keeps requests without pause and is killed at a
+ * random moment, often inside a write section; the next owner repairs or
+ * resets its region, and then the rules hold exactly.  A record that
+ * the dead writer left half taken (held for a rule whose list does not
+ * have it, or free but on no free list) would break them. */
+START_TEST(test_keep_writer_killed)
+{
+    apr_size_t size = rp_store_segment_size(1, MB);
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    apr_int32_t me = (apr_int32_t)getpid();
+    int iter, j, ready[2], status;
+    const rp_snapshot_info_t *info;
+    const rp_region_t *rg;
+    unsigned seed = 12345;
+    rp_store_t *s;
+    pid_t pid;
+    char byte;
+
+    ck_assert_ptr_ne(base, MAP_FAILED);
+    ck_assert_int_eq(rp_store_format(base, size, 1, MB), APR_SUCCESS);
+    s = rp_store_attach(pool, base, size);
+    set_keep(s, 4, 2, 2);
+    for (iter = 0; iter < 150; iter++) {
+        ck_assert_int_eq(pipe(ready), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int slot = rp_store_claim(s, (apr_int32_t)getpid(), alive_kill);
+
+            byte = 'r';
+            if (slot != 0 || write(ready[1], &byte, 1) != 1) {
+                _exit(2);
+            }
+            for (j = 0;; j++) {
+                keep_writer_request(s, 0, iter, j);
+            }
+        }
+        close(ready[1]);
+        ck_assert_int_eq(read(ready[0], &byte, 1), 1);
+        close(ready[0]);
+        usleep(200 + rand_r(&seed) % 3000);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFSIGNALED(status));
+
+        /* Readers skip or read it; none finds it invalid.  Now and then
+         * only: a region left mid-write costs a reader its whole budget
+         * (200 ms) before it is skipped. */
+        if (iter % 25 == 0) {
+            info = rp_snapshot_info(
+                rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, NULL));
+            ck_assert_int_eq(info->invalid, 0);
+        }
+        ck_assert_int_eq(rp_store_claim(s, me, alive_kill), 0);
+        for (j = 0; j < 40; j++) {
+            keep_writer_request(s, 0, 1000 + iter, j);
+        }
+        rg = kept_region(s, 0, NULL);
+        ck_assert_ptr_nonnull(rg);
+        assert_consistent(rg);
+        ck_assert_msg(!kept_policy_problem(rg, 4, 2, 2, KW_URIS),
+                      "iteration %d: %s", iter,
+                      kept_policy_problem(rg, 4, 2, 2, KW_URIS));
+        rp_store_release(s, 0, me);
+    }
+    info = rp_snapshot_info(rp_store_snapshot(s, pool));
+    printf("keep, writer killed: %d times, %u regions repaired, %u reset\n",
+           iter, info->regions_repaired, info->regions_reset);
+    ck_assert_int_eq(munmap(base, size), 0);
+}
+END_TEST
+
+/* A thread keeps requests without pause while another copies them, the
+ * spans of one too: every copy is consistent. */
+typedef struct {
+    rp_store_t *s;
+    int stop;
+    int written;
+} keep_thread_t;
+
+static void *keep_thread(void *arg)
+{
+    keep_thread_t *kt = arg;
+    int j;
+
+    for (j = 0; !__atomic_load_n(&kt->stop, __ATOMIC_ACQUIRE); j++) {
+        keep_writer_request(kt->s, 0, 0, j);
+        __atomic_store_n(&kt->written, j + 1, __ATOMIC_RELEASE);
+        if (j % 8 == 0) {
+            apr_thread_yield(); /* let copies through now and then */
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_keep_read_while_writing)
+{
+    rp_store_t *s = make_store(1, MB);
+    keep_thread_t kt;
+    pthread_t tid;
+    rp_snapshot_t *snap;
+    const rp_region_t *rg;
+    apr_pool_t *sp;
+    char id[32];
+    int i, found = 0, busy = 0, written;
+    struct timespec t0, t1;
+
+    kt.s = s;
+    kt.stop = 0;
+    kt.written = 0;
+    ck_assert_int_eq(rp_store_claim(s, 700, NULL), 0);
+    set_keep(s, 4, 2, 2);
+    ck_assert_int_eq(pthread_create(&tid, NULL, keep_thread, &kt), 0);
+    apr_pool_create(&sp, pool);
+    /* 3000 copies, or as many as 5 s allow (a copy of a region written
+     * all the time may wait out its whole budget). */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (i = 0; i < 3000; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (elapsed_ms(&t0, &t1) > 5000) {
+            break;
+        }
+        apr_pool_clear(sp);
+        written = __atomic_load_n(&kt.written, __ATOMIC_ACQUIRE);
+        /* One of the newest: usually still kept. */
+        apr_snprintf(id, sizeof(id), "w0-%d", written > 0 ? written - 1 : 0);
+        snap = rp_store_snapshot_ex(s, sp, RP_SNAP_KEPT, id);
+        ck_assert_int_eq(rp_snapshot_info(snap)->invalid, 0);
+        busy += rp_snapshot_info(snap)->busy;
+        rg = region_of(snap, 0);
+        if (!rg) {
+            continue;
+        }
+        assert_consistent(rg);
+        assert_kept_ok(rg);
+        if (rp_snapshot_find(snap, id)) {
+            rp_snapshot_t *one = rp_snapshot_request(sp, snap, id);
+
+            ck_assert_ptr_nonnull(one);
+            assert_consistent(rp_snapshot_region(one, 0));
+            assert_kept_ok(rp_snapshot_region(one, 0));
+            found++;
+        }
+    }
+    __atomic_store_n(&kt.stop, 1, __ATOMIC_RELEASE);
+    ck_assert_int_eq(pthread_join(tid, NULL), 0);
+    rg = kept_region(s, 0, NULL);
+    ck_assert_msg(!kept_policy_problem(rg, 4, 2, 2, KW_URIS), "%s",
+                  kept_policy_problem(rg, 4, 2, 2, KW_URIS));
+    ck_assert_int_gt(found, 0);
+    printf("keep: %d requests kept during %d copies, %d with the request "
+           "asked for, %d regions skipped busy\n",
+           kt.written, i, found, busy);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Cost */
 
@@ -2677,6 +2960,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_keep_strings_cut);
     tcase_add_test(tc, test_keep_clear);
     tcase_add_test(tc, test_keep_policy_change);
+    tcase_add_test(tc, test_keep_dead_writer);
     tcase_add_test(tc, test_broken_reported);
     tcase_add_test_raise_signal(tc, test_broken_asserts, SIGABRT);
     suite_add_tcase(s, tc);
@@ -2685,6 +2969,8 @@ static Suite *store_suite(void)
     tcase_set_timeout(tc_proc, 120);
     tcase_add_test(tc_proc, test_fork_writers);
     tcase_add_test(tc_proc, test_clear_while_writing);
+    tcase_add_test(tc_proc, test_keep_writer_killed);
+    tcase_add_test(tc_proc, test_keep_read_while_writing);
     suite_add_tcase(s, tc_proc);
 
     tcase_add_checked_fixture(tc_cost, setup, teardown);
