@@ -477,8 +477,8 @@ static int geometry(apr_size_t size, rp_geom_t *g)
 {
     apr_size_t hdr = RP_ALIGN64(sizeof(rp_region_hdr_t));
     apr_size_t objs = size / 8 < RP_OBJ_AREA_MAX ? size / 8 : RP_OBJ_AREA_MAX;
-    apr_size_t kept = (size / 5) / (sizeof(rp_skept_t)
-                                    + 2 * sizeof(rp_sref_t));
+    apr_size_t kept = (size / 5)
+                      / (sizeof(rp_skept_t) + 2 * sizeof(rp_sref_t));
     /* 11 tables, each may lose up to 63 bytes to alignment. */
     apr_size_t rest = size - hdr - objs - 11 * 64
                       - kept * (sizeof(rp_skept_t) + 2 * sizeof(rp_sref_t));
@@ -953,8 +953,9 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
     }
     for (i = 0; i < im->n_kept; i++) {
         const rp_skept_t *k0 = krec(im, i);
-        const rp_sspan_t *sp = im->nhash ? k0->spans
-                               : i == im->want ? im->want_spans : NULL;
+        const rp_sspan_t *sp = im->nhash       ? k0->spans
+                               : i == im->want ? im->want_spans
+                                               : NULL;
 
         if (!k0->reasons) {
             nfree++;
@@ -962,8 +963,7 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         }
         if (k0->reasons >= (1u << RP_KEEP_REASONS)
             || (k0->uri != RP_STORE_NONE && k0->uri >= h->n_uris)
-            || k0->n_spans > RP_KEEP_SPANS
-            || k0->samples_lost > k0->samples
+            || k0->n_spans > RP_KEEP_SPANS || k0->samples_lost > k0->samples
             || k0->str_len > RP_KEEP_STR_MAX || k0->hdr_len > RP_KEEP_HDR_MAX
             || !memchr(k0->id, '\0', sizeof(k0->id))
             || !kept_strings_ok(k0->str, k0->str_len, RP_KS_MAX)
@@ -1798,7 +1798,7 @@ static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
         len = end;
     }
     else if (len && ki->headers[len - 1] != '\0') {
-        len = 0;                    /* not pairs: keep none */
+        len = 0; /* not pairs: keep none */
     }
     memcpy(k->hdr, ki->headers ? ki->headers : "", len);
     k->hdr_len = (apr_uint32_t)(kept_strings_ok(k->hdr, (apr_uint32_t)len, 0)
@@ -2555,8 +2555,9 @@ const rp_kept_t *rp_snapshot_find(const rp_snapshot_t *snap, const char *id)
         for (k = 0; k < snap->regions[i].n_kept; k++) {
             const rp_kept_t *o = &snap->regions[i].kept[k];
             /* The newest of a (pasted, foreign) id given twice. */
-            if (strcmp(o->id, id) == 0 && (!found || o->time > found->time
-                                           || (o->spans && !found->spans))) {
+            if (strcmp(o->id, id) == 0
+                && (!found || o->time > found->time
+                    || (o->spans && !found->spans))) {
                 found = o;
             }
         }
@@ -2668,9 +2669,11 @@ rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
         u->samples = nodes[u->node].total_count;
         u->weight_ns = nodes[u->node].total_weight_ns;
         u->sum_wall_us = u->max_wall_us = k->wall_us > 0
-                                          ? (apr_uint64_t)k->wall_us : 0;
+                                              ? (apr_uint64_t)k->wall_us
+                                              : 0;
         u->sum_cpu_us = u->max_cpu_us = k->cpu_us > 0
-                                        ? (apr_uint64_t)k->cpu_us : 0;
+                                            ? (apr_uint64_t)k->cpu_us
+                                            : 0;
         out->uris = u;
         out->n_uris = out->cap_uris = 1;
     }
