@@ -66,9 +66,10 @@
  * region keeps 246 requests, a 64K one 1); of the rest, the ring takes 10%
  * (16..4096 entries, the remainder going to nodes), the URI table 12%,
  * URI strings 8%, and the nodes with their hash the remaining ~70%.  A
- * 64K region holds 708 nodes, 77 URIs, 64 objects and 44 recent requests;
- * 1M: 11,460 nodes, 1,250 URIs; 8M: 108,592 nodes, 11,259 URIs, 1,024
- * objects and 4,096 recent requests; 1G: 15.3 million nodes.
+ * 64K region holds 621 nodes, 57 URIs, 64 objects and 38 recent requests;
+ * 1M: 8,908 nodes, 822 URIs, 30 kept requests; 8M: 84,692 nodes, 7,596
+ * URIs, 1,024 objects and 4,096 recent requests; 1G: 12.3 million
+ * nodes.
  *
  * Why the tree holds self counts only: a sample touches one counter (its
  * leaf) instead of one per frame, and a writer that dies cannot leave
@@ -83,13 +84,18 @@
  * Kept requests (rp_store.h).  A record is free (reasons 0; on a free
  * list, or past the high-water mark kept_hw, so that a reset touches no
  * record), or held by one or more rules.  RECENT: the record of seq S
- * gives way when request S + RECENT is kept, found through kring.
- * ERRORS: the same through kerr, counted by err_count.  SLOWEST: each URI
+ * gives way when request S + RECENT is kept, found through kring; the
+ * mark recent_lo says where the last such sweep ended, so that a process
+ * with a smaller RECENT than the one before it sweeps from there (one
+ * step per request otherwise).  ERRORS: the same through kerr, counted by
+ * err_count, from err_lo.  SLOWEST: each URI
  * entry heads a list of its kept-slow records and caches the wall time of
  * their fastest (the floor), so a request that is not slower than the
  * floor costs one comparison; one that is walks the URI's list (SLOWEST
  * records) to find the floor again.  A ring entry is trusted only while
- * its record still carries that seq.
+ * its record still carries that seq.  A writer that dies halfway through
+ * these steps can leave a record that no rule will ever let go; the
+ * region is then not consistent (kept_check) and is reset.
  *
  * Writers and readers.  Only the slot's owner writes its region (its
  * threads serialise on the caller's mutex); a write section makes seq odd,
@@ -184,6 +190,8 @@ typedef struct {
     apr_uint64_t ring_head;         /* ring entries ever written */
     apr_uint64_t keep_seq;          /* requests ever kept (the last's seq) */
     apr_uint64_t err_count;         /* of them, kept as errors */
+    apr_uint64_t recent_lo;         /* no seq below it is held as RECENT */
+    apr_uint64_t err_lo;            /* no error below it is held as ERROR */
     apr_uint32_t kept_hw;           /* records ever used: 0..kept_hw-1 */
     apr_uint32_t kfree;             /* free list: record index + 1, 0 end */
     apr_int64_t first_time;         /* of the first and last request */
@@ -419,6 +427,9 @@ typedef struct {
     apr_size_t kept_stride;
     const rp_sspan_t *want_spans;
     apr_uint32_t want;              /* its index among the copied */
+    /* In place, the rings that name the kept records; NULL in a copy. */
+    const rp_sref_t *kring;
+    const rp_sref_t *kerr;
 } rp_image_t;
 
 static const rp_frame_t frame_full = { RP_FRAME_TABLE_FULL, RP_STORE_NONE, 0 };
@@ -466,8 +477,8 @@ static int geometry(apr_size_t size, rp_geom_t *g)
 {
     apr_size_t hdr = RP_ALIGN64(sizeof(rp_region_hdr_t));
     apr_size_t objs = size / 8 < RP_OBJ_AREA_MAX ? size / 8 : RP_OBJ_AREA_MAX;
-    apr_size_t kept = (size / 5) / (sizeof(rp_skept_t)
-                                    + 2 * sizeof(rp_sref_t));
+    apr_size_t kept = (size / 5)
+                      / (sizeof(rp_skept_t) + 2 * sizeof(rp_sref_t));
     /* 11 tables, each may lose up to 63 bytes to alignment. */
     apr_size_t rest = size - hdr - objs - 11 * 64
                       - kept * (sizeof(rp_skept_t) + 2 * sizeof(rp_sref_t));
@@ -624,6 +635,8 @@ static void image_in_place(const rp_wctx_t *w, rp_image_t *im)
     im->kept_stride = sizeof(rp_skept_t);
     im->want_spans = NULL;
     im->want = RP_STORE_NONE;
+    im->kring = w->kring;
+    im->kerr = w->kerr;
 }
 
 /* Empty the region for generation GEN: the call tree back to its root,
@@ -648,6 +661,8 @@ static void region_reset(rp_wctx_t *w, apr_uint32_t gen, int all)
     r->ring_head = 0;
     r->keep_seq = 0;
     r->err_count = 0;
+    r->recent_lo = 1;
+    r->err_lo = 0;
     r->kept_hw = 0;
     r->kfree = 0;
     r->first_time = 0;
@@ -908,29 +923,47 @@ static const rp_skept_t *krec(const rp_image_t *im, apr_uint32_t i)
     return (const rp_skept_t *)(im->kept + (apr_size_t)i * im->kept_stride);
 }
 
+/* The record ring entry E names, when it still holds that request (as
+ * the writer's ref_rec). */
+static apr_uint32_t image_ref(const rp_image_t *im, const rp_sref_t *e)
+{
+    if (e->rec < im->hdr->kept_hw && krec(im, e->rec)->reasons
+        && (apr_uint32_t)krec(im, e->rec)->seq == e->seq_lo) {
+        return e->rec;
+    }
+    return RP_STORE_NONE;
+}
+
 /* Check the kept records of IM against the region's tables; in place
- * (IM has the hashes) the free list, the URIs' slow lists and every
- * record's spans as well. */
+ * (IM has the hashes and rings) also that each record is where its rules
+ * will find it to let it go, and each free one on the free list: a
+ * writer that died between those steps left a record no rule would ever
+ * give back. */
 static int kept_check(const rp_geom_t *g, const rp_image_t *im)
 {
     const rp_region_hdr_t *h = im->hdr;
-    apr_uint32_t i, k, c, n;
+    apr_uint32_t i, k, c, n, nfree = 0, nslow = 0, nerr = 0, lists = 0;
+    apr_uint64_t q;
 
-    if (im->nhash && (h->kept_hw > g->cap_kept || h->kfree > h->kept_hw)) {
+    if (im->nhash
+        && (h->kept_hw > g->cap_kept || h->kfree > h->kept_hw
+            || h->recent_lo == 0 || h->recent_lo > h->keep_seq + 1
+            || h->err_lo > h->err_count || h->err_count > h->keep_seq)) {
         return 0;
     }
     for (i = 0; i < im->n_kept; i++) {
         const rp_skept_t *k0 = krec(im, i);
-        const rp_sspan_t *sp = im->nhash ? k0->spans
-                               : i == im->want ? im->want_spans : NULL;
+        const rp_sspan_t *sp = im->nhash       ? k0->spans
+                               : i == im->want ? im->want_spans
+                                               : NULL;
 
         if (!k0->reasons) {
+            nfree++;
             continue;
         }
         if (k0->reasons >= (1u << RP_KEEP_REASONS)
             || (k0->uri != RP_STORE_NONE && k0->uri >= h->n_uris)
-            || k0->n_spans > RP_KEEP_SPANS
-            || k0->samples_lost > k0->samples
+            || k0->n_spans > RP_KEEP_SPANS || k0->samples_lost > k0->samples
             || k0->str_len > RP_KEEP_STR_MAX || k0->hdr_len > RP_KEEP_HDR_MAX
             || !memchr(k0->id, '\0', sizeof(k0->id))
             || !kept_strings_ok(k0->str, k0->str_len, RP_KS_MAX)
@@ -942,6 +975,20 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
                 return 0;
             }
         }
+        if (!im->kring) {
+            continue;
+        }
+        /* RECENT: on kring at its seq, above the mark.  ERROR: counted,
+         * to match the entries of kerr above its mark. */
+        if (k0->seq == 0 || k0->seq > h->keep_seq
+            || ((k0->reasons & RP_KEEP_RECENT)
+                && (k0->seq < h->recent_lo
+                    || image_ref(im, &im->kring[k0->seq % g->cap_kept])
+                           != i))) {
+            return 0;
+        }
+        nslow += (k0->reasons & RP_KEEP_SLOW) != 0;
+        nerr += (k0->reasons & RP_KEEP_ERROR) != 0;
     }
     if (!im->nhash) {
         return 1;
@@ -951,6 +998,9 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         if (c > h->kept_hw || ++n > h->kept_hw || krec(im, c - 1)->reasons) {
             return 0;
         }
+    }
+    if (n != nfree) {
+        return 0;
     }
     for (i = 0; i < h->n_uris; i++) {
         const rp_suri_t *u = &im->uris[i];
@@ -965,8 +1015,21 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         if (n != u->kslow_n) {
             return 0;
         }
+        lists += n;
     }
-    return 1;
+    if (lists != nslow) {
+        return 0;
+    }
+    /* Each entry of kerr above the mark names its own record (seqs
+     * differ), so the count of those still held as errors is exact. */
+    if (h->err_count - h->err_lo > g->cap_kept) {
+        return 0;
+    }
+    for (q = h->err_lo, n = 0; q < h->err_count; q++) {
+        c = image_ref(im, &im->kerr[q % g->cap_kept]);
+        n += c != RP_STORE_NONE && (krec(im, c)->reasons & RP_KEEP_ERROR);
+    }
+    return n == nerr;
 }
 
 /* Check a region against every invariant the writer keeps, without
@@ -979,6 +1042,7 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
 {
     const rp_region_hdr_t *h = im->hdr;
     apr_uint32_t n = h->n_nodes, i, c, prev, linked = 0, reserve, used;
+    apr_uint64_t requests;
 
     if (n < 1 || n > g->cap_nodes || h->reserve > g->cap_nodes - n
         || h->n_uris > g->cap_uris || h->ustr_used > g->cap_ustr
@@ -1040,6 +1104,7 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
         return 0;
     }
     reserve = h->full_node == 0;
+    requests = 0;
     for (i = 0; i < h->n_uris; i++) {
         const rp_suri_t *u = &im->uris[i];
 
@@ -1059,8 +1124,15 @@ static int region_check(const rp_geom_t *g, const rp_image_t *im,
             return 0;
         }
         reserve += u->full_node == 0;
+        requests += u->requests;
     }
-    if (reserve != h->reserve) {
+    /* A request is counted in its URI's entry and in the region's
+     * counters in two steps: a writer that died between them (a request
+     * of no samples, which the sample counter does not show) left them
+     * apart. */
+    if (reserve != h->reserve
+        || requests + h->counters[RP_CTR_URI_FULL]
+               != h->counters[RP_CTR_REQUESTS]) {
         return 0;
     }
     for (i = 0; i < h->n_objs; i++) {
@@ -1573,15 +1645,18 @@ static apr_uint32_t slow_floor(rp_wctx_t *w, rp_suri_t *u)
             break;
         }
         k = &w->kept[c - 1];
+        /* As keep_begin compares: a negative time (a clock step) is 0,
+         * not the slowest of all, never to give way. */
         if (best == RP_STORE_NONE
-            || (apr_uint64_t)k->wall_us < (apr_uint64_t)w->kept[best].wall_us
-            || (k->wall_us == w->kept[best].wall_us
+            || clamp_us(k->wall_us) < clamp_us(w->kept[best].wall_us)
+            || (clamp_us(k->wall_us) == clamp_us(w->kept[best].wall_us)
                 && k->seq < w->kept[best].seq)) {
             best = c - 1;
         }
     }
-    u->kslow_floor_us = best == RP_STORE_NONE ? 0
-                        : (apr_uint64_t)w->kept[best].wall_us;
+    u->kslow_floor_us = best == RP_STORE_NONE
+                            ? 0
+                            : clamp_us(w->kept[best].wall_us);
     return best;
 }
 
@@ -1645,13 +1720,55 @@ static apr_uint32_t kept_alloc(rp_wctx_t *w)
     return r->kept_hw < w->g->cap_kept ? r->kept_hw++ : RP_STORE_NONE;
 }
 
-/* Copy the strings of a kept request into K->str, each cut so that all
- * fit, and its headers, cut at a pair. */
+/* Cut the N lengths LEN so that their sum is at most ROOM, the longest
+ * first: every length is cut to one share, and the shares are as equal
+ * as can be once the lengths below them are whole.  So a long query
+ * string leaves the host, handler and content type whole. */
+static void fit_lengths(apr_size_t *len, int n, apr_size_t room)
+{
+    apr_size_t total = 0, share, extra;
+    int whole[RP_KS_MAX], left = n, changed = 1, i;
+
+    for (i = 0; i < n; i++) {
+        total += len[i];
+        whole[i] = 0;
+    }
+    if (total <= room) {
+        return;
+    }
+    /* Each round makes whole those within a share of the room left;
+     * that only raises the share of the others.  Some stay cut: the
+     * total does not fit. */
+    while (changed) {
+        changed = 0;
+        share = room / (apr_size_t)left;
+        for (i = 0; i < n; i++) {
+            if (!whole[i] && len[i] <= share) {
+                whole[i] = 1;
+                room -= len[i];
+                left--;
+                changed = 1;
+            }
+        }
+    }
+    share = room / (apr_size_t)left;
+    extra = room % (apr_size_t)left;
+    for (i = 0; i < n; i++) {
+        if (!whole[i]) {
+            len[i] = share + (extra > 0);
+            extra -= extra > 0;
+        }
+    }
+}
+
+/* Copy the strings of a kept request into K->str, cut so that all fit,
+ * and its headers, cut at a pair. */
 static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
 {
     const rp_keep_info_t *ki = req->keep;
     const char *v[RP_KS_MAX];
-    apr_size_t used = 0, len, left, i;
+    apr_size_t lens[RP_KS_MAX];
+    apr_size_t used = 0, len, i;
 
     v[RP_KS_METHOD] = req->method;
     v[RP_KS_URI] = req->uri;
@@ -1660,12 +1777,13 @@ static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
     v[RP_KS_HANDLER] = ki->handler;
     v[RP_KS_CTYPE] = ki->content_type;
     for (i = 0; i < RP_KS_MAX; i++) {
-        /* Room for this one and the NULs of those after it. */
-        left = RP_KEEP_STR_MAX - used - (RP_KS_MAX - i);
-        len = v[i] ? strnlen(v[i], left) : 0;
-        memcpy(k->str + used, v[i] ? v[i] : "", len);
-        k->str[used + len] = '\0';
-        used += len + 1;
+        lens[i] = v[i] ? strnlen(v[i], RP_KEEP_STR_MAX) : 0;
+    }
+    fit_lengths(lens, RP_KS_MAX, RP_KEEP_STR_MAX - RP_KS_MAX);
+    for (i = 0; i < RP_KS_MAX; i++) {
+        memcpy(k->str + used, v[i] ? v[i] : "", lens[i]);
+        k->str[used + lens[i]] = '\0';
+        used += lens[i] + 1;
     }
     k->str_len = (apr_uint32_t)used;
     len = ki->headers ? ki->headers_len : 0;
@@ -1680,29 +1798,58 @@ static void kept_text(rp_skept_t *k, const rp_request_info_t *req)
         len = end;
     }
     else if (len && ki->headers[len - 1] != '\0') {
-        len = 0;                    /* not pairs: keep none */
+        len = 0; /* not pairs: keep none */
     }
     memcpy(k->hdr, ki->headers ? ki->headers : "", len);
     k->hdr_len = (apr_uint32_t)(kept_strings_ok(k->hdr, (apr_uint32_t)len, 0)
-                                ? len : 0);
+                                    ? len
+                                    : 0);
+}
+
+/* Let go, for REASON, of the requests of RING (kring or kerr, indexed
+ * by seq or by error count) from *LO up to UPTO, NEXT being the index
+ * the next one would be written at; *LO becomes UPTO.  Only the last
+ * cap_kept entries are still in the ring, and the mark keeps within
+ * them: every write of an entry is preceded by a sweep to no less than
+ * its index + 1 - cap_kept. */
+static void keep_sweep(rp_wctx_t *w, const rp_sref_t *ring, unsigned reason,
+                       apr_uint64_t *lo, apr_uint64_t upto, apr_uint64_t next)
+{
+    apr_uint32_t cap = w->g->cap_kept, old;
+    apr_uint64_t q = *lo;
+
+    if (next > cap && q < next - cap) {
+        q = next - cap;
+    }
+    for (; q < upto; q++) {
+        old = ref_rec(w, &ring[q % cap]);
+        if (old != RP_STORE_NONE
+            && (reason != RP_KEEP_RECENT || w->kept[old].seq == q)) {
+            demote(w, old, reason);
+        }
+    }
+    if (upto > *lo) {
+        *lo = upto;
+    }
 }
 
 /* Decide whether REQ is kept, by the rules of K; if so take and fill a
  * record for it (spans are added by keep_span) and return its index,
  * else NONE.  D gathers the counter changes. */
 static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
-                               const rp_request_info_t *req,
-                               apr_uint32_t uri, apr_uint64_t *d)
+                               const rp_request_info_t *req, apr_uint32_t uri,
+                               apr_uint64_t *d)
 {
     rp_region_hdr_t *r = w->r;
     apr_uint32_t cap = w->g->cap_kept, i, old, victim = RP_STORE_NONE;
     apr_uint64_t seq = r->keep_seq + 1, wall = clamp_us(req->wall_us), q;
     apr_uint32_t nrec = min_u32((apr_uint64_t)kp->recent, cap);
     apr_uint32_t nerr = min_u32((apr_uint64_t)kp->errors, cap);
+    apr_uint64_t is_err, upto;
     unsigned reasons = 0;
     rp_skept_t *k;
 
-    if (!req->keep || !req->keep->id
+    if (!req->keep || !req->keep->id || cap == 0
         || (kp->recent <= 0 && kp->slowest <= 0 && kp->errors <= 0)) {
         return RP_STORE_NONE;
     }
@@ -1712,12 +1859,35 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
     if (nerr && req->status >= 500) {
         reasons |= RP_KEEP_ERROR;
     }
-    if (kp->slowest > 0 && uri != RP_STORE_NONE && cap) {
+    /* Those this one replaces let go first: their records may be the
+     * room it needs.  RECENT keeps the NREC newest (this one among them),
+     * ERRORS the NERR newest failed ones (this one among them when it
+     * failed).  Swept from a mark, not one step per request, so that a
+     * child whose rules keep fewer than those of the child that wrote
+     * the region before it (recycled, or after a graceful restart) lets
+     * the surplus go too. */
+    upto = nrec ? seq + 1 - min_u32(nrec, seq) : seq;
+    keep_sweep(w, w->kring, RP_KEEP_RECENT, &r->recent_lo, upto, seq);
+    is_err = (reasons & RP_KEEP_ERROR) != 0;
+    upto = r->err_count + is_err - min_u32(nerr, r->err_count + is_err);
+    keep_sweep(w, w->kerr, RP_KEEP_ERROR, &r->err_lo, upto, r->err_count);
+    if (uri != RP_STORE_NONE) {
         rp_suri_t *u = &w->uris[uri];
-        if (u->kslow_n < (apr_uint32_t)kp->slowest) {
+        apr_uint32_t nslow = min_u32((apr_uint64_t)kp->slowest, cap);
+
+        /* The same for SLOWEST, one URI at a time: its fastest go, and
+         * the floor is that of those left. */
+        if (u->kslow_n > nslow) {
+            while (u->kslow_n > nslow && !w->broken
+                   && (old = slow_floor(w, u)) != RP_STORE_NONE) {
+                demote(w, old, RP_KEEP_SLOW);
+            }
+            slow_floor(w, u);
+        }
+        if (nslow && u->kslow_n < nslow) {
             reasons |= RP_KEEP_SLOW;
         }
-        else if (wall > u->kslow_floor_us) {
+        else if (nslow && wall > u->kslow_floor_us) {
             reasons |= RP_KEEP_SLOW;
             victim = slow_floor(w, u);
         }
@@ -1725,20 +1895,8 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
     if (!reasons) {
         return RP_STORE_NONE;
     }
-    /* Those this one replaces let go first: their records may be the
-     * room it needs. */
-    if ((reasons & RP_KEEP_RECENT) && seq > nrec
-        && (old = ref_rec(w, &w->kring[(seq - nrec) % cap])) != RP_STORE_NONE
-        && w->kept[old].seq == seq - nrec) {
-        demote(w, old, RP_KEEP_RECENT);
-    }
     if (victim != RP_STORE_NONE) {
         demote(w, victim, RP_KEEP_SLOW);
-    }
-    if ((reasons & RP_KEEP_ERROR) && r->err_count >= nerr
-        && (old = ref_rec(w, &w->kerr[(r->err_count - nerr) % cap]))
-           != RP_STORE_NONE) {
-        demote(w, old, RP_KEEP_ERROR);
     }
     i = kept_alloc(w);
     if (i == RP_STORE_NONE && (reasons & (RP_KEEP_SLOW | RP_KEEP_ERROR))) {
@@ -1840,7 +1998,10 @@ static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
 
 void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k)
 {
-    s->keep = *k;
+    /* A negative number keeps none (keep_begin would read it as huge). */
+    s->keep.recent = k->recent > 0 ? k->recent : 0;
+    s->keep.slowest = k->slowest > 0 ? k->slowest : 0;
+    s->keep.errors = k->errors > 0 ? k->errors : 0;
 }
 
 apr_uint32_t rp_store_kept_capacity(const rp_store_t *s)
@@ -2142,6 +2303,8 @@ static rp_copy_e region_copy(const rp_store_t *s, int slot, apr_uint32_t gen,
         im->ostr = buf + dst[RP_T_OSTR];
         im->nhash = NULL;
         im->uhash = NULL;
+        im->kring = NULL;
+        im->kerr = NULL;
         return RP_COPY_OK;
     }
     return RP_COPY_BUSY;
@@ -2392,8 +2555,9 @@ const rp_kept_t *rp_snapshot_find(const rp_snapshot_t *snap, const char *id)
         for (k = 0; k < snap->regions[i].n_kept; k++) {
             const rp_kept_t *o = &snap->regions[i].kept[k];
             /* The newest of a (pasted, foreign) id given twice. */
-            if (strcmp(o->id, id) == 0 && (!found || o->time > found->time
-                                           || (o->spans && !found->spans))) {
+            if (strcmp(o->id, id) == 0
+                && (!found || o->time > found->time
+                    || (o->spans && !found->spans))) {
                 found = o;
             }
         }
@@ -2421,7 +2585,9 @@ rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
     apr_uint32_t *map, i, n, uri_node = RP_STORE_NONE;
     int r;
 
-    if (!k) {
+    /* Without its timeline (SNAP was not taken with its id) there is no
+     * profile of it to make. */
+    if (!k || !k->spans) {
         return NULL;
     }
     for (r = 0; r < snap->nregions; r++) {
@@ -2503,9 +2669,11 @@ rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
         u->samples = nodes[u->node].total_count;
         u->weight_ns = nodes[u->node].total_weight_ns;
         u->sum_wall_us = u->max_wall_us = k->wall_us > 0
-                                          ? (apr_uint64_t)k->wall_us : 0;
+                                              ? (apr_uint64_t)k->wall_us
+                                              : 0;
         u->sum_cpu_us = u->max_cpu_us = k->cpu_us > 0
-                                        ? (apr_uint64_t)k->cpu_us : 0;
+                                            ? (apr_uint64_t)k->cpu_us
+                                            : 0;
         out->uris = u;
         out->n_uris = out->cap_uris = 1;
     }

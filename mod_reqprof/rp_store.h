@@ -167,7 +167,7 @@ typedef struct {
     const char *id;             /* its id, < RP_KEEP_ID_MAX bytes */
     const char *query;          /* these may be NULL, and are cut so */
     const char *vhost;          /* that all six strings fit in */
-    const char *handler;        /* RP_KEEP_STR_MAX */
+    const char *handler;        /* RP_KEEP_STR_MAX, the longest first */
     const char *content_type;
     apr_uint64_t bytes;         /* of the response body sent */
     const char *headers;        /* "name\0value\0" pairs, redacted by the
@@ -306,7 +306,11 @@ int rp_store_claim(rp_store_t *s, apr_int32_t pid,
                    int (*alive)(apr_int32_t pid));
 
 /* This process's retention rules for the requests it stores (default:
- * nothing is kept).  Process-local; set before the first write. */
+ * nothing is kept; a negative number is 0).  Process-local; set before
+ * the first write.  What a region holds under the rules of the process
+ * that wrote it before is let go under these as requests are stored (the
+ * slowest of a URI when that URI is next written), unless these keep
+ * nothing at all. */
 void rp_store_set_keep(rp_store_t *s, const rp_keep_policy_t *k);
 
 /* Records a region holds for kept requests (fixed by the region size). */
@@ -394,8 +398,8 @@ typedef struct {
     const char *name, *value;
 } rp_header_t;
 
-/* A kept request.  In a list (RP_SNAP_KEPT) the timeline and headers are
- * left out (NULL, 0) but for the request asked for by id. */
+/* A kept request.  In a list (RP_SNAP_KEPT) the timeline is left out
+ * (NULL, 0) but for the request asked for by id. */
 typedef struct {
     const char *id;
     unsigned reasons;           /* rp_keep_reason_e bits */
@@ -474,7 +478,8 @@ const rp_kept_t *rp_snapshot_find(const rp_snapshot_t *snap, const char *id);
  * the spans' counts and weights as self figures, its URI alone with one
  * request, and counters of it alone (requests 1, ticks and samples its
  * samples).  Its spans refer to the new tree's nodes.  From P; NULL when
- * SNAP has no such request. */
+ * SNAP has no such request or no timeline of it (SNAP was not taken with
+ * ID). */
 rp_snapshot_t *rp_snapshot_request(apr_pool_t *p, const rp_snapshot_t *snap,
                                    const char *id);
 

@@ -5,8 +5,9 @@
  * and callees (with recursion, an edge counted once per stack), children
  * order, pstats' restrictions in their order, the time budget that all
  * names of a table share under match= (no rows and a reason, in every
- * page format, when a regex spends it), and a text rendering against a
- * golden string.
+ * page format, when a regex spends it), a text rendering against a
+ * golden string, and the model of one kept request (rp_snapshot_request:
+ * its request, where its spans landed, its samples only).
  */
 
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "rp_model.h"
 #include "rp_out.h"
 #include "rp_report.h"
+#include "rp_store.h"
+#include "rp_symbols.h"
 #include "unit_main.h"
 #include "unit_pool.h"
 
@@ -321,6 +324,108 @@ START_TEST(test_links_keep_options)
 }
 END_TEST
 
+/* The model of one kept request (rp_snapshot_request): the request it is
+ * of, where each of its spans landed, and only its samples. */
+START_TEST(test_request_model)
+{
+    static const int which[6] = { 0, 0, 1, 0, 2, 2 };
+    apr_size_t size = rp_store_segment_size(1, 256 * 1024);
+    void *base = apr_palloc(pool, size);
+    rp_keep_policy_t kp = { 4, 0, 0 };
+    rp_symbols_t *syms = rp_symbols_create(pool);
+    rp_frame_t st[3][2];
+    rp_sample_view_t sm[6];
+    rp_request_info_t req;
+    rp_keep_info_t ki;
+    rp_snapshot_t *snap, *one;
+    const rp_kept_t *k;
+    rp_model_t *m;
+    apr_uint64_t self = 0;
+    rp_store_t *s;
+    int i;
+
+    ck_assert_int_eq(rp_store_format(base, size, 1, 256 * 1024), APR_SUCCESS);
+    s = rp_store_attach(pool, base, size);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
+    rp_store_set_keep(s, &kp);
+    /* Leaves 0x10, 0x20, 0x30 below one outer frame 0x1, of no object. */
+    for (i = 0; i < 3; i++) {
+        st[i][0].kind = RP_FRAME_REAL;
+        st[i][0].object = RP_STORE_NONE;
+        st[i][0].rel = 0x10 * (apr_uint64_t)(i + 1);
+        st[i][1].kind = RP_FRAME_REAL;
+        st[i][1].object = RP_STORE_NONE;
+        st[i][1].rel = 0x1;
+    }
+    memset(sm, 0, sizeof(sm));
+    for (i = 0; i < 6; i++) {
+        sm[i].frames = st[which[i]];
+        sm[i].depth = 2;
+        sm[i].weight_ns = 1000000;
+        sm[i].end_us = 1000 * (apr_uint64_t)(i + 1);
+    }
+    memset(&req, 0, sizeof(req));
+    memset(&ki, 0, sizeof(ki));
+    req.method = "GET";
+    req.uri = "/m";
+    req.status = 200;
+    req.wall_us = 6000;
+    req.keep = &ki;
+    ki.id = "one";
+    rp_store_add_request(s, 0, &req, sm, 6, NULL);
+    /* Another request of the same URI, not of the request's profile. */
+    ki.id = "two";
+    rp_store_add_request(s, 0, &req, sm, 2, NULL);
+
+    snap = rp_store_snapshot_ex(s, pool, RP_SNAP_KEPT, "one");
+    m = rp_model_build(pool, snap, syms, NULL, 0);
+    ck_assert_ptr_null(m->request);
+    ck_assert_ptr_null(m->span_nodes);
+    ck_assert_uint_eq(m->samples, 8);
+
+    one = rp_snapshot_request(pool, snap, "one");
+    ck_assert_ptr_nonnull(one);
+    k = rp_snapshot_kept(one);
+    m = rp_model_build(pool, one, syms, NULL, 0);
+    ck_assert_ptr_eq(m->request, k);
+    ck_assert_ptr_nonnull(m->span_nodes);
+    /* 0x10 twice, 0x20, 0x10, 0x30 twice: four spans. */
+    ck_assert_uint_eq(k->n_spans, 4);
+    for (i = 0; i < 4; i++) {
+        ck_assert_uint_ne(m->span_nodes[i], RP_MODEL_NONE);
+        ck_assert_uint_lt(m->span_nodes[i], (apr_uint32_t)m->nodes->nelts);
+    }
+    ck_assert_uint_eq(m->span_nodes[0], m->span_nodes[2]);
+    ck_assert_uint_ne(m->span_nodes[0], m->span_nodes[1]);
+    ck_assert_str_eq(
+        rp_model_func(m, rp_model_node(m, m->span_nodes[0])->func)->name,
+        "0x10");
+    ck_assert_str_eq(
+        rp_model_func(m, rp_model_node(m, m->span_nodes[1])->func)->name,
+        "0x20");
+    ck_assert_str_eq(
+        rp_model_func(m, rp_model_node(m, m->span_nodes[3])->func)->name,
+        "0x30");
+    ck_assert_uint_eq(rp_model_node(m, m->span_nodes[0])->self_count, 3);
+    ck_assert_uint_eq(rp_model_node(m, m->span_nodes[3])->self_count, 2);
+    /* The function table holds the request's samples, no more. */
+    ck_assert_uint_eq(m->samples, 6);
+    ck_assert_uint_eq(k->samples, 6);
+    for (i = 0; i < m->funcs->nelts; i++) {
+        self += rp_model_func(m, (apr_uint32_t)i)->self_count;
+    }
+    ck_assert_uint_eq(self, 6);
+    ck_assert_uint_eq(named(m, "0x10")->self_count, 3);
+    ck_assert_uint_eq(named(m, "0x1")->cum_count, 6);
+    ck_assert_uint_eq(m->counters[RP_CTR_REQUESTS], 1);
+    ck_assert_uint_eq(m->counters[RP_CTR_SAMPLES], 6);
+    ck_assert_int_eq(m->uris->nelts, 1);
+    ck_assert_uint_eq(((rp_model_uri_t *)m->uris->elts)[0].requests, 1);
+    ck_assert_uint_eq(((rp_model_uri_t *)m->uris->elts)[0].sum_wall_us, 6000);
+}
+END_TEST
+
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("rp_model");
@@ -334,6 +439,7 @@ static Suite *model_suite(void)
     tcase_add_test(tc, test_text_functions_golden);
     tcase_add_test(tc, test_match_budget);
     tcase_add_test(tc, test_links_keep_options);
+    tcase_add_test(tc, test_request_model);
     suite_add_tcase(s, tc);
     return s;
 }
