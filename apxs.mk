@@ -183,11 +183,11 @@ $(NPM_STAMP): apxs.mk
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/asan/%.o: $(SRC_DIR)/%.c apxs.mk
+$(BUILD)/asan/%.o: $(SRC_DIR)/%.c apxs.mk | $(ASSETS_H)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(SAN) -c -o $@ $<
 
-$(BUILD)/tsan/%.o: $(SRC_DIR)/%.c apxs.mk
+$(BUILD)/tsan/%.o: $(SRC_DIR)/%.c apxs.mk | $(ASSETS_H)
 	@mkdir -p $(@D)
 	$(CC) $(UNIT_CFLAGS) $(TSAN) -c -o $@ $<
 
