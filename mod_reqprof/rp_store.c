@@ -156,6 +156,8 @@
 
 /* ------------------------------------------------------------------ */
 /* Structures in the segment (all naturally aligned, no pointers) */
+/* The layout by hand: fields and their comments in columns. */
+/* clang-format off */
 
 typedef struct {
     apr_uint32_t magic;
@@ -467,6 +469,8 @@ static const char *const frame_kind_names[RP_FRAME_KINDS] = {
     "[blocked]",
     "[off CPU]"
 };
+
+/* clang-format on */
 
 /* ------------------------------------------------------------------ */
 /* Geometry, hashing */
@@ -2105,12 +2109,14 @@ void rp_store_add_request(rp_store_t *s, int slot,
 /* ------------------------------------------------------------------ */
 /* Reader */
 
+/* clang-format off */
 struct rp_snapshot_t {
     rp_snapshot_info_t info;
     int nregions;
     rp_region_t *regions;
     const rp_kept_t *request;       /* rp_snapshot_request's, else NULL */
 };
+/* clang-format on */
 
 /* A reader's private buffers, reused from region to region (malloc'd,
  * freed at the end: they hold the raw copy, the pool holds the result). */

@@ -72,6 +72,9 @@
 #define RP_STORE_METHOD_MAX     16
 #define RP_STORE_RING_URI_MAX   72
 
+/* Declarations by hand: fields and their comments in columns. */
+/* clang-format off */
+
 typedef struct rp_store_t rp_store_t;
 typedef struct rp_snapshot_t rp_snapshot_t;
 
@@ -514,5 +517,7 @@ void rp_store_set_reporter(rp_store_reporter_fn fn);
  * newest node's hash entry points past the last node and the write
  * section is closed (memory overwritten under a live writer). */
 void rp_store_test_break(rp_store_t *s, int slot, int damage);
+
+/* clang-format on */
 
 #endif /* RP_STORE_H */
