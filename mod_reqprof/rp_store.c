@@ -196,6 +196,8 @@ typedef struct {
     apr_uint64_t err_lo;            /* no error below it is held as ERROR */
     apr_uint32_t kept_hw;           /* records ever used: 0..kept_hw-1 */
     apr_uint32_t kfree;             /* free list: record index + 1, 0 end */
+    apr_uint32_t kslow_total;       /* records held as SLOW, all URIs */
+    apr_uint32_t unused;
     apr_int64_t first_time;         /* of the first and last request */
     apr_int64_t last_time;
     apr_uint64_t counters[RP_CTR_MAX];
@@ -667,6 +669,8 @@ static void region_reset(rp_wctx_t *w, apr_uint32_t gen, int all)
     r->err_count = 0;
     r->recent_lo = 1;
     r->err_lo = 0;
+    r->kslow_total = 0;
+    r->unused = 0;
     r->kept_hw = 0;
     r->kfree = 0;
     r->first_time = 0;
@@ -1021,7 +1025,7 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
         }
         lists += n;
     }
-    if (lists != nslow) {
+    if (lists != nslow || h->kslow_total != nslow) {
         return 0;
     }
     /* Each entry of kerr above the mark names its own record (seqs
@@ -1683,6 +1687,9 @@ static void slow_unlink(rp_wctx_t *w, apr_uint32_t i)
             *link = k->next;
             k->next = 0;
             u->kslow_n--;
+            w->r->kslow_total--;
+            /* Its URI's floor may have been this one. */
+            slow_floor(w, u);
             return;
         }
     }
@@ -1840,6 +1847,35 @@ static void keep_sweep(rp_wctx_t *w, const rp_sref_t *ring, unsigned reason,
 /* Decide whether REQ is kept, by the rules of K; if so take and fill a
  * record for it (spans are added by keep_span) and return its index,
  * else NONE.  D gathers the counter changes. */
+/* The records SLOWEST may hold over all URIs: what RECENT's NREC and
+ * ERRORS' NERR leave of CAP, so that a server with many URIs keeps its
+ * recent and failed requests too (and a quarter when they ask for all). */
+static apr_uint32_t slow_room(apr_uint32_t cap, apr_uint32_t nrec,
+                              apr_uint32_t nerr)
+{
+    return (apr_uint64_t)nrec + nerr < cap ? cap - nrec - nerr : cap / 4;
+}
+
+/* The record held as SLOW with the least wall time over all URIs (ties:
+ * the oldest), or NONE: a walk of the records, taken only when SLOWEST's
+ * room is full and a URI's list grows. */
+static apr_uint32_t slowest_fastest(const rp_wctx_t *w)
+{
+    apr_uint32_t i, best = RP_STORE_NONE;
+
+    for (i = 0; i < w->r->kept_hw; i++) {
+        const rp_skept_t *k = &w->kept[i];
+
+        if ((k->reasons & RP_KEEP_SLOW)
+            && (best == RP_STORE_NONE || k->wall_us < w->kept[best].wall_us
+                || (k->wall_us == w->kept[best].wall_us
+                    && k->seq < w->kept[best].seq))) {
+            best = i;
+        }
+    }
+    return best;
+}
+
 static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
                                const rp_request_info_t *req, apr_uint32_t uri,
                                apr_uint64_t *d)
@@ -1896,6 +1932,22 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
             victim = slow_floor(w, u);
         }
     }
+    if ((reasons & RP_KEEP_SLOW) && victim == RP_STORE_NONE
+        && r->kslow_total >= slow_room(cap, nrec, nerr)) {
+        /* One more URI's slowest would take the room of the recent and
+         * failed requests: among all URIs, the fastest kept as slow gives
+         * way, if this one is slower. */
+        old = slowest_fastest(w);
+        if (old != RP_STORE_NONE
+            && wall > (apr_uint64_t)(w->kept[old].wall_us > 0
+                                     ? w->kept[old].wall_us : 0)) {
+            victim = old;
+        }
+        else {
+            reasons &= ~(unsigned)RP_KEEP_SLOW;
+            d[RP_CTR_KEPT_FULL] += reasons == 0;
+        }
+    }
     if (!reasons) {
         return RP_STORE_NONE;
     }
@@ -1950,6 +2002,7 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
         k->next = u->kslow_head;
         u->kslow_head = i + 1;
         u->kslow_n++;
+        r->kslow_total++;
         slow_floor(w, u);
     }
     d[RP_CTR_KEPT]++;

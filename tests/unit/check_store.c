@@ -1678,8 +1678,8 @@ START_TEST(test_keep_full)
         ck_assert_uint_eq(a->n_recent, b->n_recent);
     }
 
-    /* Eviction, in a region of 7 records: S holds one as SLOW, F0..F5
-     * fill the rest (F0, the first of /f, as SLOW too). */
+    /* Eviction, in a region of 7 records.  RECENT asks for them all, so
+     * SLOWEST may hold a quarter: 1 record over all URIs. */
     {
         rp_store_t *s = make_store(1, 256 * KB);
         const rp_region_t *rg;
@@ -1689,40 +1689,119 @@ START_TEST(test_keep_full)
         ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
         set_keep(s, 1000, 1, 0);
         add_keep(s, 0, "S", "/s", 200, 5000, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        ck_assert_uint_eq(kept_in(rg, "S")->reasons,
+                          RP_KEEP_RECENT | RP_KEEP_SLOW);
+        /* F0, the first of /f and slower than S: S gives way as SLOW. */
         for (i = 0; i < 6; i++) {
             apr_snprintf(id, sizeof(id), "F%d", i);
             add_keep(s, 0, id, "/f", 200, 10000, NULL, 0);
         }
         rg = kept_region(s, 0, NULL);
+        assert_kept_ok(rg);
         ck_assert_str_eq(kept_ids(rg), "F5,F4,F3,F2,F1,F0,S");
+        ck_assert_uint_eq(kept_in(rg, "S")->reasons, RP_KEEP_RECENT);
         ck_assert_uint_eq(kept_in(rg, "F0")->reasons,
                           RP_KEEP_RECENT | RP_KEEP_SLOW);
         ck_assert_uint_eq(kept_in(rg, "F1")->reasons, RP_KEEP_RECENT);
         ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
-        /* No record free, no rule for it but RECENT: not kept.  S is no
-         * longer among the 7 most recent but stays as SLOW. */
+        /* S leaves the 7 most recent: its record is F6's. */
         add_keep(s, 0, "F6", "/f", 200, 10000, NULL, 0);
         rg = kept_region(s, 0, NULL);
-        ck_assert_str_eq(kept_ids(rg), "F5,F4,F3,F2,F1,F0,S");
-        ck_assert_uint_eq(kept_in(rg, "S")->reasons, RP_KEEP_SLOW);
-        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 1);
-        /* A slow one: F0 gives way as SLOW, is left only RECENT and is
-         * the oldest such record: it is taken. */
+        ck_assert_str_eq(kept_ids(rg), "F6,F5,F4,F3,F2,F1,F0");
+        /* A slower one of /f: F0 gives way as SLOW and, the oldest, as
+         * RECENT. */
         add_keep(s, 0, "SLOW", "/f", 200, 50000, NULL, 0);
         rg = kept_region(s, 0, NULL);
         assert_kept_ok(rg);
-        ck_assert_str_eq(kept_ids(rg), "SLOW,F5,F4,F3,F2,F1,S");
+        ck_assert_str_eq(kept_ids(rg), "SLOW,F6,F5,F4,F3,F2,F1");
         ck_assert_uint_eq(kept_in(rg, "SLOW")->reasons,
                           RP_KEEP_RECENT | RP_KEEP_SLOW);
-        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 2);
-        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 8);
-        /* A new URI's first request is slow by its rule: F1 goes. */
+        /* A new URI's first request, faster than every kept slow one:
+         * recent only. */
         add_keep(s, 0, "T", "/t", 200, 1, NULL, 0);
         rg = kept_region(s, 0, NULL);
         assert_kept_ok(rg);
-        ck_assert_str_eq(kept_ids(rg), "T,SLOW,F5,F4,F3,F2,S");
-        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 3);
+        ck_assert_str_eq(kept_ids(rg), "T,SLOW,F6,F5,F4,F3,F2");
+        ck_assert_uint_eq(kept_in(rg, "T")->reasons, RP_KEEP_RECENT);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT], 10);
+        ck_assert_uint_eq(rg->counters[RP_CTR_KEPT_FULL], 0);
     }
+
+    /* SLOWEST's room is what RECENT and ERRORS leave: 7 - 3 - 2 = 2
+     * records over all URIs, so the first requests of many URIs cannot
+     * crowd out the recent and failed ones. */
+    {
+        rp_store_t *s = make_store(1, 256 * KB);
+        const rp_region_t *rg;
+
+        ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
+        set_keep(s, 3, 4, 2);
+        add_keep(s, 0, "A", "/a", 200, 100, NULL, 0);
+        add_keep(s, 0, "B", "/b", 200, 100, NULL, 0);
+        /* Not slower than the fastest kept slow one (A): recent only. */
+        add_keep(s, 0, "C", "/c", 200, 100, NULL, 0);
+        add_keep(s, 0, "D", "/d", 200, 100, NULL, 0);
+        add_keep(s, 0, "E1", "/e", 500, 1, NULL, 0);
+        add_keep(s, 0, "E2", "/e", 500, 1, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        assert_kept_ok(rg);
+        ck_assert_str_eq(kept_ids(rg), "E2,E1,D,B,A");
+        ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_SLOW), "B,A");
+        ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT), "E2,E1,D");
+        ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "E2,E1");
+        /* A slower first request of another URI takes A's place. */
+        add_keep(s, 0, "F", "/f", 200, 300, NULL, 0);
+        rg = kept_region(s, 0, NULL);
+        assert_kept_ok(rg);
+        ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_SLOW), "F,B");
+        ck_assert_ptr_null(kept_in(rg, "A"));
+    }
+}
+END_TEST
+
+/* Many URIs: SLOWEST keeps the slowest over all of them within its room,
+ * and the recent and failed requests keep theirs. */
+START_TEST(test_keep_many_uris)
+{
+    rp_store_t *s = make_store(1, 1024 * KB);
+    apr_uint32_t cap = rp_store_kept_capacity(s), room;
+    const rp_region_t *rg;
+    char id[32], uri[32];
+    int j, u;
+
+    ck_assert_int_eq(rp_store_claim(s, 100, NULL), 0);
+    ck_assert_uint_ge(cap, 20);
+    set_keep(s, 4, 8, 2);
+    room = cap - 4 - 2;
+    add_keep(s, 0, "E0", "/err", 500, 1, NULL, 0);
+    add_keep(s, 0, "E1", "/err", 503, 1, NULL, 0);
+    for (j = 0; j < 10; j++) {
+        for (u = 0; u < 100; u++) {
+            apr_snprintf(id, sizeof(id), "u%d-%d", u, j);
+            apr_snprintf(uri, sizeof(uri), "/u%d", u);
+            /* Distinct walls; the slowest are j = 9's, the last URIs. */
+            add_keep(s, 0, id, uri, 200, 1000 * (apr_int64_t)j + u + 10,
+                     NULL, 0);
+        }
+    }
+    rg = kept_region(s, 0, NULL);
+    assert_kept_ok(rg);
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT),
+                     "u99-9,u98-9,u97-9,u96-9");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "E1,E0");
+    {
+        const char *want = "";
+        apr_uint32_t k;
+
+        for (k = 0; k < room; k++) {
+            want = apr_psprintf(pool, "%s%su%u-9", want, k ? "," : "",
+                                99 - k);
+        }
+        ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_SLOW), want);
+    }
+    /* The recent ones are among the slowest. */
+    ck_assert_uint_eq(rg->n_kept, room + 2);
 }
 END_TEST
 
@@ -2955,6 +3034,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_keep_slowest);
     tcase_add_test(tc, test_keep_errors);
     tcase_add_test(tc, test_keep_full);
+    tcase_add_test(tc, test_keep_many_uris);
     tcase_add_test(tc, test_keep_spans);
     tcase_add_test(tc, test_keep_request_snapshot);
     tcase_add_test(tc, test_keep_strings_cut);
