@@ -46,11 +46,11 @@ static void rp_register_hooks(apr_pool_t *p)
 /* Declared plainly: rp_private.h already did APLOG_USE_MODULE. */
 module AP_MODULE_DECLARE_DATA reqprof_module = {
     STANDARD20_MODULE_STUFF,
-    NULL,                       /* per-directory config: none, the module  */
-    NULL,                       /* is configured per server                */
-    rp_config_create_server,    /* per-server config, defaults in main     */
-    rp_config_merge_server,     /* virtual hosts inherit from main         */
-    rp_config_cmds,             /* directive table (rp_config.c)           */
-    rp_register_hooks,          /* hooks above                             */
-    AP_MODULE_FLAG_NONE         /* flags                                   */
+    rp_config_create_dir,    /* per-directory config: Server-Timing     */
+    rp_config_merge_dir,     /* only; the rest is per server            */
+    rp_config_create_server, /* per-server config, defaults in main     */
+    rp_config_merge_server,  /* virtual hosts inherit from main         */
+    rp_config_cmds,          /* directive table (rp_config.c)           */
+    rp_register_hooks,       /* hooks above                             */
+    AP_MODULE_FLAG_NONE      /* flags                                   */
 };

@@ -369,6 +369,114 @@ static const char *set_strip_dirs(cmd_parms *cmd, void *dc, const char *arg)
     return parse_on_off(cmd, arg, &conf_of(cmd)->strip_dirs);
 }
 
+/* ReqProfKeep's words, and where each number goes. */
+/* clang-format off */
+static const struct {
+    const char *word;
+    apr_size_t offset;      /* of an int in rp_keep_policy_t */
+} keep_words[] = {
+    { "recent",  APR_OFFSETOF(rp_keep_policy_t, recent) },
+    { "slowest", APR_OFFSETOF(rp_keep_policy_t, slowest) },
+    { "errors",  APR_OFFSETOF(rp_keep_policy_t, errors) },
+    { NULL, 0 }
+};
+/* clang-format on */
+
+/* "Off", or pairs "WORD N" of keep_words, each word at most once; a word
+ * left out keeps nothing for its rule. */
+static const char *set_keep(cmd_parms *cmd, void *dc, int argc,
+                            char *const argv[])
+{
+    rp_server_conf_t *conf = conf_of(cmd);
+    const char *all = "", *err, *why;
+    rp_keep_policy_t k;
+    unsigned seen = 0;
+    apr_int64_t v;
+    int i, w;
+
+    (void)dc;
+    for (i = 0; i < argc; i++) {
+        all = apr_pstrcat(cmd->pool, all, i ? " " : "", argv[i], NULL);
+    }
+    if ((err = global_only(cmd, all)) != NULL) {
+        return err;
+    }
+    memset(&k, 0, sizeof(k));
+    if (argc == 1 && strcasecmp(argv[0], "Off") == 0) {
+        conf->keep = k;
+        conf->keep_set = 1;
+        return NULL;
+    }
+    if (argc == 0 || argc % 2) {
+        return bad(cmd, all,
+                   "expected Off, or pairs of a rule (recent, slowest, "
+                   "errors) and a number, e.g. 'recent 32 slowest 8 "
+                   "errors 16'");
+    }
+    for (i = 0; i < argc; i += 2) {
+        for (w = 0; keep_words[w].word; w++) {
+            if (strcasecmp(argv[i], keep_words[w].word) == 0) {
+                break;
+            }
+        }
+        if (!keep_words[w].word) {
+            why = apr_psprintf(cmd->pool,
+                               "unknown rule '%s': one of "
+                               "recent, slowest, errors",
+                               argv[i]);
+            return bad(cmd, all, why);
+        }
+        if (seen & (1u << w)) {
+            why = apr_psprintf(cmd->pool, "'%s' is given twice",
+                               keep_words[w].word);
+            return bad(cmd, all, why);
+        }
+        seen |= 1u << w;
+        if (parse_int(argv[i + 1], &v) != NULL || v < 0 || v > RP_KEEP_MAX) {
+            why = apr_psprintf(cmd->pool,
+                               "%s '%s' must be a whole number "
+                               "from 0 to %d",
+                               keep_words[w].word, argv[i + 1], RP_KEEP_MAX);
+            return bad(cmd, all, why);
+        }
+        *(int *)((char *)&k + keep_words[w].offset) = (int)v;
+    }
+    conf->keep = k;
+    conf->keep_set = 1;
+    return NULL;
+}
+
+/* A header name is an HTTP token. */
+static const char *add_redact(cmd_parms *cmd, void *dc, const char *arg)
+{
+    rp_server_conf_t *conf = conf_of(cmd);
+    const char *c;
+
+    (void)dc;
+    for (c = arg; *c; c++) {
+        if (!apr_isalnum(*c) && !strchr("!#$%&'*+-.^_`|~", *c)) {
+            return bad(cmd, arg,
+                       "not a header name (letters, digits and "
+                       "!#$%&'*+-.^_`|~ only)");
+        }
+    }
+    if (!*arg) {
+        return bad(cmd, arg, "an empty header name");
+    }
+    if (!conf->redact) {
+        conf->redact = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    }
+    *(const char **)apr_array_push(conf->redact) = apr_pstrdup(cmd->pool,
+                                                               arg);
+    return NULL;
+}
+
+static const char *set_server_timing(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    return parse_on_off(cmd, arg, &((rp_dir_conf_t *)dc)->server_timing);
+}
+
 /* A table, laid out by hand. */
 /* clang-format off */
 const command_rec rp_config_cmds[] = {
@@ -407,6 +515,21 @@ const command_rec rp_config_cmds[] = {
     AP_INIT_TAKE1("ReqProfLimit", set_int, (void *)&limit_desc, RSRC_CONF,
                   "the page's default number of rows, 0 for all (default "
                   "100)"),
+    AP_INIT_TAKE_ARGV("ReqProfKeep", set_keep, NULL, RSRC_CONF,
+                      "requests each child keeps whole: Off, or 'recent N "
+                      "slowest K errors E' (default recent "
+                      APR_STRINGIFY(RP_KEEP_RECENT_DEFAULT) " slowest "
+                      APR_STRINGIFY(RP_KEEP_SLOWEST_DEFAULT) " errors "
+                      APR_STRINGIFY(RP_KEEP_ERRORS_DEFAULT) ")"),
+    AP_INIT_ITERATE("ReqProfRedact", add_redact, NULL, RSRC_CONF,
+                    "request headers whose values kept requests show as "
+                    "[redacted], beside Cookie, Authorization and "
+                    "Proxy-Authorization"),
+    AP_INIT_TAKE1("ReqProfServerTiming", set_server_timing, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "On|Off: profiled responses carry a Server-Timing header "
+                  "with their wall and CPU time and id (default Off: it "
+                  "tells clients about the server's timings)"),
     { NULL }
 };
 /* clang-format on */
@@ -438,6 +561,10 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->sort = DEFAULT_SORT;
     conf->strip_dirs = 0;
     conf->limit = DEFAULT_LIMIT;
+    conf->keep.recent = RP_KEEP_RECENT_DEFAULT;
+    conf->keep.slowest = RP_KEEP_SLOWEST_DEFAULT;
+    conf->keep.errors = RP_KEEP_ERRORS_DEFAULT;
+    conf->keep_set = 1;
     return conf;
 }
 
@@ -460,7 +587,62 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->signame = add->signame ? add->signame : base->signame;
     conf->sort = add->sort ? add->sort : base->sort;
     conf->filter = rp_filter_merge(p, base->filter, add->filter);
+    conf->keep = add->keep_set ? add->keep : base->keep;
+    conf->keep_set = add->keep_set || base->keep_set;
+    conf->redact = !add->redact ? base->redact
+                   : !base->redact
+                       ? add->redact
+                       : apr_array_append(p, base->redact, add->redact);
     return conf;
+}
+
+void *rp_config_create_dir(apr_pool_t *p, char *dir)
+{
+    rp_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    (void)dir;
+    d->server_timing = RP_UNSET;
+    return d;
+}
+
+void *rp_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    const rp_dir_conf_t *base = basev, *add = addv;
+    rp_dir_conf_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->server_timing = add->server_timing != RP_UNSET ? add->server_timing
+                                                      : base->server_timing;
+    return d;
+}
+
+int rp_config_server_timing(const request_rec *r)
+{
+    const rp_dir_conf_t *d = ap_get_module_config(r->per_dir_config,
+                                                  &reqprof_module);
+
+    return d && d->server_timing == 1;
+}
+
+/* Always redacted: what carries credentials. */
+static const char *const redact_always[] = { "Cookie", "Authorization",
+                                             "Proxy-Authorization", NULL };
+
+int rp_config_redacted(const rp_server_conf_t *conf, const char *name)
+{
+    int i;
+
+    for (i = 0; redact_always[i]; i++) {
+        if (strcasecmp(name, redact_always[i]) == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; conf->redact && i < conf->redact->nelts; i++) {
+        if (strcasecmp(name, APR_ARRAY_IDX(conf->redact, i, const char *))
+            == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 const rp_server_conf_t *rp_config_get(const server_rec *s)

@@ -33,14 +33,35 @@ typedef struct {
     const char *sort;       /* ReqProfSort: page default sort key */
     int strip_dirs;         /* ReqProfStripDirs: page default */
     int limit;              /* ReqProfLimit: page default rows, 0 = all */
+    rp_keep_policy_t keep;  /* ReqProfKeep: requests kept whole, per child */
+    int keep_set;
+    apr_array_header_t *redact; /* ReqProfRedact: header names (const char
+                             * *) whose values are never kept, beside
+                             * Cookie, Authorization and
+                             * Proxy-Authorization */
 } rp_server_conf_t;
+
+/* Per directory (and so per server and virtual host, whose defaults are
+ * their directory configuration outside any section). */
+typedef struct {
+    int server_timing; /* ReqProfServerTiming: RP_UNSET, 0 or 1 */
+} rp_dir_conf_t;
 
 extern const command_rec rp_config_cmds[];
 
 void *rp_config_create_server(apr_pool_t *p, server_rec *s);
 void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+void *rp_config_create_dir(apr_pool_t *p, char *dir);
+void *rp_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 /* The effective configuration of S (after merging, defaults applied). */
 const rp_server_conf_t *rp_config_get(const server_rec *s);
+
+/* Whether R's response carries Server-Timing (ReqProfServerTiming). */
+int rp_config_server_timing(const request_rec *r);
+
+/* Whether the value of request header NAME is kept as "[redacted]"
+ * under CONF. */
+int rp_config_redacted(const rp_server_conf_t *conf, const char *name);
 
 #endif /* RP_CONFIG_H */

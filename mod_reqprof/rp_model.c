@@ -406,13 +406,13 @@ rp_model_t *rp_model_build(apr_pool_t *p, const rp_snapshot_t *snap,
 
         if (k && map) {
             /* A request's own profile: where each span landed. */
-            apr_uint32_t *sn = apr_palloc(p, sizeof(*sn)
-                                             * (k->n_spans + 1));
+            apr_uint32_t *sn = apr_palloc(p, sizeof(*sn) * (k->n_spans + 1));
             apr_uint32_t j;
 
             for (j = 0; j < k->n_spans; j++) {
                 sn[j] = k->spans[j].node < regs[i]->n_nodes
-                        ? map[k->spans[j].node] : RP_MODEL_NONE;
+                            ? map[k->spans[j].node]
+                            : RP_MODEL_NONE;
             }
             m->request = k;
             m->span_nodes = sn;

@@ -16,9 +16,21 @@
  * The end drains the thread's samples into this child's region: PCs are
  * placed in their loaded object (never symbolized here), under the
  * child's lock, which only this child's threads take.
+ *
+ * Each profiled request gets an id at its start, mod_unique_id's
+ * UNIQUE_ID when that module set one, else the module's own; it is the
+ * request note "reqprof-id" (for LogFormat's %{reqprof-id}n) and what the
+ * page opens a kept request by.  What a kept request shows beside its
+ * samples (query, host, handler, content type, bytes, request headers
+ * with credentials redacted) is gathered at its end, before the lock.
+ * With ReqProfServerTiming On, an output filter puts the request's wall
+ * and CPU time so far, and its id, in a Server-Timing header as the
+ * response's headers go out.
  */
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -37,6 +49,8 @@
 #include "rp_timer.h"
 
 #define END_FILTER "REQPROF_END"
+#define TIMING_FILTER "REQPROF_TIMING"
+#define ID_NOTE       "reqprof-id"
 
 typedef struct {
     request_rec *r;
@@ -44,7 +58,9 @@ typedef struct {
     apr_uint32_t token;         /* this request's hold on t's flag */
     apr_time_t start;
     apr_uint32_t generation;    /* of the profile when the request began */
+    const char *id;             /* its id (the reqprof-id note) */
     int done;
+    int timing; /* the Server-Timing filter was added */
 } rp_req_ctx_t;
 
 /* The leaf a sample's state puts below its stack (rp_sample_state_e). */
@@ -56,6 +72,9 @@ static const rp_frame_kind_e state_kinds[] = {
 };
 
 static ap_filter_rec_t *end_filter_handle;
+static ap_filter_rec_t *timing_filter_handle;
+/* This child's own ids: its pid and a count (atomic: any thread). */
+static apr_uint32_t id_count;
 static int logged_no_thread;
 static int logged_offcpu;
 
@@ -88,6 +107,56 @@ static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
     return (apr_uint32_t)(id - 1);
 }
 
+/* The request headers of R as "name\0value\0" pairs into *LEN bytes,
+ * cut at a pair to RP_KEEP_HDR_MAX, the values of credentials and of
+ * ReqProfRedact's headers replaced: they never reach shared memory. */
+static const char *kept_headers(request_rec *r, apr_size_t *len)
+{
+    const rp_server_conf_t *conf = rp_config_get(r->server);
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    char *buf = apr_palloc(r->pool, RP_KEEP_HDR_MAX);
+    apr_size_t used = 0, nl, vl;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        const char *v;
+
+        if (!e[i].key) {
+            continue;
+        }
+        v = rp_config_redacted(conf, e[i].key) ? "[redacted]"
+            : e[i].val                         ? e[i].val
+                                               : "";
+        nl = strlen(e[i].key);
+        vl = strlen(v);
+        if (used + nl + vl + 2 > RP_KEEP_HDR_MAX) {
+            break;
+        }
+        memcpy(buf + used, e[i].key, nl + 1);
+        used += nl + 1;
+        memcpy(buf + used, v, vl + 1);
+        used += vl + 1;
+    }
+    *len = used;
+    return buf;
+}
+
+/* Whether any ReqProfKeep rule keeps requests: else their headers are
+ * not worth gathering. */
+static int keeps(const rp_server_conf_t *conf)
+{
+    return conf->keep.recent > 0 || conf->keep.slowest > 0
+           || conf->keep.errors > 0;
+}
+
+static int by_end(const void *x, const void *y)
+{
+    const rp_sample_view_t *a = x, *b = y;
+
+    return a->end_us < b->end_us ? -1 : a->end_us > b->end_us ? 1 : 0;
+}
+
 /* Store the request; with its samples when OWN (they are on this
  * thread). */
 static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
@@ -96,12 +165,13 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     rp_runtime_t *rt = rp_runtime_get();
     request_rec *r = ctx->r;
     rp_request_info_t info;
+    rp_keep_info_t keep;
     rp_drop_counts_t drops;
     rp_sample_view_t *views;
     rp_frame_t *frames;
     rp_sample_t s;
     apr_size_t pos = 0, nframes = 0;
-    int n = 0, i;
+    int n = 0, i, offcpu = 0;
 
     while (own && rp_sampler_next(ctx->t, &pos, &s)) {
         n++;
@@ -124,6 +194,17 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     info.status = r->status;
     info.wall_us = wall_us;
     info.cpu_us = cpu_us;
+    info.keep = NULL;
+    if (ctx->id && keeps(rp_config_get(r->server))) {
+        keep.id = ctx->id;
+        keep.query = r->args;
+        keep.vhost = r->server->server_hostname;
+        keep.handler = r->handler;
+        keep.content_type = r->content_type;
+        keep.bytes = r->bytes_sent > 0 ? (apr_uint64_t)r->bytes_sent : 0;
+        keep.headers = kept_headers(r, &keep.headers_len);
+        info.keep = &keep;
+    }
     memset(&drops, 0, sizeof(drops));
     drops.ticks = c->ticks;
     drops.buffer_full = c->buffer_full;
@@ -157,8 +238,17 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
         views[n].depth = s.depth + lead;
         views[n].truncated = s.truncated;
         views[n].weight_ns = s.weight_ns;
+        views[n].end_us = s.time_ns > c->begin_ns
+                              ? (s.time_ns - c->begin_ns) / 1000
+                              : 0;
         nframes += (apr_size_t)(s.depth + lead);
+        offcpu |= s.offcpu;
         n++;
+    }
+    if (offcpu && info.keep) {
+        /* The off-CPU sampler's samples follow the signal's: in time
+         * order for the kept request's timeline. */
+        qsort(views, n, sizeof(*views), by_end);
     }
     rp_store_add_request(rt->store, rt->slot, &info, views, n, &drops);
     apr_thread_mutex_unlock(rt->lock);
@@ -221,6 +311,30 @@ static apr_status_t end_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return rv;
 }
 
+/* Whether ID may name a kept request: what the page accepts. */
+static int id_ok(const char *id)
+{
+    apr_size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                              "qrstuvwxyz0123456789@_.:-");
+
+    return n > 0 && n < RP_KEEP_ID_MAX && id[n] == '\0';
+}
+
+/* R's id: mod_unique_id's when it set one the page can take, else this
+ * child's own: start time, pid and a count, in hex (unique over the
+ * children and restarts of one host). */
+static const char *request_id(request_rec *r, apr_time_t start)
+{
+    const char *u = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+
+    if (u && id_ok(u)) {
+        return u;
+    }
+    return apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT "-%x-%x",
+                        (apr_uint64_t)start, (unsigned)getpid(),
+                        __atomic_add_fetch(&id_count, 1, __ATOMIC_RELAXED));
+}
+
 int rp_request_translate(request_rec *r)
 {
     rp_runtime_t *rt = rp_runtime_get();
@@ -269,6 +383,9 @@ int rp_request_translate(request_rec *r)
     ctx->t = t;
     ctx->generation = rp_store_generation(rt->store);
     ctx->start = apr_time_now();
+    ctx->id = request_id(r, ctx->start);
+    apr_table_setn(r->notes, ID_NOTE, ctx->id);
+    ap_set_module_config(r->request_config, &reqprof_module, ctx);
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);
     apr_pool_cleanup_register(r->pool, ctx, end_cleanup,
                               apr_pool_cleanup_null);
@@ -290,9 +407,69 @@ static void suspend_connection(conn_rec *c, request_rec *r)
     }
 }
 
+/* Server-Timing, as the response's headers are about to go: the wall
+ * and CPU time of the request so far (the handler's work for most
+ * responses; not what streaming the body takes after) and its id. */
+static apr_status_t timing_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    rp_req_ctx_t *ctx = f->ctx;
+    request_rec *r = f->r;
+    double wall = (double)(apr_time_now() - ctx->start) / 1000.0;
+    double cpu = (double)rp_sampler_cpu_ns(ctx->t) / 1e6;
+
+    /* err_headers_out: kept when an error response replaces the rest.
+     * Set, not merged, in it alone: an error response after a first
+     * pass moves that table to headers_out and runs this again. */
+    apr_table_unset(r->headers_out, "Server-Timing");
+    apr_table_setn(r->err_headers_out, "Server-Timing",
+                   apr_psprintf(r->pool,
+                                "reqprof-wall;dur=%.3f, "
+                                "reqprof-cpu;dur=%.3f, "
+                                "reqprof-id;desc=\"%s\"",
+                                wall, cpu, ctx->id));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* insert_filter: by now the directory's configuration is known. */
+static void insert_timing(request_rec *r)
+{
+    rp_req_ctx_t *ctx = ap_get_module_config(r->request_config,
+                                             &reqprof_module);
+
+    if (ctx && !ctx->timing && !ctx->done && ctx->r == r
+        && rp_config_server_timing(r)) {
+        ctx->timing = 1;
+        ap_add_output_filter_handle(timing_filter_handle, ctx, r,
+                                    r->connection);
+    }
+}
+
+/* insert_error_filter: an error response starts again from the protocol
+ * filters (ap_send_error_response), without the one added above. */
+static void insert_timing_error(request_rec *r)
+{
+    rp_req_ctx_t *ctx = ap_get_module_config(r->request_config,
+                                             &reqprof_module);
+
+    if (ctx && !ctx->done && ctx->r == r && rp_config_server_timing(r)) {
+        ctx->timing = 1;
+        ap_add_output_filter_handle(timing_filter_handle, ctx, r,
+                                    r->connection);
+    }
+}
+
 void rp_request_register(apr_pool_t *p)
 {
     (void)p;
+    /* Before the header filter (a protocol filter) and after the content
+     * filters. */
+    timing_filter_handle =
+        ap_register_output_filter(TIMING_FILTER, timing_filter, NULL,
+                                  AP_FTYPE_CONTENT_SET + 9);
+    ap_hook_insert_filter(insert_timing, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(insert_timing_error, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     /* After the content filters (deflate's work is the request's), before
      * the connection's: a per-request protocol filter. */
     end_filter_handle = ap_register_output_filter(END_FILTER, end_filter,

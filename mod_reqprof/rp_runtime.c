@@ -248,6 +248,7 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
         rt.sampler_off = "the child's lock could not be created";
         return;
     }
+    rp_store_set_keep(rt.store, &conf->keep);
     rt.slot = rp_store_claim(rt.store, (apr_int32_t)getpid(), pid_alive);
     if (rt.slot < 0) {
         rt.sampler_off = "every shared memory slot is taken";

@@ -266,8 +266,8 @@ static void credit_wait(rp_thread_t *t, void *const *frames, int n,
         return;
     }
     t->c.ticks++;
-    put_sample(&t->on, &t->c, frames, n, flags | HDR_WAIT_CPU,
-               rq - t->sig_rq, now);
+    put_sample(&t->on, &t->c, frames, n, flags | HDR_WAIT_CPU, rq - t->sig_rq,
+               now);
     t->sig_rq = rq;
 }
 
@@ -516,8 +516,7 @@ static apr_uint64_t acct_blocked(rp_thread_t *t, apr_uint64_t now,
 
 /* Add NS of blocked time to the request's last blocked sample, or, when
  * no look caught it blocked yet, to its unseen time.  Under off_lock. */
-static void credit_blocked(rp_thread_t *t, apr_uint64_t ns,
-                           apr_uint64_t now)
+static void credit_blocked(rp_thread_t *t, apr_uint64_t ns, apr_uint64_t now)
 {
     if (!ns) {
         return;
@@ -652,9 +651,9 @@ static void end_blocked(rp_thread_t *t, apr_uint64_t cpu, apr_uint64_t rq)
     credit_blocked(t, acct_blocked(t, now, cpu, rq), now);
     if (t->off_unseen) {
         memset(&dummy, 0, sizeof(dummy));
-        put_sample(&t->off, &dummy, NULL, 0, HDR_OFFCPU
-                   | (t->split ? HDR_BLOCKED : HDR_OFF_CPU), t->off_unseen,
-                   now);
+        put_sample(&t->off, &dummy, NULL, 0,
+                   HDR_OFFCPU | (t->split ? HDR_BLOCKED : HDR_OFF_CPU),
+                   t->off_unseen, now);
         t->off_looks++;
         t->off_samples += dummy.samples;
         t->off_full += dummy.buffer_full;
@@ -877,13 +876,13 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
             memset(&dummy, 0, sizeof(dummy));
             /* With accounting, the sample stands for the blocked time
              * since the last look; without, for one period. */
-            at = put_sample(&t->off, &dummy, frames, depth,
-                            HDR_OFFCPU | (depth >= cfg_max_depth
-                                          ? HDR_TRUNCATED : 0),
-                            have ? blk
-                                 : (apr_uint64_t)__atomic_load_n(
-                                       &off_period_ns, __ATOMIC_RELAXED),
-                            now);
+            at = put_sample(
+                &t->off, &dummy, frames, depth,
+                HDR_OFFCPU | (depth >= cfg_max_depth ? HDR_TRUNCATED : 0),
+                have ? blk
+                     : (apr_uint64_t)__atomic_load_n(&off_period_ns,
+                                                     __ATOMIC_RELAXED),
+                now);
             if (at) {
                 t->off_last = at;
             }

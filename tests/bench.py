@@ -34,8 +34,13 @@ ReqProfInclude ^/app/ ^/api/v[0-9]+/ ^/checkout(/|$) ^/search
 ReqProfExclude \\.(css|js|png|gif|jpe?g|ico)$ ^/api/v[0-9]+/health$
 """
 
-def profiling(timer, hz):
-    return "ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n" % (timer, hz)
+def profiling(timer, hz, keep=""):
+    return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n%s"
+            % (timer, hz, keep))
+
+
+# Plain profiling: no request kept whole (the merged profile only).
+NO_KEEP = "ReqProfKeep Off\n"
 
 
 VARIANTS = [
@@ -43,8 +48,10 @@ VARIANTS = [
     ("loaded-not-matching", "module loaded, filters set, nothing matching",
      NOT_MATCHING),
     ("loaded-off", "module loaded, ReqProf Off", "ReqProf Off\n"),
-    ("cpu-100", "every request profiled, cpu timer, 100 Hz",
-     profiling("cpu", 100)),
+    ("cpu-100-plain", "every request profiled, cpu timer, 100 Hz, "
+     "ReqProfKeep Off", profiling("cpu", 100, NO_KEEP)),
+    ("cpu-100", "every request profiled, cpu timer, 100 Hz, kept as the "
+     "default ReqProfKeep says", profiling("cpu", 100)),
     ("cpu-1000", "every request profiled, cpu timer, 1000 Hz",
      profiling("cpu", 1000)),
     ("real-100", "every request profiled, real timer, 100 Hz",
@@ -144,6 +151,7 @@ def main():
         for s in servers.values():
             s.start()
         rows = []
+        pairs = []
         for wname, path, conc, n in workloads:
             cpu, rps, failures = run_workload(servers, names, path, conc, n,
                                               rounds)
@@ -156,6 +164,11 @@ def main():
                 rows.append((wname, vname, vc, vr, aa_c, aa_r, ref_cpu,
                              failures[vname] + failures["ref"]
                              + failures["aa"]))
+            if "cpu-100" in cpu and "cpu-100-plain" in cpu:
+                # The cost of keeping alone, round by round.
+                pairs.append((wname, (
+                    median_iqr(ratios(cpu["cpu-100"], cpu["cpu-100-plain"])),
+                    aa_c)))
         print()
         print("server CPU per request and requests/s, as median ratios over "
               "rounds [interquartile range];")
@@ -175,6 +188,10 @@ def main():
         print()
         for name, what, _ in variants:
             print("  %-22s %s" % (name, what))
+        for w, keep_over_plain in pairs:
+            print("\n%s: keeping requests over plain profiling (cpu-100 / "
+                  "cpu-100-plain), cpu/req %s, A/A %s"
+                  % (w, fmt(keep_over_plain[0]), fmt(keep_over_plain[1])))
     finally:
         for s in servers.values():
             s.stop()

@@ -44,12 +44,22 @@ BAD = [
     ("ReqProfLimit -1", "-1", "must be 0 to 1000000"),
     ("ReqProfLimit 2000000", "2000000", "must be 0 to 1000000"),
     ("ReqProfLimit x", "x", "not a whole number"),
+    ("ReqProfKeep recent x", "recent x",
+     "recent 'x' must be a whole number from 0 to 100000"),
+    ("ReqProfKeep recent 200000", "recent 200000",
+     "recent '200000' must be a whole number from 0 to 100000"),
+    ("ReqProfKeep slowest 5 slowest 6", "slowest 5 slowest 6",
+     "'slowest' is given twice"),
+    ("ReqProfKeep fastest 3", "fastest 3", "unknown rule 'fastest'"),
+    ("ReqProfKeep recent", "recent", "expected Off, or pairs of a rule"),
+    ("ReqProfRedact X-Bad:Name", "X-Bad:Name", "not a header name"),
+    ("ReqProfServerTiming maybe", "maybe", "must be On or Off"),
 ]
 
 # Process-wide directives refused inside a virtual host.
 GLOBAL_ONLY = ["ReqProf On", "ReqProfTimer real", "ReqProfFrequency 100",
                "ReqProfMaxDepth 64", "ReqProfSignal SIGUSR2",
-               "ReqProfMemory 1M"]
+               "ReqProfMemory 1M", "ReqProfKeep recent 5"]
 
 GOOD = """
 ReqProf On
@@ -63,7 +73,15 @@ ReqProfMemory 64K
 ReqProfSort cumulative
 ReqProfStripDirs On
 ReqProfLimit 0
+ReqProfKeep recent 64 slowest 16 errors 16
+ReqProfRedact X-Api-Key X-Session
+ReqProfServerTiming On
+<Location /quiet>
+    ReqProfServerTiming Off
+</Location>
 <VirtualHost 127.0.0.1:8080>
+    ReqProfRedact X-Other
+    ReqProfServerTiming Off
     ReqProfInclude ^/other
     ReqProfExclude ^/other/static
     ReqProfSort name
