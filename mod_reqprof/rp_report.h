@@ -299,8 +299,9 @@ extern const rp_kept_col_t rp_report_kept_cols[];
 const rp_kept_col_t *rp_report_kept_order(const char *order, int *reversed);
 
 /* The list: every kept request of c->m's regions (a snapshot taken with
- * RP_SNAP_KEPT) that passes c->o's filters (uri_re on the path, status,
- * min_ms), sorted by c->o->order, as an array of const rp_kept_t *.
+ * RP_SNAP_KEPT) of its focus, if any, that passes c->o's filters (uri_re
+ * on the path, status, min_ms), sorted by c->o->order, as an array of
+ * const rp_kept_t *.
  * *TOTAL (may be NULL) gets how many are kept, before the filters. */
 apr_array_header_t *rp_report_kept(const rp_render_t *c, int *total);
 

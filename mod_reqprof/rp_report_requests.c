@@ -287,9 +287,16 @@ static int row_cmp(const void *x, const void *y, void *arg)
     return d;
 }
 
-static int passes(const rp_view_opts_t *o, const rp_kept_t *k)
+/* Whether K shows: of the focused URI (every figure of a focused page
+ * is of its requests only), and through the list's filters. */
+static int passes(const rp_view_opts_t *o, const char *focus,
+                  const rp_kept_t *k)
 {
     const char *uri = k->uri ? k->uri : "";
+
+    if (focus && strcmp(focus, uri) != 0) {
+        return 0;
+    }
 
     if (o->status_lo
         && (k->status < o->status_lo || k->status > o->status_hi)) {
@@ -314,7 +321,7 @@ apr_array_header_t *rp_report_kept(const rp_render_t *c, int *total)
         const rp_region_t *g = m->regions[i];
         for (k = 0; g->kept && k < g->n_kept; k++) {
             n++;
-            if (passes(c->o, &g->kept[k])) {
+            if (passes(c->o, m->focus, &g->kept[k])) {
                 *(const rp_kept_t **)apr_array_push(rows) = &g->kept[k];
             }
         }

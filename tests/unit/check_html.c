@@ -924,6 +924,7 @@ START_TEST(test_kept_list)
     kstore_t *k = kept_requests();
     fix_t *f = list_fix(k);
     rp_filter_t *re = rp_filter_create(pool);
+    rp_snapshot_t *snap;
     const char *html, *text, *json;
 
     html = render(f);
@@ -993,6 +994,12 @@ START_TEST(test_kept_list)
              "{\"id\": \"slow-1\"");
     at(json, "\"query\": \"a=2\\u0026b=\\u003c12\\u003e\"");
     at(json, "\"reasons\": [\"recent\", \"slow\"]");
+
+    /* A focused page lists the requests of its URI only. */
+    snap = rp_store_snapshot_ex(k->store, pool, RP_SNAP_KEPT, NULL);
+    f = fix_new(rp_model_build(pool, snap, k->syms, "/fail", 0),
+                RP_VIEW_REQUESTS);
+    ck_assert_str_eq(kept_rows(render(f)), "err-1");
 }
 END_TEST
 
