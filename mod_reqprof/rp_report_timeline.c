@@ -10,13 +10,18 @@
  * was: [end - weight, end].  On top a lane says, span by span, whether
  * that time was spent on the CPU or blocked (or waiting for a CPU): a
  * span whose leaf is one of the off-CPU frames, greyed in the flame
- * graph too.  Its <title> (the browser's tooltip) holds the span's
- * stack.  Below the lane, the stacks themselves, the URI at the top and
- * the leaf at the bottom: a frame goes on as one box while the spans
- * that follow have the same call at that depth (the same tree node, so
- * the same callers too) and follow it within a sample's time or a pixel;
- * so a call that lasts is one long box and a gap in the samples is a gap
- * in the boxes.  Boxes are coloured by function (a fixed palette picked
+ * graph too.  (A stack the real timer's off-CPU sampler took of a
+ * blocked thread has no such leaf, and the store keeps no mark of it,
+ * so such a span shows as on CPU; with the cpu timer, time off the CPU
+ * has no samples and shows as a gap, which the legend says.)  Its
+ * <title> (the browser's tooltip) holds the span's stack.
+ *
+ * Below the lane, the stacks themselves, the URI at the top and the leaf
+ * at the bottom: a frame goes on as one box while the spans that follow
+ * have the same call at that depth (the same tree node, so the same
+ * callers too) and follow it within a sample's time or a pixel; so a
+ * call that lasts is one long box and a gap in the samples is a gap in
+ * the boxes.  Boxes are coloured by function (a fixed palette picked
  * by a hash of the name, so a function has its colour in every request);
  * off-CPU leaves grey, URIs blue.  Each box's title names the function,
  * its object, its times and how much of it was blocked.
@@ -376,6 +381,12 @@ void rp_report_timeline_svg(const rp_render_t *c)
     }
     if (!k->n_spans) {
         rp_out_puts(c->out, "; no samples were taken of this request");
+    }
+    else if (m->info && m->info->settings.timer == RP_TIMER_CPU) {
+        /* Its ticks count CPU time: where the request was off the CPU
+         * there is nothing, not a grey span. */
+        rp_out_puts(c->out, "; the cpu timer samples time on a CPU only: "
+                            "a gap is time off it");
     }
     rp_out_puts(c->out, "</text>\n</svg>\n");
 }
