@@ -235,16 +235,32 @@ static const char *const exports[] = {
 };
 
 /* The live controls: one POST form per change. */
+/* The start of a control's form, that sends the operator back to
+ * QUERY. */
+static const char *control_form(const rp_render_t *c, const char *query)
+{
+    return apr_psprintf(c->p,
+                        "<form method=\"post\" action=\"%s\"><input "
+                        "type=\"hidden\" name=\"nonce\" value=\"%s\">"
+                        "<input type=\"hidden\" name=\"back\" "
+                        "value=\"%s\">",
+                        h(c, c->page->self), h(c, c->page->nonce),
+                        h(c, query));
+}
+
 static void controls(const rp_render_t *c)
 {
     const rp_settings_t *s = &c->m->info->settings;
-    const char *open = apr_psprintf(c->p, "<form method=\"post\" "
-                                    "action=\"%s\"><input type=\"hidden\" "
-                                    "name=\"nonce\" value=\"%s\"><input "
-                                    "type=\"hidden\" name=\"back\" "
-                                    "value=\"%s\">", h(c, c->page->self),
-                                    h(c, c->page->nonce),
-                                    h(c, rp_report_link(c, NULL)));
+    const char *open = control_form(c, rp_report_link(c, NULL));
+    /* A clear (and a new timer, which clears) forgets every kept
+     * request: back to the list, or the view, not to a request gone. */
+    const char *view = c->o->view == RP_VIEW_REQUEST
+                           ? "requests"
+                           : rp_report_view_names[c->o->view];
+    const char *open_clear =
+        !c->o->req ? open
+                   : control_form(c, rp_report_link(c, "view", view, "req",
+                                                    NULL, "id", NULL, NULL));
 
     put(c, "<div class=\"controls\">");
     put(c, open);
@@ -254,11 +270,11 @@ static void controls(const rp_render_t *c)
         : "<button id=\"btn-enable\" name=\"action\" value=\"enable\" "
           "title=\"start collecting samples\">Enable</button>");
     put(c, "</form>");
-    put(c, open);
+    put(c, open_clear);
     put(c, "<button id=\"btn-clear\" class=\"danger\" name=\"action\" "
         "value=\"clear\" title=\"forget every sample of every child\">"
         "Clear</button></form>");
-    put(c, open);
+    put(c, open_clear);
     rp_out_printf(c->out, "<label for=\"timer\" class=\"lbl\">timer</label>"
                   "<select id=\"timer\" name=\"timer\">"
                   "<option value=\"cpu\"%s>cpu</option>"

@@ -1063,6 +1063,19 @@ START_TEST(test_request_page)
     at(html, "href=\"/reqprof?view=requests&amp;sort=self&amp;limit=0&amp;"
              "strip=0\" id=\"to-list\"");
 
+    /* After a clear the request is gone: its forms go back to the
+     * list; pausing goes back to the request. */
+    f->page.nonce = "n0nce";
+    html = render(f);
+    ck_assert_int_eq(count(html, "name=\"back\" value=\"?view=requests&amp;"
+                                 "sort=self&amp;limit=0&amp;strip=0\""),
+                     2);
+    ck_assert_int_eq(count(html, "name=\"back\" value=\"?view=request&amp;"
+                                 "sort=self&amp;limit=0&amp;strip=0&amp;"
+                                 "id=slow-1\""),
+                     2);
+    f->page.nonce = NULL;
+
     /* Another view of the request says which it is. */
     f->o.view = RP_VIEW_FUNCTIONS;
     html = render(f);
