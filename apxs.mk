@@ -31,7 +31,9 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
               $(SRC_DIR)/rp_report_html.c $(SRC_DIR)/rp_report_flame.c \
               $(SRC_DIR)/rp_report_collapsed.c $(SRC_DIR)/rp_report_pprof.c \
               $(SRC_DIR)/rp_report_callgrind.c $(SRC_DIR)/rp_report_dot.c \
-              $(SRC_DIR)/rp_report_speedscope.c $(SRC_DIR)/rp_render.c
+               $(SRC_DIR)/rp_report_speedscope.c \
+               $(SRC_DIR)/rp_report_requests.c \
+               $(SRC_DIR)/rp_report_timeline.c $(SRC_DIR)/rp_render.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \

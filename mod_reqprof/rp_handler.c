@@ -6,7 +6,11 @@
  * bad parameter gets a 400 with a one-line reason and no other effect.
  * Then: copy every child's region (under their seqlocks, never blocking a
  * profiled request), build one model, and hand it to the renderer of the
- * asked format through a buffered sink.  POSTs go to rp_control.  Every
+ * asked format through a buffered sink.  One kept request (?id= of
+ * view=request, ?req= of any other view or export) is looked up before
+ * any header, so an unknown or expired one is a 404; its model is that
+ * request's alone, and its page's comparison the merged profile of its
+ * URI, both from one copy.  POSTs go to rp_control.  Every
  * answer says its charset, must not be stored or framed, and allows only
  * its own inline style and script: the page shows implementation details.
  */
@@ -54,6 +58,12 @@ typedef struct {
     int seconds;
     const char *explain;
     const char *done;       /* after a change: its action (rp_control) */
+    const char *id;         /* view=request: the kept request */
+    const char *req;        /* any view or export: the kept request */
+    const char *uri_match;  /* the list of kept requests: */
+    const char *status;
+    const char *min_ms;
+    const char *order;
 } rp_args_t;
 
 static const char *check_path(apr_pool_t *p, const char *v)
@@ -108,6 +118,45 @@ static const char *check_match(apr_pool_t *p, const char *v)
     return err ? apr_pstrcat(p, "match: ", err, NULL) : NULL;
 }
 
+/* A kept request's id, as the request path makes them and the store
+ * keeps them (< RP_KEEP_ID_MAX bytes): what else could not name one. */
+#define ID_CHARS                                                             \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"                   \
+    "0123456789@_.:-"
+
+static const char *check_id(apr_pool_t *p, const char *v)
+{
+    apr_size_t n = strspn(v, ID_CHARS);
+
+    if (!*v || v[n] || n >= RP_KEEP_ID_MAX) {
+        return apr_psprintf(p,
+                            "'%s' is not a request id (1 to %d of the "
+                            "characters A-Z a-z 0-9 @ _ . : -)",
+                            apr_pstrndup(p, v, 60), RP_KEEP_ID_MAX - 1);
+    }
+    return NULL;
+}
+
+/* Compiled here too, as match's: a bad one is a 400. */
+static const char *check_uri_match(apr_pool_t *p, const char *v)
+{
+    return rp_filter_add(rp_filter_create(p), p, RP_RULE_INCLUDE, v,
+                         "uri_match");
+}
+
+static const char *check_status(apr_pool_t *p, const char *v)
+{
+    return rp_report_check_status(p, v, NULL, NULL);
+}
+
+/* An empty field of the form is no minimum. */
+static const char *check_min_ms(apr_pool_t *p, const char *v)
+{
+    return *v ? check_number(p, "min_ms", v, 0, 1e9, NULL) : NULL;
+}
+
+/* A table laid out as one, by hand (outside clang-format). */
+/* clang-format off */
 static const rp_qparam_t params[] = {
     { "view", RP_Q_CHOICE, APR_OFFSETOF(rp_args_t, view),
       0, 0, rp_report_view_names, NULL },
@@ -137,8 +186,21 @@ static const rp_qparam_t params[] = {
       0, PATH_MAX_LEN, NULL, check_path },
     { "done", RP_Q_STRING, APR_OFFSETOF(rp_args_t, done),
       0, 32, NULL, rp_control_check_done },
+    { "id", RP_Q_STRING, APR_OFFSETOF(rp_args_t, id),
+      0, 64, NULL, check_id },
+    { "req", RP_Q_STRING, APR_OFFSETOF(rp_args_t, req),
+      0, 64, NULL, check_id },
+    { "uri_match", RP_Q_STRING, APR_OFFSETOF(rp_args_t, uri_match),
+      0, 256, NULL, check_uri_match },
+    { "status", RP_Q_STRING, APR_OFFSETOF(rp_args_t, status),
+      0, 8, NULL, check_status },
+    { "min_ms", RP_Q_STRING, APR_OFFSETOF(rp_args_t, min_ms),
+      0, 32, NULL, check_min_ms },
+    { "order", RP_Q_STRING, APR_OFFSETOF(rp_args_t, order),
+      0, 32, NULL, rp_report_check_order },
     { NULL }
 };
+/* clang-format on */
 
 /* Bits of rp_query_parse's SEEN, by position in params. */
 #define SEEN_VIEW    (1u << 0)
@@ -285,17 +347,54 @@ static rp_symbols_t *symbols(request_rec *r, rp_runtime_t *rt)
     return syms;
 }
 
+static int model_flags(const rp_view_opts_t *o, const rp_format_t *fmt)
+{
+    return (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
+           | (fmt->labels ? RP_MODEL_LABELS : 0);
+}
+
+/* The model of one kept request (o->req) into C, and for its own page
+ * the merged profile of its URI too (c->base, what is typical of it);
+ * or a reason for a 404 when no child keeps a request of that id. */
+static const char *build_request(request_rec *r, const rp_view_opts_t *o,
+                                 const rp_format_t *fmt, rp_render_t *c)
+{
+    rp_runtime_t *rt = rp_runtime_get();
+    int flags = model_flags(o, fmt);
+    rp_snapshot_t *snap, *one;
+    const rp_kept_t *k;
+
+    /* One copy of every region, with that request's timeline: its own
+     * profile and its URI's come from the same moment. */
+    snap = rp_store_snapshot_ex(rt->store, r->pool, RP_SNAP_KEPT, o->req);
+    one = rp_snapshot_request(r->pool, snap, o->req);
+    if (!one || !(k = rp_snapshot_kept(one))) {
+        return apr_pstrcat(r->pool, "no kept request has the id ", o->req,
+                           ": it was never kept, has given way to newer "
+                           "ones, or the profile was cleared",
+                           NULL);
+    }
+    c->m = rp_model_build(r->pool, one, rt->symbols, o->focus, flags);
+    if (o->view == RP_VIEW_REQUEST) {
+        c->base = rp_model_build(r->pool, snap, rt->symbols, k->uri, flags);
+    }
+    return NULL;
+}
+
 static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
                                const rp_format_t *fmt)
 {
     rp_runtime_t *rt = rp_runtime_get();
     rp_snapshot_t *snap;
     rp_model_t *before;
-    int flags = (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
-                | (fmt->labels ? RP_MODEL_LABELS : 0);
+    int flags = model_flags(o, fmt);
 
-    /* Copy under the seqlocks; render later with no lock held. */
-    snap = rp_store_snapshot(rt->store, r->pool);
+    /* Copy under the seqlocks; render later with no lock held.  The
+     * requests view lists the kept requests too. */
+    snap = rp_store_snapshot_ex(rt->store, r->pool,
+                                o->view == RP_VIEW_REQUESTS ? RP_SNAP_KEPT
+                                                            : 0,
+                                NULL);
     before = rp_model_build(r->pool, snap, rt->symbols, o->focus, flags);
     if (!o->seconds) {
         return before;
@@ -332,6 +431,39 @@ static const char *view_opts(request_rec *r, const rp_args_t *a,
     if (a->explain && !fmt->page) {
         return "explain is answered as html, text or json";
     }
+    /* One request: id= names it on its own page, req= in any other view
+     * or export. */
+    if (a->id && o->view != RP_VIEW_REQUEST) {
+        return "id= goes with view=request (req= picks a request for any "
+               "other view or export)";
+    }
+    if (a->id && a->req && strcmp(a->id, a->req) != 0) {
+        return "id= and req= name different requests";
+    }
+    o->req = a->id ? a->id : a->req;
+    if (o->view == RP_VIEW_REQUEST && !o->req) {
+        return "view=request needs id=ID, the id of a kept request (see "
+               "view=requests)";
+    }
+    if (o->req && a->seconds) {
+        return "seconds= and req= do not go together: a kept request is "
+               "already over";
+    }
+    if (o->req && o->view == RP_VIEW_EXPLAIN) {
+        return "explain answers for a path, not a request: no req=";
+    }
+    if (a->uri_match && *a->uri_match) {
+        rp_filter_t *f = rp_filter_create(r->pool);
+        rp_filter_add(f, r->pool, RP_RULE_INCLUDE, a->uri_match, "uri_match");
+        o->uri_re = f;
+        o->uri_match = a->uri_match;
+    }
+    if (a->status) {
+        rp_report_check_status(r->pool, a->status, &o->status_lo,
+                               &o->status_hi);
+    }
+    o->min_ms = a->min_ms && *a->min_ms ? strtod(a->min_ms, NULL) : 0;
+    o->order = a->order && *a->order ? a->order : NULL;
     o->select.sort = a->sort;
     o->select.limit = a->limit;
     if (a->fraction) {
@@ -463,6 +595,12 @@ int rp_handler(request_rec *r)
                               "the symbolizer could not be set up (see the "
                               "error log)");
     }
+    memset(&c, 0, sizeof(c));
+    if (opts.req && (err = build_request(r, &opts, fmt, &c))) {
+        /* Known before any header: a HEAD of a gone request is a 404
+         * too. */
+        return rp_answer_fail(r, HTTP_NOT_FOUND, err);
+    }
     if (strcmp(fmt->name, "html") == 0 || strcmp(fmt->name, "svg") == 0) {
         nonce = csp_nonce(r);
     }
@@ -487,7 +625,9 @@ int rp_handler(request_rec *r)
     out.pool = r->pool;
     out.ctx = sink;
     out.write = sink_write;
-    c.m = opts.view == RP_VIEW_EXPLAIN ? NULL : build_model(r, &opts, fmt);
+    if (!c.m && opts.view != RP_VIEW_EXPLAIN) {
+        c.m = build_model(r, &opts, fmt);
+    }
     c.o = &opts;
     c.page = &page;
     c.out = &out;

@@ -47,10 +47,12 @@ const rp_format_t rp_report_formats[] = {
 };
 /* clang-format on */
 
+/* clang-format off */
 const char *const rp_report_view_names[] = {
     "overview", "functions", "callers", "callees", "tree", "flame",
-    "requests", "explain", NULL
+    "requests", "request", "explain", NULL
 };
+/* clang-format on */
 
 const rp_format_t *rp_report_format(const char *name)
 {
@@ -97,6 +99,7 @@ void rp_report_state(const rp_render_t *c, rp_kv_t *kv)
 {
     const rp_view_opts_t *o = c->o;
     const rp_explain_view_t *x = c->page ? c->page->explain : NULL;
+    /* clang-format off */
     const rp_kv_t state[] = {
         { "view",     rp_report_view_names[o->view] },
         { "sort",     o->select.sort },
@@ -105,9 +108,23 @@ void rp_report_state(const rp_render_t *c, rp_kv_t *kv)
         { "fraction", o->select.fraction > 0
                       ? apr_psprintf(c->p, "%g", o->select.fraction) : NULL },
         { "match",    o->match && *o->match ? o->match : NULL },
+        /* Request-controlled strings before uri and func, which per-row
+         * link templates mark (see rp_report_html's tpl_make); after
+         * them only ids (which hold no mark) and numbers. */
+        { "uri_match", o->uri_match && *o->uri_match ? o->uri_match
+                                                      : NULL },
         { "strip",    o->strip_dirs ? "1" : "0" },
         { "uri",      o->focus },
         { "func",     o->func },
+        { "req",      o->view == RP_VIEW_REQUEST ? NULL : o->req },
+        { "id",       o->view == RP_VIEW_REQUEST ? o->req : NULL },
+        { "status",   !o->status_lo ? NULL
+                      : o->status_lo == o->status_hi
+                      ? apr_itoa(c->p, o->status_lo)
+                      : apr_psprintf(c->p, "%dxx", o->status_lo / 100) },
+        { "min_ms",   o->min_ms > 0
+                      ? apr_psprintf(c->p, "%g", o->min_ms) : NULL },
+        { "order",    o->order },
         { "min",      o->min_pct > 0
                       ? apr_psprintf(c->p, "%g", o->min_pct) : NULL },
         { "icicle",   o->icicle ? "1" : NULL },
@@ -116,6 +133,7 @@ void rp_report_state(const rp_render_t *c, rp_kv_t *kv)
         { "seconds",  NULL },
         { NULL, NULL }
     };
+    /* clang-format on */
 
     memcpy(kv, state, sizeof(state));
 }
@@ -150,6 +168,20 @@ const char *rp_report_link(const rp_render_t *c, ...)
                            ? kv_get(kv, "format")->value : "html");
     if (fmt && !fmt->page) {
         kv_get(kv, "view")->value = NULL;
+    }
+    /* One request: id= with its own view, req= with any other. */
+    if (kv_get(kv, "view")->value
+        && strcmp(kv_get(kv, "view")->value, "request") == 0) {
+        if (!kv_get(kv, "id")->value) {
+            kv_get(kv, "id")->value = kv_get(kv, "req")->value;
+        }
+        kv_get(kv, "req")->value = NULL;
+    }
+    else if (kv_get(kv, "id")->value) {
+        if (!kv_get(kv, "req")->value) {
+            kv_get(kv, "req")->value = kv_get(kv, "id")->value;
+        }
+        kv_get(kv, "id")->value = NULL;
     }
     /* The explain question goes only with the explain view. */
     if (!kv_get(kv, "view")->value
@@ -359,6 +391,13 @@ static int store(build_t *b, const rp_render_t *c)
         "child died mid-write and its data was broken)");
     num(b, "no slot", "no_slot", NULL, in->no_slot, " children found no "
         "free slot (they profile nothing)");
+    /* Kept requests (ReqProfKeep): how many were, and how many found no
+     * record free, which says the region is too small for the rules. */
+    num(b, "kept requests", "kept", NULL, c->m->counters[RP_CTR_KEPT],
+        " kept whole; ");
+    num(b, NULL, "kept_full", NULL, c->m->counters[RP_CTR_KEPT_FULL],
+        " requests could not be kept for lack of room")
+        ->cls = c->m->counters[RP_CTR_KEPT_FULL] ? "bad" : NULL;
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "rp_model.h"
 #include "rp_out.h"
 
+/* clang-format off */
 typedef enum {
     RP_VIEW_OVERVIEW = 0,       /* status, accounting, per-child table */
     RP_VIEW_FUNCTIONS,          /* pstats print_stats */
@@ -27,10 +28,12 @@ typedef enum {
     RP_VIEW_CALLEES,            /* print_callees of ?func= */
     RP_VIEW_TREE,               /* call tree, pruned by ?min= percent */
     RP_VIEW_FLAME,              /* flame graph (icicle with ?icicle=1) */
-    RP_VIEW_REQUESTS,           /* per-URI table and recent requests */
+    RP_VIEW_REQUESTS,           /* kept requests, URIs, recent ones */
+    RP_VIEW_REQUEST,            /* one kept request (?id=) */
     RP_VIEW_EXPLAIN,            /* filter decision for ?explain= */
     RP_VIEW_COUNT
 } rp_view_e;
+/* clang-format on */
 
 /* View names in rp_view_e order, NULL-terminated (for the query table). */
 extern const char *const rp_report_view_names[];
@@ -48,6 +51,21 @@ typedef struct {
     int icicle;                 /* ?icicle=1: flame graph top-down */
     int seconds;                /* ?seconds=N: the model is the difference
                                  * over N seconds (exports), 0: cumulative */
+    /* One kept request: ?id= of view=request, ?req= of any other view or
+     * export; the model is that request's alone.  NULL: every request. */
+    const char *req;
+    /* The list of kept requests (view=requests): ?uri_match=, a regex
+     * the path must match (its source, and compiled as an rp_filter_t of
+     * one include rule), or NULL; */
+    const char *uri_match;
+    const void *uri_re;
+    /* ?status=5xx or 404: the statuses shown, 0 0: any; */
+    int status_lo, status_hi;
+    /* ?min_ms=: the least wall time shown, 0: any; */
+    double min_ms;
+    /* ?order=: a column's key, '-' before it reverses; NULL: newest
+     * first. */
+    const char *order;
 } rp_view_opts_t;
 
 /* The answer of the explain view. */
@@ -88,6 +106,9 @@ typedef struct {
 
 typedef struct {
     const rp_model_t *m;        /* NULL for the explain view */
+    /* view=request: the merged profile of the request's URI, what is
+     * typical of it (the comparison's base); else NULL. */
+    const rp_model_t *base;
     const rp_view_opts_t *o;
     const rp_page_t *page;
     rp_out_t *out;
@@ -144,27 +165,50 @@ void rp_report_speedscope(const rp_render_t *c);
  * XML prolog, script nonce from page->csp_nonce) and for format=svg. */
 void rp_report_flame_svg(const rp_render_t *c, int embedded);
 
+/* The differential flame graph of the request view, embedded, id
+ * "diff-flame": frames as wide as in c->m (the request), coloured by
+ * D (rp_report_diff, indexed by c->m's nodes): red where a frame has
+ * more of the samples than in c->base, blue where less. */
+typedef struct rp_diff_s rp_diff_t;
+void rp_report_flame_diff_svg(const rp_render_t *c, const rp_diff_t *d);
+
+/* ESC (text escaped for HTML) as a frame WIDTH px wide shows it, into
+ * OUT: whole, or clipped with "..", or nothing, as the flame graph and
+ * its script clip names (12 px Verdana). */
+void rp_report_flame_label(rp_out_t *out, const char *esc, double width);
+
+/* The timeline of c->m->request as an embedded <svg> (id "timeline"):
+ * its wall time left to right, a lane of its spans on CPU or blocked,
+ * and below it the stacks of its spans in time order, a frame merged
+ * with its neighbour where both are the same call (rp_report_timeline.c).
+ * Nothing when the model is of no request. */
+void rp_report_timeline_svg(const rp_render_t *c);
+
 
 /* The reason of an explain answer, as one line (from P). */
 const char *rp_report_why(apr_pool_t *p, const rp_explain_view_t *x);
 
 /* The view options of C as query pairs (view, sort, limit, fraction,
- * match, strip, uri, func, min, icicle, explain, format, seconds; a NULL
- * value: not set), ended by a NULL key, in KV of RP_REPORT_STATE_MAX. */
+ * match, uri_match, strip, uri, func, req, id, status, min_ms, order, min,
+ * icicle, explain, format, seconds; a NULL value: not set), ended by a
+ * NULL key, in KV of RP_REPORT_STATE_MAX.  The request of C goes as id
+ * with view=request, as req with any other. */
 typedef struct {
     const char *key;
     const char *value;
 } rp_kv_t;
 
-#define RP_REPORT_STATE_MAX 16
+#define RP_REPORT_STATE_MAX 24
 
 void rp_report_state(const rp_render_t *c, rp_kv_t *kv);
 
 /* A query string for a link that keeps C's view options but sets
  * KEY=VALUE (VALUE NULL: drop KEY); pairs end with NULL.  A link to an
  * export drops the view (exports take none), and the explain question
- * goes only with the explain view.  Escaped for a URL, not yet for
- * HTML. */
+ * goes only with the explain view.  The request goes as id with
+ * view=request and as req otherwise, whichever of the two was set; so a
+ * link from a request's page to another view keeps to that request.
+ * Escaped for a URL, not yet for HTML. */
 const char *rp_report_link(const rp_render_t *c, ...);
 
 /* ------------------------------------------------------------------ */
@@ -227,5 +271,103 @@ const rp_fact_section_t *rp_report_overview(const rp_render_t *c, int *n);
 /* The children table alone, as in rp_report_overview (the JSON head
  * carries it in every view). */
 const rp_fact_section_t *rp_report_children(const rp_render_t *c);
+
+/* ------------------------------------------------------------------ */
+/* Kept requests (rp_report_requests.c): what the requests view lists
+ * and what the request view shows of one, as data that the html, text
+ * and json renderers walk alike, so the three show the same rows in the
+ * same order with the same figures. */
+
+/* A column of the list of kept requests: its key (?order=KEY, the
+ * html's data-col), head and tooltip; whether it is a figure (aligned
+ * right, largest first when sorted by it); its order (ascending); and
+ * its cell as people read it (html and text; json has the fields), not
+ * escaped. */
+typedef struct {
+    const char *key;
+    const char *head;
+    const char *title;
+    int numeric;
+    int (*cmp)(const rp_kept_t *a, const rp_kept_t *b);
+    const char *(*text)(apr_pool_t *p, const rp_kept_t *k);
+} rp_kept_col_t;
+
+/* The columns in the order they show, ended by a NULL key. */
+extern const rp_kept_col_t rp_report_kept_cols[];
+
+/* The column ORDER names ("-KEY": the same, reversed, *REVERSED set), or
+ * NULL when it names none.  ORDER NULL is the default: time, newest
+ * first. */
+const rp_kept_col_t *rp_report_kept_order(const char *order, int *reversed);
+
+/* The list: every kept request of c->m's regions (a snapshot taken with
+ * RP_SNAP_KEPT) of its focus, if any, that passes c->o's filters (uri_re
+ * on the path, status, min_ms), sorted by c->o->order, as an array of
+ * const rp_kept_t *.
+ * *TOTAL (may be NULL) gets how many are kept, before the filters. */
+apr_array_header_t *rp_report_kept(const rp_render_t *c, int *total);
+
+/* REASONS (rp_keep_reason_e bits) as words: "recent, slow"; from P. */
+const char *rp_report_kept_why(apr_pool_t *p, unsigned reasons);
+
+/* c->m->request as *N sections of facts (rp_fact_section_t): the request
+ * (who asked what, its answer, its times and samples, why it was kept)
+ * and its headers, a table of name and value (as the store has them:
+ * redacted on the request path).  None when the model is of no request.
+ * From c->p. */
+const rp_fact_section_t *rp_report_request_facts(const rp_render_t *c,
+                                                 int *n);
+
+/* Span I of c->m->request as the timeline places it: from its end
+ * less its weight (not before 0) to its end, in microseconds from the
+ * request's start; its leaf in c->m's tree (or NONE), samples and
+ * weight; and whether it was blocked or waiting, not on a CPU: its leaf
+ * is a [blocked], [off CPU] or [waiting for CPU] frame, the greys of the
+ * flame graph. */
+typedef struct {
+    apr_int64_t start_us, end_us;
+    apr_uint32_t node;
+    apr_uint32_t count;
+    apr_uint64_t weight_ns;
+    int blocked;
+} rp_span_view_t;
+
+void rp_report_span(const rp_model_t *m, apr_uint32_t i, rp_span_view_t *out);
+
+/* The time the timeline spans: the request's wall time, or the end of
+ * its last span when that is later; at least 1. */
+apr_int64_t rp_report_timeline_us(const rp_model_t *m);
+
+/* The comparison of a request with what is typical of its URI: for
+ * every node of c->m (the request's tree), its share of the request's
+ * samples and the share of the same stack (the same functions from the
+ * URI down) in c->base, the merged profile of the URI.  Delta is the
+ * first less the second, in percentage points. */
+struct rp_diff_s {
+    apr_uint32_t n;             /* c->m's nodes */
+    const double *share;        /* of the request's samples, percent */
+    const double *typical;      /* of the base's (0: not in it), percent */
+    apr_uint64_t base_requests; /* requests of the URI in the base */
+    apr_uint64_t base_samples;  /* and their samples */
+};
+
+/* A frame with this many points more of the samples than typical is
+ * "more than typical" (html: class "more"; json: "more": true); with as
+ * many less, "less than typical". */
+#define RP_DIFF_MARK 5.0
+
+/* The comparison of c, or NULL without c->base or c->m->request.  From
+ * c->p. */
+const rp_diff_t *rp_report_diff(const rp_render_t *c);
+
+/* The nodes of D with samples on either side (not the root), biggest
+ * difference first (ties: more samples first), as apr_uint32_t. */
+apr_array_header_t *rp_report_diff_order(const rp_render_t *c,
+                                         const rp_diff_t *d);
+
+/* Check ?order= and ?status= values: NULL, or a reason for a 400. */
+const char *rp_report_check_order(apr_pool_t *p, const char *v);
+const char *rp_report_check_status(apr_pool_t *p, const char *v, int *lo,
+                                   int *hi);
 
 #endif /* RP_REPORT_H */

@@ -32,6 +32,17 @@
  * script hangs reqprofSearch(), reqprofZoom(), reqprofUnzoom() and
  * reqprofReset() on the svg element for the page around it.
  *
+ * The request view draws a second graph of the same kind, the
+ * comparison of one request with what is typical of its URI
+ * (rp_report_flame_diff_svg): frames as wide as in the request, coloured
+ * by how much more (red) or less (blue) of the samples each has than the
+ * same stack in the URI's merged profile, as flamegraph.pl's
+ * differential graphs are; a frame past RP_DIFF_MARK points either way
+ * carries the class "more" or "less" and every frame its difference
+ * (data-delta), so the page's reader, a script or a test finds the slow
+ * part without reading colours.  Each graph has its own id, the prefix
+ * of its parts' ids, so two live on one page.
+ *
  * Every name is escaped with rp_escape_html, which makes it valid UTF-8
  * text of characters XML allows and fit both XML and HTML text and
  * attributes.
@@ -106,6 +117,10 @@ struct flame_s {
     int height;                 /* of the whole graph */
     look_t **looks;             /* by function index, filled lazily */
     look_t root_look;
+    /* The svg's id and its parts' prefix; the comparison to colour by,
+     * or NULL. */
+    const char *id;
+    const rp_diff_t *diff;
 };
 
 
@@ -202,6 +217,27 @@ static void fill_of(char *buf, apr_size_t len, const rp_func_t *f)
 }
 
 
+/* The colour of a difference of DELTA points: white-grey at none, then
+ * towards red (more than typical) or blue (less) until DIFF_FULL points,
+ * as flamegraph.pl's differential graphs. */
+#define DIFF_FULL 25.0
+
+static void diff_fill(char *buf, apr_size_t len, double delta)
+{
+    static const int none[3] = { 235, 235, 235 };
+    static const int more[3] = { 215, 40, 40 };
+    static const int less[3] = { 50, 100, 215 };
+    const int *to = delta >= 0 ? more : less;
+    double k = (delta >= 0 ? delta : -delta) / DIFF_FULL;
+
+    k = k > 1 ? 1 : k;
+    apr_snprintf(buf, len, "rgb(%d,%d,%d)",
+                 (int)(none[0] + (to[0] - none[0]) * k + 0.5),
+                 (int)(none[1] + (to[1] - none[1]) * k + 0.5),
+                 (int)(none[2] + (to[2] - none[2]) * k + 0.5));
+}
+
+
 /* ------------------------------------------------------------------ */
 /* Escaped names: length and clipping as the browser will count them */
 
@@ -265,6 +301,11 @@ static void put_clipped(rp_out_t *out, const char *esc, int units,
     }
     rp_out_write(out, esc, (apr_size_t)(s - esc));
     rp_out_write(out, "..", 2);
+}
+
+void rp_report_flame_label(rp_out_t *out, const char *esc, double width)
+{
+    put_clipped(out, esc, units_of(esc), width);
 }
 
 static const look_t *look_of(flame_t *fl, apr_uint32_t func)
@@ -399,25 +440,51 @@ static void draw_frame(flame_t *fl, const frame_t *f)
     int y = c->o->icicle
             ? FL_TOP + (int)f->depth * FL_FRAME_H
             : fl->height - FL_BOTTOM - ((int)f->depth + 1) * FL_FRAME_H;
+    const char *fill = lk->fill;
+    char dfill[24];
+    double delta = 0;
 
-    rp_out_printf(c->out, "<g class=\"f\" data-o=\"%" APR_UINT64_T_FMT
+    if (fl->diff) {
+        delta = fl->diff->share[f->node] - fl->diff->typical[f->node];
+        diff_fill(dfill, sizeof(dfill), delta);
+        fill = dfill;
+    }
+    rp_out_printf(c->out,
+                  "<g class=\"f%s\" data-o=\"%" APR_UINT64_T_FMT
                   "\" data-n=\"%" APR_UINT64_T_FMT "\" data-d=\"%u\" "
-                  "data-l=\"%d\"><title>", f->off, n->total_count, f->depth,
-                  lk->units);
+                  "data-l=\"%d\"",
+                  !fl->diff                ? ""
+                  : delta >= RP_DIFF_MARK  ? " more"
+                  : delta <= -RP_DIFF_MARK ? " less"
+                                           : "",
+                  f->off, n->total_count, f->depth, lk->units);
+    if (fl->diff) {
+        rp_out_printf(c->out, " data-delta=\"%.1f\"", delta);
+    }
+    rp_out_puts(c->out, "><title>");
     rp_out_puts(c->out, lk->name);
     if (*lk->object) {
         rp_out_puts(c->out, " (");
         rp_out_escaped(c->out, RP_ESCAPE_HTML, lk->object);
         rp_out_puts(c->out, ")");
     }
-    rp_out_printf(c->out, "\n%" APR_UINT64_T_FMT " samples, %.2f%%, est. "
-                  "%.2f ms</title>", n->total_count,
-                  rp_model_pct(n->total_count, fl->total),
+    rp_out_printf(c->out,
+                  "\n%" APR_UINT64_T_FMT " samples, %.2f%%, est. "
+                  "%.2f ms",
+                  n->total_count, rp_model_pct(n->total_count, fl->total),
                   rp_model_ms(n->total_ns));
-    rp_out_printf(c->out, "<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" "
-                  "height=\"%d\" rx=\"2\" fill=\"%s\"/><text x=\"%.2f\" "
-                  "y=\"%d\">", x, y, w, FL_FRAME_H - 1, lk->fill, x + 3,
-                  y + FL_FRAME_H - 4);
+    if (fl->diff) {
+        rp_out_printf(c->out,
+                      "\n%+.1f points against typical (%.1f%% of "
+                      "this request, %.1f%% typically)",
+                      delta, fl->diff->share[f->node],
+                      fl->diff->typical[f->node]);
+    }
+    rp_out_printf(c->out,
+                  "</title><rect x=\"%.2f\" y=\"%d\" "
+                  "width=\"%.2f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>"
+                  "<text x=\"%.2f\" y=\"%d\">",
+                  x, y, w, FL_FRAME_H - 1, fill, x + 3, y + FL_FRAME_H - 4);
     put_clipped(c->out, lk->name, lk->units, w);
     rp_out_puts(c->out, "</text></g>\n");
 }
@@ -438,38 +505,63 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
         rp_out_puts(c->out, "<?xml version=\"1.0\" encoding=\"UTF-8\" "
                     "standalone=\"no\"?>\n");
     }
-    rp_out_printf(c->out, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
-                  "version=\"1.1\" id=\"flame\" class=\"reqprof-flame%s\" "
+    rp_out_printf(c->out,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                  "version=\"1.1\" id=\"%s\" class=\"reqprof-flame%s\" "
                   "width=\"%s\" %sviewBox=\"0 0 %d %d\" data-pad=\"%d\" "
                   "data-usable=\"%d\" data-cw=\"%.2f\" data-match=\"%s\">\n",
-                  c->o->icicle ? " icicle" : "",
+                  fl->id, c->o->icicle ? " icicle" : "",
                   embedded ? "100%" : apr_itoa(c->p, FL_WIDTH),
-                  embedded ? "" : apr_psprintf(c->p, "height=\"%d\" ",
-                                               height),
+                  embedded ? ""
+                           : apr_psprintf(c->p, "height=\"%d\" ", height),
                   FL_WIDTH, height, FL_PAD, FL_USABLE, FL_CHAR_W,
                   FL_MATCH_FILL);
     rp_out_printf(c->out, "<style%s>\n", nonce);
     rp_out_write(c->out, RP_ASSET_FLAME_CSS, sizeof(RP_ASSET_FLAME_CSS) - 1);
     rp_out_puts(c->out, "</style>\n");
-    rp_out_printf(c->out, "<defs><linearGradient id=\"flame-bg\" x1=\"0\" "
+    rp_out_printf(c->out,
+                  "<defs><linearGradient id=\"%s-bg\" x1=\"0\" "
                   "y1=\"0\" x2=\"0\" y2=\"1\"><stop offset=\"5%%\" "
                   "stop-color=\"#eeeeee\"/><stop offset=\"95%%\" "
-                  "stop-color=\"#eeeeb0\"/></linearGradient></defs>\n"
+                  "stop-color=\"%s\"/></linearGradient></defs>\n"
                   "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" "
-                  "fill=\"url(#flame-bg)\"/>\n", FL_WIDTH, height);
-    rp_out_printf(c->out, "<text class=\"title\" x=\"%d\" y=\"24\">%s"
-                  "%s%s</text>\n", FL_WIDTH / 2,
-                  c->o->icicle ? "Icicle graph" : "Flame graph",
+                  "fill=\"url(#%s-bg)\"/>\n",
+                  fl->id, fl->diff ? "#f8f8f8" : "#eeeeb0", FL_WIDTH, height,
+                  fl->id);
+    rp_out_printf(c->out,
+                  "<text class=\"title\" x=\"%d\" y=\"24\">%s"
+                  "%s%s</text>\n",
+                  FL_WIDTH / 2,
+                  fl->diff       ? "This request against typical"
+                  : c->o->icicle ? "Icicle graph"
+                                 : "Flame graph",
                   m->focus ? ", focus: " : "",
                   m->focus ? rp_escape_html(c->p, m->focus) : "");
-    rp_out_printf(c->out, "<text class=\"sub\" x=\"%d\" y=\"44\">%"
-                  APR_UINT64_T_FMT " samples, est. %.1f ms; click a frame "
-                  "to zoom</text>\n", FL_WIDTH / 2, fl->total,
-                  rp_model_ms(m->weight_ns));
-    rp_out_printf(c->out, "<text id=\"flame-reset\" class=\"ctl\" x=\"%d\" "
-                  "y=\"44\">Reset zoom</text>\n", FL_PAD);
-    rp_out_printf(c->out, "<text id=\"flame-search\" class=\"ctl right\" "
-                  "x=\"%d\" y=\"44\">Search</text>\n", FL_WIDTH - FL_PAD);
+    if (fl->diff) {
+        rp_out_printf(c->out,
+                      "<text class=\"sub\" x=\"%d\" y=\"44\">"
+                      "width: this request's %" APR_UINT64_T_FMT " samples; "
+                      "red: more of them than in its URI's %" APR_UINT64_T_FMT
+                      " requests, blue: less</text>\n",
+                      FL_WIDTH / 2, fl->total, fl->diff->base_requests);
+    }
+    else {
+        rp_out_printf(c->out, "<text class=\"sub\" x=\"%d\" y=\"44\">",
+                      FL_WIDTH / 2);
+        rp_out_printf(c->out, "%" APR_UINT64_T_FMT, fl->total);
+        rp_out_printf(c->out,
+                      " samples, est. %.1f ms; click a frame to "
+                      "zoom</text>\n",
+                      rp_model_ms(m->weight_ns));
+    }
+    rp_out_printf(c->out,
+                  "<text id=\"%s-reset\" class=\"ctl\" x=\"%d\" "
+                  "y=\"44\">Reset zoom</text>\n",
+                  fl->id, FL_PAD);
+    rp_out_printf(c->out,
+                  "<text id=\"%s-search\" class=\"ctl right\" "
+                  "x=\"%d\" y=\"44\">Search</text>\n",
+                  fl->id, FL_WIDTH - FL_PAD);
     if (!fl->total) {
         rp_out_printf(c->out, "<text class=\"note\" x=\"%d\" y=\"%d\">No "
                       "samples yet.</text>\n", FL_PAD, FL_TOP + 12);
@@ -478,8 +570,10 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
         fl->height = height;
         walk(fl, draw_frame);
     }
-    rp_out_printf(c->out, "<text id=\"flame-note\" class=\"note\" x=\"%d\" "
-                  "y=\"%d\">", FL_PAD, height - 26);
+    rp_out_printf(c->out,
+                  "<text id=\"%s-note\" class=\"note\" x=\"%d\" "
+                  "y=\"%d\">",
+                  fl->id, FL_PAD, height - 26);
     if (dropped && c->o->min_pct > 0) {
         rp_out_printf(c->out, "%u frame%s under %s%% not drawn", dropped,
                       dropped == 1 ? "" : "s", number(c->p, c->o->min_pct));
@@ -490,11 +584,14 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
                       number(c->p, FL_MIN_PX));
     }
     rp_out_puts(c->out, "</text>\n");
-    rp_out_printf(c->out, "<text id=\"flame-details\" x=\"%d\" y=\"%d\">"
-                  "</text>\n", FL_PAD, height - 8);
-    rp_out_printf(c->out, "<text id=\"flame-matched\" class=\"right\" "
-                  "x=\"%d\" y=\"%d\"></text>\n", FL_WIDTH - FL_PAD,
-                  height - 8);
+    rp_out_printf(c->out,
+                  "<text id=\"%s-details\" x=\"%d\" y=\"%d\">"
+                  "</text>\n",
+                  fl->id, FL_PAD, height - 8);
+    rp_out_printf(c->out,
+                  "<text id=\"%s-matched\" class=\"right\" "
+                  "x=\"%d\" y=\"%d\"></text>\n",
+                  fl->id, FL_WIDTH - FL_PAD, height - 8);
     /* Inside CDATA, so the script needs no escaping as XML, and HTML's
      * parser honours CDATA inside <svg> too; the build refuses a script
      * that holds "]]>". */
@@ -507,12 +604,15 @@ static void draw(flame_t *fl, int embedded, apr_uint32_t dropped)
 /* ------------------------------------------------------------------ */
 /* Entry points */
 
-void rp_report_flame_svg(const rp_render_t *c, int embedded)
+static void flame_svg(const rp_render_t *c, int embedded, const char *id,
+                      const rp_diff_t *diff)
 {
     flame_t fl;
     apr_uint32_t dropped = 0;
 
     memset(&fl, 0, sizeof(fl));
+    fl.id = id;
+    fl.diff = diff;
     fl.c = c;
     fl.m = c->m;
     fl.nodes = (const rp_tnode_t *)c->m->nodes->elts;
@@ -533,6 +633,18 @@ void rp_report_flame_svg(const rp_render_t *c, int embedded)
         dropped = (apr_uint32_t)c->m->nodes->nelts - fl.drawn;
     }
     draw(&fl, embedded, dropped);
+}
+
+void rp_report_flame_svg(const rp_render_t *c, int embedded)
+{
+    flame_svg(c, embedded, "flame", NULL);
+}
+
+void rp_report_flame_diff_svg(const rp_render_t *c, const rp_diff_t *d)
+{
+    if (d && d->n == (apr_uint32_t)c->m->nodes->nelts) {
+        flame_svg(c, 1, "diff-flame", d);
+    }
 }
 
 void rp_report_svg(const rp_render_t *c)

@@ -5,7 +5,10 @@
  *
  * This file owns the page's frame (header with the views, the other
  * formats and the exports, the live controls) and one function per view,
- * chosen from a table in rp_view_e order.  The functions view is a table
+ * chosen from a table in rp_view_e order.  The requests view's list of
+ * kept requests and one request's page walk rp_report_requests' data
+ * (columns, facts, the comparison) and embed the timeline and the
+ * flame graphs their files draw.  The functions view is a table
  * of columns {header, sort key, cell}, so a column is one line; the
  * overview writes rp_report_overview's facts, as text and json do.  The
  * page's style and script are assets/page.css and assets/page.js, built
@@ -135,11 +138,12 @@ typedef struct {
     const char *pre, *post;     /* escaped href around the value */
 } tpl_t;
 
-/* A template of the link that sets KEY (uri or func; its value comes
+/* A template of the link that sets KEY (uri, func or id; its value comes
  * per row) and KEY2=VALUE2 (KEY2 may be NULL) on top of the current
- * options.  Only numbers follow uri and func in rp_report_link's order,
- * so the last mark in the link is ours, even when a request-controlled
- * value before it (a match regex) holds the mark's bytes. */
+ * options.  Only ids (which cannot hold the mark) and numbers follow uri
+ * and func in rp_report_link's order, so the last mark in the link is
+ * ours, even when a request-controlled value before it (a match regex)
+ * holds the mark's bytes. */
 static void tpl_make(const rp_render_t *c, tpl_t *t, const char *view,
                      const char *key, const char *key2, const char *value2)
 {
@@ -194,6 +198,21 @@ static void hidden_state(const rp_render_t *c, const char *const *skip)
     }
 }
 
+/* The value of option KEY as links carry it, "" when not set. */
+static const char *state_value(const rp_render_t *c, const char *key)
+{
+    rp_kv_t kv[RP_REPORT_STATE_MAX];
+    int i;
+
+    rp_report_state(c, kv);
+    for (i = 0; kv[i].key; i++) {
+        if (strcmp(kv[i].key, key) == 0) {
+            return kv[i].value ? kv[i].value : "";
+        }
+    }
+    return "";
+}
+
 static void form_get(const rp_render_t *c, const char *id)
 {
     rp_out_printf(c->out, "<form class=\"get\" method=\"get\" "
@@ -203,10 +222,12 @@ static void form_get(const rp_render_t *c, const char *id)
 /* ------------------------------------------------------------------ */
 /* The frame: head, header, controls */
 
+/* clang-format off */
 static const char *const view_titles[RP_VIEW_COUNT] = {
     "Overview", "Functions", "Callers", "Callees", "Call tree",
-    "Flame graph", "Requests", "Explain"
+    "Flame graph", "Requests", "Request", "Explain"
 };
+/* clang-format on */
 
 static const char *const page_formats[] = { "text", "json", NULL };
 static const char *const exports[] = {
@@ -214,16 +235,32 @@ static const char *const exports[] = {
 };
 
 /* The live controls: one POST form per change. */
+/* The start of a control's form, that sends the operator back to
+ * QUERY. */
+static const char *control_form(const rp_render_t *c, const char *query)
+{
+    return apr_psprintf(c->p,
+                        "<form method=\"post\" action=\"%s\"><input "
+                        "type=\"hidden\" name=\"nonce\" value=\"%s\">"
+                        "<input type=\"hidden\" name=\"back\" "
+                        "value=\"%s\">",
+                        h(c, c->page->self), h(c, c->page->nonce),
+                        h(c, query));
+}
+
 static void controls(const rp_render_t *c)
 {
     const rp_settings_t *s = &c->m->info->settings;
-    const char *open = apr_psprintf(c->p, "<form method=\"post\" "
-                                    "action=\"%s\"><input type=\"hidden\" "
-                                    "name=\"nonce\" value=\"%s\"><input "
-                                    "type=\"hidden\" name=\"back\" "
-                                    "value=\"%s\">", h(c, c->page->self),
-                                    h(c, c->page->nonce),
-                                    h(c, rp_report_link(c, NULL)));
+    const char *open = control_form(c, rp_report_link(c, NULL));
+    /* A clear (and a new timer, which clears) forgets every kept
+     * request: back to the list, or the view, not to a request gone. */
+    const char *view = c->o->view == RP_VIEW_REQUEST
+                           ? "requests"
+                           : rp_report_view_names[c->o->view];
+    const char *open_clear =
+        !c->o->req ? open
+                   : control_form(c, rp_report_link(c, "view", view, "req",
+                                                    NULL, "id", NULL, NULL));
 
     put(c, "<div class=\"controls\">");
     put(c, open);
@@ -233,11 +270,11 @@ static void controls(const rp_render_t *c)
         : "<button id=\"btn-enable\" name=\"action\" value=\"enable\" "
           "title=\"start collecting samples\">Enable</button>");
     put(c, "</form>");
-    put(c, open);
+    put(c, open_clear);
     put(c, "<button id=\"btn-clear\" class=\"danger\" name=\"action\" "
         "value=\"clear\" title=\"forget every sample of every child\">"
         "Clear</button></form>");
-    put(c, open);
+    put(c, open_clear);
     rp_out_printf(c->out, "<label for=\"timer\" class=\"lbl\">timer</label>"
                   "<select id=\"timer\" name=\"timer\">"
                   "<option value=\"cpu\"%s>cpu</option>"
@@ -287,6 +324,27 @@ static void status_bar(const rp_render_t *c)
     put(c, "</div>");
 }
 
+/* On every view of one request's profile but its own page: which, and
+ * the way back to every request. */
+static void request_banner(const rp_render_t *c)
+{
+    const rp_kept_t *k = c->m ? c->m->request : NULL;
+
+    put(c, "<p class=\"focus\" id=\"req-focus\">Profile of one kept "
+           "request, ");
+    link_to(c, rp_report_link(c, "view", "request", NULL), "id=\"req-page\"",
+            apr_pstrcat(c->p, "<code>", h(c, c->o->req), "</code>", NULL));
+    if (k) {
+        rp_out_printf(c->out, " (<code>%s %s</code>, %d, %.2f ms)",
+                      h(c, k->method), h(c, k->uri), k->status,
+                      (double)k->wall_us / 1000.0);
+    }
+    put(c, ": every figure below is of it alone. ");
+    link_to(c, rp_report_link(c, "req", NULL, "id", NULL, NULL),
+            "id=\"req-clear\"", "Show every request");
+    put(c, "</p>\n");
+}
+
 static void header(const rp_render_t *c)
 {
     const rp_page_t *pg = c->page;
@@ -326,6 +384,10 @@ static void header(const rp_render_t *c)
     }
     put(c, "</span></div>\n<nav class=\"views\">");
     for (i = 0; i < RP_VIEW_COUNT; i++) {
+        /* One request's page exists only when one is chosen. */
+        if (i == RP_VIEW_REQUEST && !c->o->req) {
+            continue;
+        }
         link_to(c, rp_report_link(c, "view", rp_report_view_names[i], NULL),
                 apr_psprintf(c->p, "id=\"nav-%s\"%s",
                              rp_report_view_names[i],
@@ -349,6 +411,10 @@ static void header(const rp_render_t *c)
         link_to(c, rp_report_link(c, "uri", NULL, NULL),
                 "id=\"focus-clear\"", "Show every URI");
         put(c, "</p>\n");
+    }
+    if (c->o->req && c->o->view != RP_VIEW_REQUEST
+        && c->o->view != RP_VIEW_EXPLAIN) {
+        request_banner(c);
     }
 }
 
@@ -683,7 +749,9 @@ static void functions_form(const rp_render_t *c)
                   "<button>Focus</button></form></div>\n", h(c, o->focus));
 }
 
-static void view_functions(const rp_render_t *c)
+/* The rows the options select, as a table with what restricted them;
+ * the functions view and a request's page. */
+static void functions_table(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
     const rp_view_opts_t *o = c->o;
@@ -696,8 +764,6 @@ static void view_functions(const rp_render_t *c)
     int total, i, k;
 
     rows = rp_model_select(c->p, m, &o->select, &total, &err);
-    profile_line(c);
-    functions_form(c);
     if (err) {
         /* No rows rather than the rows of the names it got through:
          * those would pass for the whole answer. */
@@ -777,6 +843,13 @@ static void view_functions(const rp_render_t *c)
             "requests that the include rules match (see the overview and "
             "the explain view), then reload.</p>\n");
     }
+}
+
+static void view_functions(const rp_render_t *c)
+{
+    profile_line(c);
+    functions_form(c);
+    functions_table(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -968,7 +1041,9 @@ static void tree_node(const rp_render_t *c, const rp_tnode_t *t, int leaf)
                   rp_model_ms(t->total_ns), t->self_count);
 }
 
-static void view_tree(const rp_render_t *c)
+/* The tree itself, every level however deep; the tree view and a
+ * request's page. */
+static void tree_body(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
     double min = c->o->min_pct * (double)m->samples;
@@ -978,8 +1053,6 @@ static void view_tree(const rp_render_t *c)
     int shown = 0, pruned = 0, i;
     walk_t *w;
 
-    profile_line(c);
-    min_form(c, "min-form");
     put(c, "<div class=\"tools\"><button type=\"button\" data-tree=\"open\" "
         "id=\"expand-all\" hidden>expand all</button><button type=\"button\" "
         "data-tree=\"close\" id=\"collapse-all\" hidden>collapse all"
@@ -1037,6 +1110,13 @@ static void view_tree(const rp_render_t *c)
     }
 }
 
+static void view_tree(const rp_render_t *c)
+{
+    profile_line(c);
+    min_form(c, "min-form");
+    tree_body(c);
+}
+
 /* ------------------------------------------------------------------ */
 /* Flame graph */
 
@@ -1060,7 +1140,195 @@ static void view_flame(const rp_render_t *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Requests */
+/* Requests: the kept ones, then the URIs, then the ring of recent ones */
+
+/* Age classes of a kept request's time against the snapshot's, for its
+ * row's shading (page.css): under a minute, ten, an hour, older. */
+static const apr_interval_time_t ages[] = { APR_USEC_PER_SEC * 60,
+                                            APR_USEC_PER_SEC * 600,
+                                            APR_USEC_PER_SEC * 3600 };
+#define NAGES ((int)(sizeof(ages) / sizeof(ages[0])))
+
+static int age_class(const rp_render_t *c, apr_time_t t)
+{
+    apr_time_t now = c->m->info->taken;
+    int i;
+
+    for (i = 0; i < NAGES && now - t >= ages[i]; i++) {
+    }
+    return i;
+}
+
+/* The filters of the list, a GET form that keeps the other options;
+ * every field holds a valid value without the script, too. */
+static void kept_form(const rp_render_t *c)
+{
+    static const char *const mine[] = { "uri_match", "status", "min_ms",
+                                        NULL };
+    static const char *const classes[] = { "",    "1xx", "2xx", "3xx",
+                                           "4xx", "5xx", NULL };
+    const rp_view_opts_t *o = c->o;
+    const char *cur = state_value(c, "status");
+    int i;
+
+    put(c, "<div class=\"filters\">");
+    form_get(c, "kept-filter");
+    hidden_state(c, mine);
+    rp_out_printf(c->out,
+                  "<label>URI matches <input type=\"text\" "
+                  "name=\"uri_match\" size=\"24\" value=\"%s\" "
+                  "placeholder=\"regex, e.g. ^/api/\"></label>"
+                  "<label>status <select name=\"status\">",
+                  h(c, o->uri_match));
+    for (i = 0; classes[i]; i++) {
+        rp_out_printf(c->out, "<option value=\"%s\"%s>%s</option>",
+                      classes[i],
+                      strcmp(classes[i], cur) == 0 ? " selected" : "",
+                      *classes[i] ? classes[i] : "any");
+    }
+    if (*cur && cur[1] != 'x') {
+        /* One status, asked for by hand: keep it selected. */
+        rp_out_printf(c->out, "<option value=\"%s\" selected>%s</option>",
+                      cur, cur);
+    }
+    rp_out_printf(c->out,
+                  "</select></label><label>at least <input "
+                  "type=\"number\" name=\"min_ms\" min=\"0\" step=\"any\" "
+                  "value=\"%g\"> ms</label><button>Apply</button></form>"
+                  "</div>\n",
+                  o->min_ms);
+}
+
+/* The wall time as a bar, the CPU time within it, to the list's
+ * slowest: the eye finds the slow ones without reading figures. */
+static void cost_bar(const rp_render_t *c, const rp_kept_t *k,
+                     apr_int64_t most)
+{
+    double wall = most > 0 ? 100.0 * (double)k->wall_us / (double)most : 0;
+    double cpu = most > 0 ? 100.0 * (double)k->cpu_us / (double)most : 0;
+
+    rp_out_printf(c->out,
+                  "<svg class=\"cost\" width=\"100\" height=\"10\" "
+                  "viewBox=\"0 0 100 10\"><title>wall %.2f ms, CPU %.2f ms"
+                  "</title><rect width=\"%.1f\" height=\"10\" "
+                  "fill=\"#bcd3f0\"/><rect width=\"%.1f\" height=\"10\" "
+                  "fill=\"#0969da\"/></svg>",
+                  (double)k->wall_us / 1000.0, (double)k->cpu_us / 1000.0,
+                  wall, cpu < wall ? cpu : wall);
+}
+
+#define NOTHING_KEPT                                                         \
+    "none kept yet: ReqProfKeep keeps whole requests, the most recent by "   \
+    "default"
+
+static void kept_table(const rp_render_t *c)
+{
+    const rp_kept_col_t *cur, *col;
+    apr_array_header_t *rows;
+    apr_uint64_t kept = c->m->counters[RP_CTR_KEPT];
+    apr_uint64_t full = c->m->counters[RP_CTR_KEPT_FULL];
+    apr_int64_t most = 0;
+    tpl_t to;
+    int total, rev, i;
+
+    rows = rp_report_kept(c, &total);
+    cur = rp_report_kept_order(c->o->order, &rev);
+    put(c, "<h2>Kept requests</h2>\n<p class=\"hint\">Whole requests each "
+           "child keeps (ReqProfKeep): the most recent, the slowest of each "
+           "URI and the latest server errors. Each links to its own profile: "
+           "its timeline, and how it differs from the typical request of its "
+           "URI.</p>\n");
+    kept_form(c);
+    rp_out_printf(c->out,
+                  "<p class=\"hint\" id=\"kept-counts\">showing <span "
+                  "data-key=\"shown\">%d</span> of <span "
+                  "data-key=\"held\">%d</span> kept requests; ",
+                  rows->nelts, total);
+    rp_out_printf(c->out, "<span data-key=\"kept\">%" APR_UINT64_T_FMT, kept);
+    rp_out_printf(c->out,
+                  "</span> kept since the last clear, <span "
+                  "data-key=\"kept_full\"%s>",
+                  full ? " class=\"bad\"" : "");
+    rp_out_printf(c->out, "%" APR_UINT64_T_FMT, full);
+    put(c, "</span> requests could not be kept for lack of room</p>\n");
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_kept_t *k = ((const rp_kept_t **)rows->elts)[i];
+        most = k->wall_us > most ? k->wall_us : most;
+    }
+    put(c, "<table class=\"data\" id=\"kept\"><thead><tr>");
+    for (col = rp_report_kept_cols; col->key; col++) {
+        int on = col == cur;
+        int down = on && col->numeric != rev;
+        rp_out_printf(c->out,
+                      "<th class=\"%s%s\" data-col=\"%s\"%s "
+                      "title=\"%s\">",
+                      col->numeric && col != rp_report_kept_cols ? "num" : "",
+                      on ? " sorted" : "", col->key,
+                      !on    ? ""
+                      : down ? " aria-sort=\"descending\""
+                             : " aria-sort=\"ascending\"",
+                      h(c, col->title));
+        /* The sorted column's head turns its order round. */
+        link_to(c,
+                rp_report_link(c, "order",
+                               on && !rev
+                                   ? apr_pstrcat(c->p, "-", col->key, NULL)
+                                   : col->key,
+                               NULL),
+                NULL,
+                apr_pstrcat(c->p, h(c, col->head),
+                            !on    ? ""
+                            : down ? " &#9660;"
+                                   : " &#9650;",
+                            NULL));
+        put(c, "</th>");
+    }
+    put(c, "<th title=\"wall time, the CPU time within it darker, against "
+           "the slowest shown\">cost</th></tr></thead><tbody>\n");
+    tpl_make(c, &to, "request", "id", NULL, NULL);
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_kept_t *k = ((const rp_kept_t **)rows->elts)[i];
+        int age = age_class(c, k->time);
+        rp_out_printf(c->out, "<tr class=\"kept age%d%s\" data-id=\"%s\">",
+                      age, k->status >= 500 ? " err" : "", h(c, k->id));
+        for (col = rp_report_kept_cols; col->key; col++) {
+            const char *v = col->text(c->p, k);
+            if (col == rp_report_kept_cols) {
+                rp_out_printf(c->out,
+                              "<td class=\"t\" title=\"%.0f s "
+                              "before the snapshot\"><a href=\"",
+                              (double)(c->m->info->taken - k->time)
+                                  / APR_USEC_PER_SEC);
+                tpl_put(c, &to, k->id);
+                put(c, "\">");
+                put_h(c, v);
+                put(c, "</a></td>");
+            }
+            else if (strcmp(col->key, "uri") == 0) {
+                put(c, "<td class=\"fn\"><a href=\"");
+                tpl_put(c, &to, k->id);
+                put(c, "\">");
+                put_h(c, v);
+                put(c, "</a></td>");
+            }
+            else {
+                put(c, col->numeric ? "<td class=\"num\">" : "<td>");
+                put_h(c, v);
+                put(c, "</td>");
+            }
+        }
+        put(c, "<td>");
+        cost_bar(c, k, most);
+        put(c, "</td></tr>\n");
+    }
+    if (!rows->nelts) {
+        rp_out_printf(c->out,
+                      "<tr><td colspan=\"11\" class=\"muted\">%s"
+                      "</td></tr>\n",
+                      total ? "none passes the filters" : NOTHING_KEPT);
+    }
+    put(c, "</tbody></table>\n");
+}
 
 static void view_requests(const rp_render_t *c)
 {
@@ -1069,6 +1337,7 @@ static void view_requests(const rp_render_t *c)
     int i;
 
     profile_line(c);
+    kept_table(c);
     tpl_make(c, &focus, "functions", "uri", "func", NULL);
     put(c, "<h2>URIs</h2>\n<p class=\"hint\">Requests and times are exact "
         "(measured per request); samples and estimated ms are the "
@@ -1108,11 +1377,13 @@ static void view_requests(const rp_render_t *c)
     }
     put(c, "</tbody></table>\n");
 
-    put(c, "<h2>Recent requests</h2>\n<table class=\"data\" id=\"recent\">"
-        "<thead><tr><th>time</th><th>method</th><th>URI</th>"
-        "<th class=\"num\">status</th><th class=\"num\">wall ms</th>"
-        "<th class=\"num\">CPU ms</th><th class=\"num\">samples</th>"
-        "</tr></thead><tbody>\n");
+    put(c, "<h2>Recent requests</h2>\n<p class=\"hint\">Every profiled "
+           "request, kept or not, newest first.</p>\n"
+           "<table class=\"data\" id=\"recent\">"
+           "<thead><tr><th>time</th><th>method</th><th>URI</th>"
+           "<th class=\"num\">status</th><th class=\"num\">wall ms</th>"
+           "<th class=\"num\">CPU ms</th><th class=\"num\">samples</th>"
+           "</tr></thead><tbody>\n");
     for (i = 0; i < m->recent->nelts; i++) {
         const rp_recent_t *x = ((const rp_recent_t **)m->recent->elts)[i];
         rp_out_printf(c->out, "<tr><td>%s</td><td>", fmt_time(c, x->time));
@@ -1131,6 +1402,138 @@ static void view_requests(const rp_render_t *c)
         put(c, "<tr><td colspan=\"7\" class=\"muted\">none yet</td></tr>\n");
     }
     put(c, "</tbody></table>\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* One request: what it was, when its time went, how it differs from
+ * the typical request of its URI, and its profile */
+
+/* Rows of this many frames at most in the table of what stands out. */
+#define DIFF_ROWS 10
+
+/* The frames with RP_DIFF_MARK points more of the samples than typical,
+ * the most first: what the red of the graph says, in figures. */
+static void diff_table(const rp_render_t *c, const rp_diff_t *d)
+{
+    apr_array_header_t *order = rp_report_diff_order(c, d);
+    int i, rows = 0;
+
+    put(c, "<table class=\"data\" id=\"diff-top\"><thead><tr><th>function"
+           "</th><th>called from</th><th class=\"num\" title=\"share of this "
+           "request's samples\">this request</th><th class=\"num\" "
+           "title=\"share of the URI's samples, over all its requests\">"
+           "typical</th><th class=\"num\">difference</th></tr></thead>"
+           "<tbody>\n");
+    for (i = 0; i < order->nelts && rows < DIFF_ROWS; i++) {
+        apr_uint32_t n = ((apr_uint32_t *)order->elts)[i];
+        const rp_tnode_t *t = rp_model_node(c->m, n);
+        const rp_tnode_t *up = rp_model_node(c->m, t->parent);
+        double delta = d->share[n] - d->typical[n];
+        if (delta < RP_DIFF_MARK) {
+            break;
+        }
+        rows++;
+        put(c, "<tr class=\"more\"><td class=\"fn\">");
+        put_h(c, rp_model_func(c->m, t->func)->name);
+        put(c, "</td><td class=\"fn\">");
+        put_h(c, up->func == RP_MODEL_NONE
+                     ? ""
+                     : rp_model_func(c->m, up->func)->name);
+        rp_out_printf(c->out,
+                      "</td><td class=\"num\">%.1f%%</td>"
+                      "<td class=\"num\">%.1f%%</td><td class=\"num\">"
+                      "%+.1f</td></tr>\n",
+                      d->share[n], d->typical[n], delta);
+    }
+    if (!rows) {
+        rp_out_printf(c->out,
+                      "<tr><td colspan=\"5\" class=\"muted\">"
+                      "nothing stands out: no frame has %g points more of "
+                      "the samples than typical</td></tr>\n",
+                      RP_DIFF_MARK);
+    }
+    put(c, "</tbody></table>\n");
+}
+
+static void view_request(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_kept_t *k = m->request;
+    const rp_fact_section_t *s;
+    const rp_diff_t *d;
+    int n, i;
+
+    if (!k) {
+        put(c, "<p class=\"notice\" id=\"no-request\">No request chosen: "
+               "pick one in the ");
+        link_to(c,
+                rp_report_link(c, "view", "requests", "id", NULL, "req", NULL,
+                               NULL),
+                NULL, "list of kept requests");
+        put(c, ".</p>\n");
+        return;
+    }
+    put(c, "<div class=\"tools\">");
+    link_to(c,
+            rp_report_link(c, "view", "requests", "id", NULL, "req", NULL,
+                           NULL),
+            "id=\"to-list\"", "&#8249; all kept requests");
+    link_to(c,
+            rp_report_link(c, "view", "functions", "id", NULL, "req", NULL,
+                           "uri", k->uri, NULL),
+            "id=\"to-uri\"", "the profile of its URI");
+    put(c, "</div>\n");
+    s = rp_report_request_facts(c, &n);
+    /* The request first; its headers go last, they are long. */
+    rp_out_printf(c->out, "<h2>Request <code>%s</code></h2>\n", h(c, k->id));
+    fact_rows(c, &s[0]);
+
+    put(c, "<h2>Timeline</h2>\n<p class=\"hint\">Its wall time left to "
+           "right: the lane on top says when it ran on a CPU (green) and "
+           "when "
+           "it was blocked or waiting (grey); below, its stacks in time "
+           "order, "
+           "the URI at the top. Hover for the stacks.</p>\n"
+           "<div id=\"timeline-box\">\n");
+    rp_report_timeline_svg(c);
+    put(c, "</div>\n");
+
+    d = rp_report_diff(c);
+    put(c, "<h2>Compared with typical</h2>\n");
+    if (d) {
+        rp_out_printf(c->out,
+                      "<p class=\"hint\" id=\"typical\">Each frame "
+                      "as wide as in this request, red where it took more "
+                      "of the request's samples than it takes of the "
+                      "%" APR_UINT64_T_FMT " samples of its URI's "
+                      "%" APR_UINT64_T_FMT " requests (this one among them), "
+                      "blue where less. Frames %g points or more above "
+                      "typical:</p>\n",
+                      d->base_samples, d->base_requests, RP_DIFF_MARK);
+        diff_table(c, d);
+        put(c, "<div id=\"diff-box\">\n");
+        rp_report_flame_diff_svg(c, d);
+        put(c, "</div>\n");
+    }
+    else {
+        put(c, "<p class=\"hint\" id=\"typical\">No profile of its URI "
+               "to compare with.</p>\n");
+    }
+
+    put(c, "<h2>Flame graph</h2>\n<div id=\"flame-box\">\n");
+    rp_report_flame_svg(c, 1);
+    put(c, "</div>\n<h2>Functions</h2>\n");
+    functions_table(c);
+    put(c, "<h2>Call tree</h2>\n");
+    tree_body(c);
+    for (i = 1; i < n; i++) {
+        rp_out_printf(c->out, "<h2>%s</h2>\n", h(c, s[i].title));
+        if (s[i].note) {
+            rp_out_printf(c->out, "<p class=\"hint\">%s</p>\n",
+                          h(c, s[i].note));
+        }
+        fact_table(c, &s[i]);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -1192,10 +1595,12 @@ static void view_explain(const rp_render_t *c)
 /* ------------------------------------------------------------------ */
 
 /* In rp_view_e order; all but explain read the model. */
+/* clang-format off */
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
     view_overview, view_functions, view_callers, view_callees, view_tree,
-    view_flame, view_requests, view_explain
+    view_flame, view_requests, view_request, view_explain
 };
+/* clang-format on */
 
 void rp_report_html(const rp_render_t *c)
 {

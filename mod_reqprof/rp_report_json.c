@@ -7,7 +7,10 @@
  * so a script needs one fetch for the state of the profiler, and then the
  * view's own member: "overview" (rp_report_overview's facts, an object
  * per section but the children, which the head has), "functions" (+
- * "stacks"), "callers"/"callees", "tree" and "flame" (nested nodes).
+ * "stacks"), "callers"/"callees", "tree" and "flame" (nested nodes),
+ * "kept" (the requests view's list of kept requests), and for one
+ * request "request" (its facts and headers), "timeline", "diff" (every
+ * frame's share against typical) with its functions and tree.
  * The head's children are the overview's table too, plus every counter.
  * Strings pass rp_escape_json, which also keeps '<', '>' and '&' out, so
  * the JSON is safe inside HTML.
@@ -256,9 +259,46 @@ static void json_overview(const rp_render_t *c, const sel_t *sel)
     rp_out_puts(c->out, "}");
 }
 
+/* The kept requests the list shows, in its order and with its filters
+ * (rp_report_kept); the URIs and the ring are the head's. */
 static void json_requests(const rp_render_t *c, const sel_t *sel)
 {
-    (void)c;    /* the head has them */
+    int total, i, r;
+    apr_array_header_t *rows = rp_report_kept(c, &total);
+
+    rp_out_printf(c->out,
+                  ",\n\"kept_held\": %d, \"kept_shown\": %d, "
+                  "\"kept\": [",
+                  total, rows->nelts);
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_kept_t *k = ((const rp_kept_t **)rows->elts)[i];
+        member(c, i ? ",\n  {\"id\": " : "\n  {\"id\": ", k->id, "");
+        rp_out_printf(c->out,
+                      ", \"time_us\": %" APR_TIME_T_FMT ", \"method\": ",
+                      k->time);
+        member(c, "", k->method, ", \"uri\": ");
+        member(c, "", k->uri, ", \"query\": ");
+        member(c, "", k->query, ", \"vhost\": ");
+        member(c, "", k->vhost, ", \"handler\": ");
+        member(c, "", k->handler, ", \"content_type\": ");
+        member(c, "", k->content_type, "");
+        rp_out_printf(c->out,
+                      ", \"status\": %d, \"bytes\": %" APR_UINT64_T_FMT
+                      ", \"wall_us\": %" APR_INT64_T_FMT
+                      ", \"cpu_us\": %" APR_INT64_T_FMT ", \"samples\": %u, "
+                      "\"slot\": %d, \"reasons\": [",
+                      k->status, k->bytes, k->wall_us, k->cpu_us, k->samples,
+                      k->slot);
+        for (r = 0; r < RP_KEEP_REASONS; r++) {
+            if (k->reasons & (1u << r)) {
+                rp_out_printf(c->out, "%s\"%s\"",
+                              (k->reasons & ((1u << r) - 1)) ? ", " : "",
+                              rp_keep_reason_names[r]);
+            }
+        }
+        rp_out_puts(c->out, "]}");
+    }
+    rp_out_puts(c->out, "]");
 }
 
 /* Stack order: more self samples first, then the node's index, so the
@@ -491,6 +531,103 @@ static void json_flame(const rp_render_t *c, const sel_t *sel)
     json_nested(c, "flame");
 }
 
+/* A stack from node N up to its URI, outermost first. */
+static void json_stack(const rp_render_t *c, apr_uint32_t n,
+                       apr_array_header_t *path)
+{
+    int k;
+
+    rp_model_path(c->m, n, path);
+    rp_out_puts(c->out, "[");
+    for (k = path->nelts - 1; k >= 0; k--) {
+        member(c, "",
+               rp_model_func(c->m, ((apr_uint32_t *)path->elts)[k])->name,
+               k ? ", " : "");
+    }
+    rp_out_puts(c->out, "]");
+}
+
+/* One request: its facts and headers, its spans in time order, every
+ * frame's difference from typical (biggest first), then its functions,
+ * stacks and tree as the views of those names give them. */
+static void json_request(const rp_render_t *c, const sel_t *sel)
+{
+    const rp_model_t *m = c->m;
+    const rp_kept_t *k = m->request;
+    apr_array_header_t *path = apr_array_make(c->p, 64, sizeof(apr_uint32_t));
+    apr_array_header_t *order;
+    const rp_fact_section_t *s;
+    const rp_diff_t *d;
+    rp_span_view_t sv;
+    apr_uint32_t i;
+    int n, r;
+
+    rp_out_puts(c->out, ",\n\"request\": ");
+    if (!k) {
+        rp_out_puts(c->out, "null");
+        return;
+    }
+    s = rp_report_request_facts(c, &n);
+    json_facts(c, s[0].facts, s[0].nfacts);
+    rp_out_puts(c->out, ", \"headers\": [");
+    for (r = 1; r < s[1].nfacts / s[1].ncols; r++) {
+        rp_out_puts(c->out, r > 1 ? ", " : "");
+        json_facts(c, &s[1].facts[r * s[1].ncols], s[1].ncols);
+        rp_out_puts(c->out, "}");
+    }
+    rp_out_printf(c->out, "]},\n\"timeline\": {\"us\": %" APR_INT64_T_FMT,
+                  rp_report_timeline_us(m));
+    rp_out_puts(c->out, ", \"spans\": [");
+    for (i = 0; i < k->n_spans; i++) {
+        rp_report_span(m, i, &sv);
+        rp_out_printf(c->out,
+                      "%s\n  {\"start_us\": %" APR_INT64_T_FMT
+                      ", \"end_us\": %" APR_INT64_T_FMT ", \"samples\": %u, "
+                      "\"ms\": %.3f, \"blocked\": %s, \"stack\": ",
+                      i ? "," : "", sv.start_us, sv.end_us, sv.count,
+                      rp_model_ms(sv.weight_ns),
+                      sv.blocked ? "true" : "false");
+        if (sv.node == RP_MODEL_NONE) {
+            rp_out_puts(c->out, "[]}");
+            continue;
+        }
+        json_stack(c, sv.node, path);
+        rp_out_puts(c->out, "}");
+    }
+    rp_out_puts(c->out, "]},\n\"diff\": ");
+    if (!(d = rp_report_diff(c))) {
+        rp_out_puts(c->out, "null");
+    }
+    else {
+        rp_out_printf(c->out, "{\"typical_requests\": %" APR_UINT64_T_FMT,
+                      d->base_requests);
+        rp_out_printf(c->out, ", \"typical_samples\": %" APR_UINT64_T_FMT,
+                      d->base_samples);
+        rp_out_printf(c->out, ", \"mark\": %g, \"frames\": [", RP_DIFF_MARK);
+        order = rp_report_diff_order(c, d);
+        for (r = 0; r < order->nelts; r++) {
+            apr_uint32_t x = ((apr_uint32_t *)order->elts)[r];
+            const rp_func_t *f = rp_model_func(m, rp_model_node(m, x)->func);
+            double delta = d->share[x] - d->typical[x];
+            member(c, r ? ",\n  {\"name\": " : "\n  {\"name\": ", f->name,
+                   ", \"object\": ");
+            jstr(c, f->object ? f->object : "");
+            rp_out_printf(c->out,
+                          ", \"share\": %.2f, \"typical\": %.2f, "
+                          "\"delta\": %.2f, \"more\": %s, \"less\": %s, "
+                          "\"stack\": ",
+                          d->share[x], d->typical[x], delta,
+                          delta >= RP_DIFF_MARK ? "true" : "false",
+                          delta <= -RP_DIFF_MARK ? "true" : "false");
+            json_stack(c, x, path);
+            rp_out_puts(c->out, "}");
+        }
+        rp_out_puts(c->out, "]}");
+    }
+    json_functions(c, sel);
+    json_nested(c, "tree");
+}
+
 static void json_explain(const rp_render_t *c, const sel_t *sel)
 {
     const rp_explain_view_t *x = c->page->explain;
@@ -523,11 +660,13 @@ static void json_explain(const rp_render_t *c, const sel_t *sel)
                   c->page->configured_enabled ? "true" : "false");
 }
 
+/* clang-format off */
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c,
                                           const sel_t *sel) = {
     json_overview, json_functions, json_callers, json_callees, json_tree,
-    json_flame, json_requests, json_explain
+    json_flame, json_requests, json_request, json_explain
 };
+/* clang-format on */
 
 void rp_report_json(const rp_render_t *c)
 {
@@ -535,7 +674,7 @@ void rp_report_json(const rp_render_t *c)
     sel_t sel;
 
     memset(&sel, 0, sizeof(sel));
-    if (c->o->view == RP_VIEW_FUNCTIONS) {
+    if (c->o->view == RP_VIEW_FUNCTIONS || c->o->view == RP_VIEW_REQUEST) {
         sel.rows = rp_model_select(c->p, c->m, &c->o->select, &sel.total,
                                    &sel.err);
         if (sel.err) {

@@ -356,6 +356,66 @@ static double per(apr_uint64_t sum_us, apr_uint64_t n)
     return n ? (double)sum_us / (double)n / 1000.0 : 0.0;
 }
 
+/* The kept requests: the list's columns (rp_report_kept_cols), each as
+ * wide as its widest cell, the URI last as it is the longest; then the
+ * id a request's page takes. */
+static void text_kept(const rp_render_t *c)
+{
+    const rp_kept_col_t *col;
+    apr_array_header_t *rows;
+    int total, i, k, ncols = 0, *width, uri = -1;
+
+    rows = rp_report_kept(c, &total);
+    rp_out_printf(c->out, "\nkept requests: %d shown of %d held; ",
+                  rows->nelts, total);
+    rp_out_printf(c->out, "%" APR_UINT64_T_FMT, c->m->counters[RP_CTR_KEPT]);
+    rp_out_printf(c->out, " kept since the last clear, %" APR_UINT64_T_FMT,
+                  c->m->counters[RP_CTR_KEPT_FULL]);
+    rp_out_puts(c->out, " could not be kept for lack of room\n");
+    for (col = rp_report_kept_cols; col->key; col++) {
+        ncols++;
+    }
+    width = apr_pcalloc(c->p, sizeof(*width) * ncols);
+    for (k = 0; k < ncols; k++) {
+        width[k] = (int)strlen(rp_report_kept_cols[k].head);
+        if (strcmp(rp_report_kept_cols[k].key, "uri") == 0) {
+            uri = k;
+        }
+        for (i = 0; i < rows->nelts; i++) {
+            const rp_kept_t *x = ((const rp_kept_t **)rows->elts)[i];
+            int w = (int)strlen(esc(c, rp_report_kept_cols[k].text(c->p, x)));
+            width[k] = w > width[k] ? w : width[k];
+        }
+    }
+    for (k = 0; k < ncols; k++) {
+        if (k != uri) {
+            rp_out_printf(c->out, "%-*s  ", width[k],
+                          rp_report_kept_cols[k].head);
+        }
+    }
+    rp_out_puts(c->out, "id  uri\n");
+    for (i = 0; i < rows->nelts; i++) {
+        const rp_kept_t *x = ((const rp_kept_t **)rows->elts)[i];
+        for (k = 0; k < ncols; k++) {
+            if (k != uri) {
+                rp_out_printf(c->out,
+                              rp_report_kept_cols[k].numeric && k ? "%*s  "
+                                                                  : "%-*s  ",
+                              width[k],
+                              esc(c, rp_report_kept_cols[k].text(c->p, x)));
+            }
+        }
+        put_esc(c, x->id);
+        rp_out_puts(c->out, "  ");
+        put_esc(c, rp_report_kept_cols[uri].text(c->p, x));
+        rp_out_puts(c->out, "\n");
+    }
+    if (!rows->nelts) {
+        rp_out_puts(c->out, total ? "(none passes the filters)\n"
+                                  : "(none kept yet)\n");
+    }
+}
+
 static void text_requests(const rp_render_t *c)
 {
     const rp_model_t *m = c->m;
@@ -364,6 +424,7 @@ static void text_requests(const rp_render_t *c)
     int i;
 
     text_title(c);
+    text_kept(c);
     covered = rp_model_covered(m, NULL, &exact);
     if (covered >= 0) {
         rp_out_printf(c->out, "the samples account for %.0f%% of the %.1f ms "
@@ -405,6 +466,100 @@ static void text_requests(const rp_render_t *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* One request */
+
+/* Frames in the list of what stands out against typical. */
+#define DIFF_ROWS 10
+
+static void text_request(const rp_render_t *c)
+{
+    const rp_model_t *m = c->m;
+    const rp_kept_t *k = m->request;
+    const rp_fact_section_t *s;
+    apr_array_header_t *path = apr_array_make(c->p, 64, sizeof(apr_uint32_t));
+    apr_array_header_t *order;
+    const rp_diff_t *d;
+    rp_span_view_t sv;
+    apr_uint32_t i;
+    int n, j, rows = 0;
+
+    if (!k) {
+        rp_out_puts(c->out, "no request: name one with id=ID (see "
+                            "view=requests)\n");
+        return;
+    }
+    s = rp_report_request_facts(c, &n);
+    rp_out_puts(c->out, "request\n");
+    text_rows(c, &s[0]);
+
+    rp_out_printf(c->out,
+                  "\ntimeline: %.2f ms, %u spans in time order "
+                  "(ms from the request's start)\n   start      end  state"
+                  "    samples  stack (innermost first)\n",
+                  (double)rp_report_timeline_us(m) / 1000.0, k->n_spans);
+    for (i = 0; i < k->n_spans; i++) {
+        rp_report_span(m, i, &sv);
+        rp_out_printf(c->out, "%8.2f %8.2f  %-7s %8u  ",
+                      (double)sv.start_us / 1000.0,
+                      (double)sv.end_us / 1000.0,
+                      sv.blocked ? "blocked" : "cpu", sv.count);
+        if (sv.node != RP_MODEL_NONE) {
+            rp_model_path(m, sv.node, path);
+            for (j = 0; j < path->nelts; j++) {
+                rp_out_puts(c->out, j ? " <- " : "");
+                put_esc(c, rp_model_func(m, ((apr_uint32_t *)path->elts)[j])
+                               ->name);
+            }
+        }
+        rp_out_puts(c->out, "\n");
+    }
+
+    d = rp_report_diff(c);
+    if (d) {
+        rp_out_printf(c->out,
+                      "\ncompared with typical (%" APR_UINT64_T_FMT
+                      " requests of its URI): frames %g points or more above"
+                      "\n    this  typical  difference  function  (called "
+                      "from)\n",
+                      d->base_requests, RP_DIFF_MARK);
+        order = rp_report_diff_order(c, d);
+        for (j = 0; j < order->nelts && rows < DIFF_ROWS; j++) {
+            apr_uint32_t x = ((apr_uint32_t *)order->elts)[j];
+            const rp_tnode_t *t = rp_model_node(m, x);
+            const rp_tnode_t *up = rp_model_node(m, t->parent);
+            if (d->share[x] - d->typical[x] < RP_DIFF_MARK) {
+                break;
+            }
+            rows++;
+            rp_out_printf(c->out, "%7.1f%% %7.1f%% %+11.1f  ", d->share[x],
+                          d->typical[x], d->share[x] - d->typical[x]);
+            put_esc(c, rp_model_func(m, t->func)->name);
+            rp_out_puts(c->out, "  (");
+            put_esc(c, up->func == RP_MODEL_NONE
+                           ? ""
+                           : rp_model_func(m, up->func)->name);
+            rp_out_puts(c->out, ")\n");
+        }
+        if (!rows) {
+            rp_out_puts(c->out, "(nothing stands out)\n");
+        }
+    }
+    rp_out_puts(c->out, "\n");
+    text_functions(c);
+    rp_out_puts(c->out, "\n");
+    text_tree(c);
+    for (j = 1; j < n; j++) {
+        rp_out_printf(c->out, "\n%s (%s)\n", s[j].title, s[j].note);
+        for (i = 1; i < (apr_uint32_t)(s[j].nfacts / 2); i++) {
+            put_esc(c, s[j].facts[2 * i].value);
+            rp_out_puts(c->out, ": ");
+            put_esc(c, s[j].facts[2 * i + 1].value);
+            rp_out_puts(c->out, "\n");
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* Explain */
 
 static void text_explain(const rp_render_t *c)
@@ -442,10 +597,12 @@ static void text_explain(const rp_render_t *c)
 
 /* ------------------------------------------------------------------ */
 
+/* clang-format off */
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
     text_overview, text_functions, text_callers, text_callees, text_tree,
-    text_flame, text_requests, text_explain
+    text_flame, text_requests, text_request, text_explain
 };
+/* clang-format on */
 
 void rp_report_text(const rp_render_t *c)
 {

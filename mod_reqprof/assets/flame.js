@@ -14,7 +14,9 @@
  * (data-l), so zooming and the search's "Matched" share are exact
  * integer arithmetic.  It hangs reqprofSearch(), reqprofZoom(),
  * reqprofUnzoom() and reqprofReset() on the svg element for the page
- * around it (and the browser tests).
+ * around it (and the browser tests).  A page may hold two graphs (the
+ * request view's own and its comparison with typical): each runs its
+ * own copy of this, and finds its parts by its svg's id, their prefix.
  */
 (function () {
 'use strict';
@@ -25,10 +27,11 @@ var PAD = +svg.getAttribute('data-pad');
 var USABLE = +svg.getAttribute('data-usable');
 var CW = +svg.getAttribute('data-cw');
 var MATCH = svg.getAttribute('data-match');
-var matched = svg.querySelector('#flame-matched');
-var details = svg.querySelector('#flame-details');
-var searchCtl = svg.querySelector('#flame-search');
-var resetCtl = svg.querySelector('#flame-reset');
+var ID = '#' + (svg.id || 'flame');
+var matched = svg.querySelector(ID + '-matched');
+var details = svg.querySelector(ID + '-details');
+var searchCtl = svg.querySelector(ID + '-search');
+var resetCtl = svg.querySelector(ID + '-reset');
 var frames = [], root = null, zoomed = null, term = '';
 Array.prototype.forEach.call(svg.querySelectorAll('g.f'), function (g) {
   var r = g.querySelector('rect'), t = g.querySelector('text');

@@ -24,6 +24,7 @@
 
 #include <apr_allocator.h>
 #include <apr_general.h>
+#include <apr_hash.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -196,13 +197,22 @@ START_TEST(test_every_view_renders)
         fix_t *f = fix_new(v == RP_VIEW_EXPLAIN ? NULL : m, (rp_view_e)v);
         const char *html;
         int i;
+        if (v == RP_VIEW_REQUEST) {
+            /* An id the model has no request of: the page says so. */
+            f->o.req = "gone-1";
+        }
         if (v == RP_VIEW_CALLERS || v == RP_VIEW_CALLEES) {
             f->o.func = "main";
         }
         html = render(f);
         check_page(html);
-        /* Links to every view, the other formats and the exports. */
+        /* Links to every view, the other formats and the exports; one
+         * request's page only once one is chosen. */
         for (i = 0; rp_report_view_names[i]; i++) {
+            if (i == RP_VIEW_REQUEST && v != RP_VIEW_REQUEST) {
+                ck_assert_ptr_null(strstr(html, "id=\"nav-request\""));
+                continue;
+            }
             at(html, apr_psprintf(pool, "id=\"nav-%s\"",
                                   rp_report_view_names[i]));
         }
@@ -737,6 +747,417 @@ START_TEST(test_large_profile_renders)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Kept requests, from a real store: the list, one request's page */
+
+#define SPIN_A "mod_fixture.so+0x30"
+#define SPIN_B "mod_fixture.so+0x40"
+#define SECRET "s3cr3t-cookie-value"
+
+typedef struct {
+    rp_store_t *store;
+    rp_symbols_t *syms;
+    apr_uint32_t obj;
+} kstore_t;
+
+static rp_frame_t frame(rp_frame_kind_e kind, apr_uint32_t object,
+                        apr_uint64_t rel)
+{
+    rp_frame_t f;
+
+    f.kind = kind;
+    f.object = object;
+    f.rel = rel;
+    return f;
+}
+
+/* A store of one region that keeps requests, with one object whose file
+ * does not exist (so its functions are named BASENAME+0xREL). */
+static kstore_t *kstore(void)
+{
+    kstore_t *k = apr_pcalloc(pool, sizeof(*k));
+    apr_size_t region = 1024 * 1024;
+    apr_size_t size = rp_store_segment_size(1, region);
+    rp_keep_policy_t keep = { 16, 2, 4 };
+    void *base = apr_palloc(pool, size);
+
+    ck_assert_int_eq(rp_store_format(base, size, 1, region), APR_SUCCESS);
+    k->store = rp_store_attach(pool, base, size);
+    ck_assert_ptr_nonnull(k->store);
+    ck_assert_int_eq(rp_store_claim(k->store, 100, NULL), 0);
+    rp_store_set_keep(k->store, &keep);
+    ck_assert_uint_ge(rp_store_kept_capacity(k->store), 16);
+    k->obj = rp_store_object(k->store, 0, "/nonexistent/mod_fixture.so",
+                             NULL);
+    k->syms = rp_symbols_create(pool);
+    return k;
+}
+
+/* One request of ID on URI: NA samples in spin_a, then NB in spin_b,
+ * then NBLOCKED [blocked] below spin_b, 1 ms each and back to back;
+ * taken AGO seconds before 1700000000. */
+static void kadd(kstore_t *k, const char *id, const char *uri,
+                 const char *query, int status, int na, int nb, int nblocked,
+                 int ago)
+{
+    static const char headers[] = "Host\0test\0Cookie\0[redacted]\0"
+                                  "User-Agent\0<b>ua</b>\0";
+    rp_frame_t a[3], b[3], blk[4];
+    rp_sample_view_t sm[128];
+    rp_keep_info_t info;
+    rp_request_info_t req;
+    int i, n = 0;
+
+    a[0] = frame(RP_FRAME_REAL, k->obj, 0x30);
+    b[0] = frame(RP_FRAME_REAL, k->obj, 0x40);
+    a[1] = b[1] = frame(RP_FRAME_REAL, k->obj, 0x20);
+    a[2] = b[2] = frame(RP_FRAME_REAL, k->obj, 0x10);
+    blk[0] = frame(RP_FRAME_BLOCKED, RP_STORE_NONE, 0);
+    memcpy(blk + 1, b, sizeof(b));
+    for (i = 0; i < na + nb + nblocked; i++) {
+        sm[n].frames = i < na ? a : i < na + nb ? b : blk;
+        sm[n].depth = i < na + nb ? 3 : 4;
+        sm[n].truncated = 0;
+        sm[n].weight_ns = 1000000;
+        sm[n].end_us = (apr_uint64_t)(i + 1) * 1000;
+        n++;
+    }
+    memset(&info, 0, sizeof(info));
+    info.id = id;
+    info.query = query;
+    info.vhost = "test.example";
+    info.handler = "fixture";
+    info.content_type = "text/plain";
+    info.bytes = 1234;
+    info.headers = headers;
+    info.headers_len = sizeof(headers) - 1;
+    memset(&req, 0, sizeof(req));
+    req.time = apr_time_from_sec(1700000000 - ago);
+    req.method = "GET";
+    req.uri = uri;
+    req.status = status;
+    req.wall_us = 1000 * n + 500;
+    req.cpu_us = 1000 * (na + nb);
+    req.keep = &info;
+    rp_store_add_request(k->store, 0, &req, sm, n, NULL);
+}
+
+/* Four typical requests of /x/spin (mostly spin_a), a slow one that is
+ * mostly spin_b and blocked, a failed one of /fail. */
+static kstore_t *kept_requests(void)
+{
+    kstore_t *k = kstore();
+
+    kadd(k, "typ-1", "/x/spin", "a=8&b=2", 200, 8, 2, 0, 3000);
+    kadd(k, "typ-2", "/x/spin", "a=8&b=2", 200, 8, 2, 0, 500);
+    kadd(k, "typ-3", "/x/spin", "a=8&b=2", 200, 8, 2, 0, 400);
+    kadd(k, "typ-4", "/x/spin", "a=8&b=2", 200, 8, 2, 0, 300);
+    kadd(k, "slow-1", "/x/spin", "a=2&b=<12>", 200, 2, 12, 5, 30);
+    kadd(k, "err-1", "/fail", NULL, 503, 1, 0, 0, 10);
+    return k;
+}
+
+/* The list's model: every region with its kept requests. */
+static fix_t *list_fix(kstore_t *k)
+{
+    rp_snapshot_t *snap = rp_store_snapshot_ex(k->store, pool, RP_SNAP_KEPT,
+                                               NULL);
+    rp_model_t *m = rp_model_build(pool, snap, k->syms, NULL, 0);
+    rp_snapshot_info_t *in = (rp_snapshot_info_t *)m->info;
+
+    in->taken = apr_time_from_sec(1700000000);
+    return fix_new(m, RP_VIEW_REQUESTS);
+}
+
+/* One request's page: its model, and its URI's as the base. */
+static fix_t *request_fix(kstore_t *k, const char *id)
+{
+    rp_snapshot_t *snap = rp_store_snapshot_ex(k->store, pool, RP_SNAP_KEPT,
+                                               id);
+    rp_snapshot_t *one = rp_snapshot_request(pool, snap, id);
+    fix_t *f;
+
+    ck_assert_ptr_nonnull(one);
+    f = fix_new(rp_model_build(pool, one, k->syms, NULL, 0), RP_VIEW_REQUEST);
+    ck_assert_ptr_nonnull(f->c.m->request);
+    f->c.base = rp_model_build(pool, snap, k->syms,
+                               rp_snapshot_kept(one)->uri, 0);
+    f->o.req = id;
+    return f;
+}
+
+/* Every id="..." of HTML once. */
+static void check_ids_unique(const char *html)
+{
+    apr_hash_t *seen = apr_hash_make(pool);
+    const char *s, *e;
+
+    for (s = next(html, " id=\""); s; s = next(s + 1, " id=\"")) {
+        const char *id;
+        s += 5;
+        e = strchr(s, '"');
+        id = apr_pstrndup(pool, s, (apr_size_t)(e - s));
+        ck_assert_msg(!apr_hash_get(seen, id, APR_HASH_KEY_STRING),
+                      "id \"%s\" twice", id);
+        apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+    }
+}
+
+/* The ids of the rows of the kept table, in order, "a,b,c". */
+static const char *kept_rows(const char *html)
+{
+    const char *s = html + at(html, "id=\"kept\""), *end, *out = "";
+
+    end = strstr(s, "</table>");
+    for (s = strstr(s, "data-id=\""); s && s < end; s = strstr(s + 1, "data-"
+                                                                      "id="
+                                                                      "\"")) {
+        const char *e = strchr(s + 9, '"');
+        out = apr_pstrcat(pool, out, *out ? "," : "",
+                          apr_pstrndup(pool, s + 9, (apr_size_t)(e - s - 9)),
+                          NULL);
+    }
+    return out;
+}
+
+START_TEST(test_kept_list)
+{
+    kstore_t *k = kept_requests();
+    fix_t *f = list_fix(k);
+    rp_filter_t *re = rp_filter_create(pool);
+    rp_snapshot_t *snap;
+    const char *html, *text, *json;
+
+    html = render(f);
+    check_page(html);
+    check_ids_unique(html);
+    /* Newest first, every one a link to its page. */
+    ck_assert_str_eq(kept_rows(html), "err-1,slow-1,typ-4,typ-3,typ-2,typ-1");
+    at(html, "href=\"/reqprof?view=request&amp;sort=self&amp;limit=0&amp;"
+             "strip=0&amp;id=slow-1\">/x/spin?a=2&amp;b=&lt;12&gt;</a>");
+    at(html, "data-col=\"time\" aria-sort=\"descending\"");
+    /* Age shading against the snapshot; server errors marked. */
+    at(html, "<tr class=\"kept age0 err\" data-id=\"err-1\">");
+    at(html, "<tr class=\"kept age1\" data-id=\"typ-4\">");
+    at(html, "<tr class=\"kept age2\" data-id=\"typ-1\">");
+    /* Why each was kept: the slowest two of /x/spin as slow too. */
+    at(html, "<td>recent, slow</td>");
+    at(html, "<td>recent, slow, error</td>");
+    at(html, "<svg class=\"cost\"");
+    at(html, "<span data-key=\"kept\">6</span> kept since the last clear");
+    at(html, "<span data-key=\"kept_full\">0</span> requests could not be "
+             "kept for lack of room");
+    /* The per-URI table and the ring stay. */
+    at(html, "id=\"uris\"");
+    at(html, "id=\"recent\"");
+
+    /* Sorted by a column, and reversed; the head turns it round. */
+    f->o.order = "wall";
+    html = render(f);
+    ck_assert_str_eq(kept_rows(html), "slow-1,typ-4,typ-3,typ-2,typ-1,err-1");
+    at(html, "order=-wall\">wall ms &#9660;</a>");
+    f->o.order = "-wall";
+    html = render(f);
+    /* Ties stay newest first. */
+    ck_assert_str_eq(kept_rows(html), "err-1,typ-4,typ-3,typ-2,typ-1,slow-1");
+    f->o.order = "uri";
+    html = render(f);
+    ck_assert_str_eq(kept_rows(html), "err-1,slow-1,typ-4,typ-3,typ-2,typ-1");
+
+    /* Filters: a status class, a URI regex, a minimum of wall time. */
+    f->o.order = NULL;
+    f->o.status_lo = 500;
+    f->o.status_hi = 599;
+    html = render(f);
+    ck_assert_str_eq(kept_rows(html), "err-1");
+    at(html, "<option value=\"5xx\" selected>5xx</option>");
+    at(html, "showing <span data-key=\"shown\">1</span> of <span "
+             "data-key=\"held\">6</span>");
+    f->o.status_lo = f->o.status_hi = 0;
+    ck_assert_ptr_null(
+        rp_filter_add(re, pool, RP_RULE_INCLUDE, "^/x/", "uri_match"));
+    f->o.uri_re = re;
+    f->o.uri_match = "^/x/";
+    f->o.min_ms = 15;
+    html = render(f);
+    ck_assert_str_eq(kept_rows(html), "slow-1");
+    /* The filters ride along in the row links. */
+    at(html, "uri_match=%5E/x/&amp;strip=0&amp;id=slow-1&amp;min_ms=15\"");
+
+    /* Text and json: the same rows in the same order. */
+    text = render_as(f, "text");
+    at(text, "kept requests: 1 shown of 6 held; 6 kept since the last "
+             "clear, 0 could not be kept for lack of room");
+    at(text, "slow-1  /x/spin?a=2&b=<12>\n");
+    ck_assert_ptr_null(strstr(text, "typ-1"));
+    json = render_as(f, "json");
+    at(json, "\"kept_held\": 6, \"kept_shown\": 1, \"kept\": [\n  "
+             "{\"id\": \"slow-1\"");
+    at(json, "\"query\": \"a=2\\u0026b=\\u003c12\\u003e\"");
+    at(json, "\"reasons\": [\"recent\", \"slow\"]");
+
+    /* A focused page lists the requests of its URI only. */
+    snap = rp_store_snapshot_ex(k->store, pool, RP_SNAP_KEPT, NULL);
+    f = fix_new(rp_model_build(pool, snap, k->syms, "/fail", 0),
+                RP_VIEW_REQUESTS);
+    ck_assert_str_eq(kept_rows(render(f)), "err-1");
+}
+END_TEST
+
+START_TEST(test_request_page)
+{
+    kstore_t *k = kept_requests();
+    fix_t *f = request_fix(k, "slow-1");
+    const char *html, *s;
+
+    html = render(f);
+    check_page(html);
+    check_ids_unique(html);
+    /* Its facts, its headers as stored (redacted), escaped. */
+    at(html, "<h2>Request <code>slow-1</code></h2>");
+    at(html, "<span data-key=\"query\">a=2&amp;b=&lt;12&gt;</span>");
+    at(html, "<span data-key=\"wall_ms\">19.500</span> ms");
+    at(html, "<span data-key=\"reasons\">recent, slow</span>");
+    at(html, "<td>Cookie</td><td>[redacted]</td>");
+    at(html, "<td>&lt;b&gt;ua&lt;/b&gt;</td>");
+    ck_assert_ptr_null(strstr(html, SECRET));
+    /* Every part of its profile, each once. */
+    at(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+             "id=\"timeline\"");
+    at(html, "id=\"diff-flame\"");
+    at(html, "id=\"flame\"");
+    at(html, "id=\"functions\"");
+    at(html, "id=\"tree\"");
+    at(html, ">" SPIN_B "<");
+    /* The timeline: 19 spans of 1 ms, merged by stack into three, in
+     * time order; the last one blocked. */
+    at(html, "data-state=\"cpu\" data-s=\"0\" data-e=\"2000\"");
+    at(html, "data-state=\"cpu\" data-s=\"2000\" data-e=\"14000\"");
+    at(html, "data-state=\"blocked\" data-s=\"14000\" data-e=\"19000\"");
+    /* spin_b's box goes on across its on-CPU and blocked spans. */
+    s = html
+        + at(html, "<g class=\"t\" data-d=\"3\" data-s=\"2000\" "
+                   "data-e=\"19000\" data-n=\"17\"><title>" SPIN_B);
+    at(s, ", 5.00 ms of them blocked or waiting");
+    at(html, "<g class=\"t blocked\" data-d=\"4\" data-s=\"14000\" "
+             "data-e=\"19000\" data-n=\"5\"><title>[blocked]");
+    /* Compared with typical: spin_b has far more of this request than
+     * of its URI, spin_a far less; the table says which. */
+    s = html + at(html, "id=\"diff-flame\"");
+    at(s, "<g class=\"f more\"");
+    at(s, "<g class=\"f less\"");
+    {
+        const char *b = s + at(s, SPIN_B " (");
+        while (strncmp(b, "<g ", 3) != 0) {
+            b--;
+        }
+        ck_assert_int_eq(strncmp(b, "<g class=\"f more\"", 17), 0);
+        at(apr_pstrndup(pool, b, 200), "data-delta=\"47.");
+    }
+    at(html, "<tr class=\"more\"><td class=\"fn\">" SPIN_B "</td>");
+    at(html, "5 requests (this one among them)");
+    /* Links keep to the request: other views and the exports take req. */
+    at(html, "id=\"nav-request\"");
+    at(html, "view=functions&amp;sort=self&amp;limit=0&amp;strip=0&amp;"
+             "req=slow-1\" id=\"nav-functions\"");
+    at(html, "strip=0&amp;req=slow-1&amp;format=pprof\" id=\"export-pprof\"");
+    at(html, "href=\"/reqprof?view=requests&amp;sort=self&amp;limit=0&amp;"
+             "strip=0\" id=\"to-list\"");
+
+    /* After a clear the request is gone: its forms go back to the
+     * list; pausing goes back to the request. */
+    f->page.nonce = "n0nce";
+    html = render(f);
+    ck_assert_int_eq(count(html, "name=\"back\" value=\"?view=requests&amp;"
+                                 "sort=self&amp;limit=0&amp;strip=0\""),
+                     2);
+    ck_assert_int_eq(count(html, "name=\"back\" value=\"?view=request&amp;"
+                                 "sort=self&amp;limit=0&amp;strip=0&amp;"
+                                 "id=slow-1\""),
+                     2);
+    f->page.nonce = NULL;
+
+    /* Another view of the request says which it is. */
+    f->o.view = RP_VIEW_FUNCTIONS;
+    html = render(f);
+    check_page(html);
+    at(html, "id=\"req-focus\"");
+    at(html, "view=request&amp;sort=self&amp;limit=0&amp;strip=0&amp;"
+             "id=slow-1\" id=\"req-page\"");
+    at(html, "limit=0&amp;strip=0\" id=\"req-clear\"");
+}
+END_TEST
+
+START_TEST(test_request_text_json)
+{
+    kstore_t *k = kept_requests();
+    fix_t *f = request_fix(k, "slow-1");
+    const char *text, *json;
+
+    text = render_as(f, "text");
+    at(text, "\nid               slow-1\n");
+    at(text, "\n    0.00     2.00  cpu            2  " SPIN_A " <- ");
+    at(text,
+       "\n   14.00    19.00  blocked        5  [blocked] <- " SPIN_B " <- ");
+    at(text, "+47.");
+    at(text, SPIN_B "  (mod_fixture.so+0x20)\n");
+    at(text, "\nCookie: [redacted]\n");
+    at(text, "User-Agent: <b>ua</b>\n");
+
+    json = render_as(f, "json");
+    at(json, "\"view\": \"request\"");
+    at(json, "\"request\": {\"id\": \"slow-1\"");
+    at(json, "\"reasons\": [\"recent\", \"slow\"]");
+    at(json, "\"headers\": [{\"name\": \"Host\", \"value\": \"test\"}, "
+             "{\"name\": \"Cookie\", \"value\": \"[redacted]\"}");
+    at(json, "{\"start_us\": 14000, \"end_us\": 19000, \"samples\": 5, "
+             "\"ms\": 5.000, \"blocked\": true, \"stack\": [\"/x/spin\", ");
+    at(json, "\"diff\": {\"typical_requests\": 5, ");
+    at(json, "{\"name\": \"" SPIN_B "\", \"object\": "
+             "\"/nonexistent/mod_fixture.so\", \"share\": 89.47, ");
+    at(json, "\"more\": true");
+    at(json, "\"less\": true");
+    at(json, "\"functions\": [");
+    at(json, "\"tree\": {\"name\": \"all\"");
+    ck_assert_ptr_null(strstr(json, SECRET));
+}
+END_TEST
+
+/* Exports of one request cover it alone. */
+START_TEST(test_request_exports)
+{
+    kstore_t *k = kept_requests();
+    fix_t *f = request_fix(k, "err-1");
+    const char *stacks;
+
+    f->c.base = NULL;
+    f->o.view = RP_VIEW_OVERVIEW;
+    stacks = render_as(f, "collapsed");
+    ck_assert_str_eq(stacks, "/fail;mod_fixture.so+0x10;mod_fixture.so+"
+                             "0x20;" SPIN_A " 1\n");
+    /* Without a base (not its page) there is no comparison. */
+    f->o.view = RP_VIEW_REQUEST;
+    at(render(f), "No profile of its URI to compare with.");
+}
+END_TEST
+
+START_TEST(test_kept_counters_in_overview)
+{
+    rp_model_t *m = model();
+    fix_t *f = fix_new(m, RP_VIEW_OVERVIEW);
+
+    m->counters[RP_CTR_KEPT] = 12;
+    m->counters[RP_CTR_KEPT_FULL] = 3;
+    at(render_as(f, "html"), "<span data-key=\"kept\">12</span> kept whole; "
+                             "<span data-key=\"kept_full\" "
+                             "class=\"bad\">3</span> requests could "
+                             "not be kept for lack of room");
+    at(render_as(f, "text"), "\nkept requests    12 kept whole; 3 requests "
+                             "could not be kept for lack of room\n");
+    at(render_as(f, "json"), "\"kept\": 12, \"kept_full\": 3");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Memory: what an answer takes beyond its output */
 
 /* What an answer may take from its pool.  The most is the edge table of
@@ -875,6 +1296,11 @@ static Suite *html_suite(void)
     tcase_add_test(tc, test_overview);
     tcase_add_test(tc, test_overview_one_table);
     tcase_add_test(tc, test_flame_view);
+    tcase_add_test(tc, test_kept_list);
+    tcase_add_test(tc, test_request_page);
+    tcase_add_test(tc, test_request_text_json);
+    tcase_add_test(tc, test_request_exports);
+    tcase_add_test(tc, test_kept_counters_in_overview);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(big, setup, teardown);
     tcase_set_timeout(big, 60);
