@@ -520,10 +520,13 @@ void rp_report_span(const rp_model_t *m, apr_uint32_t i, rp_span_view_t *out)
     out->count = sp->count;
     out->weight_ns = sp->weight_ns;
     out->node = m->span_nodes ? m->span_nodes[i] : RP_MODEL_NONE;
+    /* Off the CPU: taken by the off-CPU sampler, or a state leaf (the
+     * time no look saw a stack for). */
     out->blocked =
-        out->node != RP_MODEL_NONE
-        && off_cpu_kind(
-            rp_model_func(m, rp_model_node(m, out->node)->func)->kind);
+        sp->offcpu
+        || (out->node != RP_MODEL_NONE
+            && off_cpu_kind(
+                rp_model_func(m, rp_model_node(m, out->node)->func)->kind));
 }
 
 apr_int64_t rp_report_timeline_us(const rp_model_t *m)

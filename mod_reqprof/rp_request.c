@@ -238,6 +238,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
         views[n].depth = s.depth + lead;
         views[n].truncated = s.truncated;
         views[n].weight_ns = s.weight_ns;
+        views[n].offcpu = s.offcpu;
         views[n].end_us = s.time_ns > c->begin_ns
                               ? (s.time_ns - c->begin_ns) / 1000
                               : 0;

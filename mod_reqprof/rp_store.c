@@ -261,7 +261,7 @@ typedef struct {
 /* A span of a kept request: samples of one leaf, consecutive in time. */
 typedef struct {
     apr_uint32_t node;
-    apr_uint32_t count;
+    apr_uint32_t count;             /* bit 31: taken off the CPU */
     apr_uint32_t end_us;            /* from the request's start */
     apr_uint32_t weight_us;
 } rp_sspan_t;
@@ -298,6 +298,9 @@ typedef struct {
     apr_uint32_t rec;
     apr_uint32_t seq_lo;
 } rp_sref_t;
+
+#define RP_SPAN_OFF         0x80000000u
+#define RP_SPAN_COUNT(c)    ((c) & ~RP_SPAN_OFF)
 
 /* A reader copies a record up to its spans, and the spans only of the
  * request it was asked for. */
@@ -979,7 +982,7 @@ static int kept_check(const rp_geom_t *g, const rp_image_t *im)
             return 0;
         }
         for (k = 0; sp && k < k0->n_spans; k++) {
-            if (sp[k].node >= h->n_nodes || sp[k].count == 0) {
+            if (sp[k].node >= h->n_nodes || RP_SPAN_COUNT(sp[k].count) == 0) {
                 return 0;
             }
         }
@@ -2018,13 +2021,16 @@ static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
 {
     apr_uint32_t wus = min_u32((sm->weight_ns + 500) / 1000, 0xFFFFFFFFu);
     apr_uint32_t end = min_u32(sm->end_us, 0xFFFFFFFFu);
+    apr_uint32_t off = sm->offcpu ? RP_SPAN_OFF : 0;
     rp_sspan_t *sp;
     apr_uint32_t i;
 
     k->samples++;
     if (k->n_spans) {
         sp = &k->spans[k->n_spans - 1];
-        if (sp->node == leaf && end >= sp->end_us
+        if (sp->node == leaf && (sp->count & RP_SPAN_OFF) == off
+            && RP_SPAN_COUNT(sp->count) < RP_SPAN_OFF - 1
+            && end >= sp->end_us
             && end - sp->end_us <= 2 * (apr_uint64_t)wus + 1) {
             sp->count++;
             sp->weight_us = min_u32((apr_uint64_t)sp->weight_us + wus,
@@ -2036,14 +2042,15 @@ static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
     if (k->n_spans < RP_KEEP_SPANS) {
         sp = &k->spans[k->n_spans++];
         sp->node = leaf;
-        sp->count = 1;
+        sp->count = 1 | off;
         sp->end_us = end;
         sp->weight_us = wus;
         return;
     }
     for (i = 0; i < RP_KEEP_SPANS; i++) {
         sp = &k->spans[i];
-        if (sp->node == leaf) {
+        if (sp->node == leaf && (sp->count & RP_SPAN_OFF) == off
+            && RP_SPAN_COUNT(sp->count) < RP_SPAN_OFF - 1) {
             sp->count++;
             sp->weight_us = min_u32((apr_uint64_t)sp->weight_us + wus,
                                     0xFFFFFFFFu);
@@ -2440,7 +2447,8 @@ static void kept_view(apr_pool_t *p, int slot, const rp_image_t *im,
 
             for (k = 0; k < src->n_spans; k++) {
                 sp[k].node = im->want_spans[k].node;
-                sp[k].count = im->want_spans[k].count;
+                sp[k].count = RP_SPAN_COUNT(im->want_spans[k].count);
+                sp[k].offcpu = (im->want_spans[k].count & RP_SPAN_OFF) != 0;
                 sp[k].end_us = im->want_spans[k].end_us;
                 sp[k].weight_ns = (apr_uint64_t)im->want_spans[k].weight_us
                                   * 1000;

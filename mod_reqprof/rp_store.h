@@ -114,6 +114,9 @@ typedef struct {
     apr_uint64_t end_us;        /* the end of that time, in microseconds
                                  * from the request's start (a kept
                                  * request's timeline) */
+    int offcpu;                 /* taken while the thread was off the CPU
+                                 * (the off-CPU sampler's, or a state
+                                 * leaf's time) */
 } rp_sample_view_t;
 
 /* ------------------------------------------------------------------ */
@@ -395,6 +398,7 @@ typedef struct {
     apr_uint32_t count;         /* samples in it */
     apr_int64_t end_us;         /* its end, from the request's start */
     apr_uint64_t weight_ns;     /* time it stands for */
+    int offcpu;                 /* its samples were taken off the CPU */
 } rp_span_t;
 
 typedef struct {

@@ -198,6 +198,7 @@ static void bench_snapshot(apr_pool_t *pool)
                                     % 400];
             }
             sv.frames = frames;
+            sv.offcpu = 0;
             sv.depth = depth;
             sv.truncated = 0;
             sv.weight_ns = 10101010;

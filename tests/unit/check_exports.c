@@ -1758,6 +1758,7 @@ START_TEST(test_speedscope_one_request)
         fr[i][1].object = obj;
         fr[i][1].rel = 0x10;
         sm[i].frames = fr[i];
+        sm[i].offcpu = 0;
         sm[i].depth = 2;
         sm[i].truncated = 0;
         sm[i].weight_ns = seq[i].weight_us * 1000;

@@ -815,6 +815,7 @@ static void kadd(kstore_t *k, const char *id, const char *uri,
     memcpy(blk + 1, b, sizeof(b));
     for (i = 0; i < na + nb + nblocked; i++) {
         sm[n].frames = i < na ? a : i < na + nb ? b : blk;
+        sm[n].offcpu = 0;
         sm[n].depth = i < na + nb ? 3 : 4;
         sm[n].truncated = 0;
         sm[n].weight_ns = 1000000;

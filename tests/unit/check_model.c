@@ -361,6 +361,7 @@ START_TEST(test_request_model)
     memset(sm, 0, sizeof(sm));
     for (i = 0; i < 6; i++) {
         sm[i].frames = st[which[i]];
+        sm[i].offcpu = 0;
         sm[i].depth = 2;
         sm[i].weight_ns = 1000000;
         sm[i].end_us = 1000 * (apr_uint64_t)(i + 1);

@@ -130,6 +130,7 @@ static void add(rp_store_t *s, int slot, const char *uri,
     ck_assert_int_le(nsamples, 64);
     for (i = 0; i < nsamples; i++) {
         sm[i].frames = frames;
+        sm[i].offcpu = 0;
         sm[i].depth = depth;
         sm[i].truncated = truncated;
         sm[i].weight_ns = 1000000;
@@ -529,10 +530,12 @@ START_TEST(test_drops_and_odd_frames)
     f[0].rel = 0x99;
     f[1] = fr(77, 0x11);
     sm[0].frames = f;
+    sm[0].offcpu = 0;
     sm[0].depth = 2;
     sm[0].truncated = 0;
     sm[0].weight_ns = 10;
     sm[1].frames = NULL;            /* unwinding gave nothing */
+    sm[1].offcpu = 0;
     sm[1].depth = 0;
     sm[1].truncated = 0;
     sm[1].weight_ns = 10;
@@ -614,6 +617,7 @@ START_TEST(test_dedup)
             rp_sample_view_t sm;
 
             sm.frames = f;
+            sm.offcpu = 0;
             sm.depth = 1;
             sm.truncated = 0;
             sm.weight_ns = 5;
@@ -967,6 +971,7 @@ START_TEST(test_uri_labels)
 
     f[0] = fr(obj, 16);
     sv.frames = f;
+    sv.offcpu = 0;
     sv.depth = 1;
     sv.truncated = 0;
     sv.weight_ns = 1000;
@@ -1266,6 +1271,7 @@ static rp_sample_view_t *timeline(const rp_frame_t *stacks, int depth,
 
     for (i = 0; i < n; i++) {
         sm[i].frames = stacks + which[i] * depth;
+        sm[i].offcpu = 0;
         sm[i].depth = depth;
         sm[i].weight_ns = 1000000;
         sm[i].end_us = (apr_uint64_t)(i + 1) * 1000;
@@ -1757,6 +1763,35 @@ START_TEST(test_keep_full)
         ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_SLOW), "F,B");
         ck_assert_ptr_null(kept_in(rg, "A"));
     }
+}
+END_TEST
+
+/* A stack the thread was blocked in and the same stack on the CPU are
+ * spans apart, and say which they are. */
+START_TEST(test_keep_spans_offcpu)
+{
+    static const int same[4] = { 0, 0, 0, 0 };
+    rp_store_t *s = make_store(1, 256 * KB);
+    int slot = rp_store_claim(s, 100, alive_unless_dead);
+    rp_frame_t *st = two_frame_stacks(1);
+    rp_sample_view_t *sm = timeline(st, 2, same, 4);
+    const rp_region_t *rg;
+    const rp_kept_t *k;
+
+    set_keep(s, 10, 0, 0);
+    /* on, off, off, on: three spans, the middle one off the CPU */
+    sm[1].offcpu = 1;
+    sm[2].offcpu = 1;
+    add_keep(s, slot, "mix", "/m", 200, 4000, sm, 4);
+    rg = kept_region(s, slot, "mix");
+    k = kept_in(rg, "mix");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_uint_eq(k->n_spans, 3);
+    ck_assert_int_eq(k->spans[0].offcpu, 0);
+    ck_assert_int_eq(k->spans[1].offcpu, 1);
+    ck_assert_uint_eq(k->spans[1].count, 2);
+    ck_assert_int_eq(k->spans[2].offcpu, 0);
+    ck_assert_uint_eq(k->spans[0].node, k->spans[1].node);
 }
 END_TEST
 
@@ -2308,6 +2343,7 @@ static void keep_writer_request(rp_store_t *s, int slot, int c, int j)
     f[1] = fr(RP_STORE_NONE, 0x1);
     for (i = 0; i < n; i++) {
         sm[i].frames = f;
+        sm[i].offcpu = 0;
         sm[i].depth = 2;
         sm[i].truncated = 0;
         sm[i].weight_ns = 1000;
@@ -2443,6 +2479,7 @@ static void fork_writer(rp_store_t *s, int c, int ready, int go)
         for (i = 0; i < n; i++) {
             k = (j + i) % FORK_STACKS;
             sm[i].frames = stacks[k];
+            sm[i].offcpu = 0;
             sm[i].depth = fork_depth(k);
             sm[i].truncated = 0;
             sm[i].weight_ns = 1000;
@@ -2766,7 +2803,10 @@ static void *keep_thread(void *arg)
         keep_writer_request(kt->s, 0, 0, j);
         __atomic_store_n(&kt->written, j + 1, __ATOMIC_RELEASE);
         if (j % 8 == 0) {
-            apr_thread_yield(); /* let copies through now and then */
+            /* Let copies through now and then, and keep the writer from
+             * outrunning a slow (TSan) reader by more than the 4 recent
+             * requests it asks about. */
+            apr_sleep(50);
         }
     }
     return NULL;
@@ -2898,6 +2938,7 @@ static apr_uint64_t fill(rp_store_t *s, int slot, int nreq, int ns,
     for (r = 0; r < nreq; r++) {
         for (i = 0; i < ns; i++) {
             sm[i].frames = stacks + (rnd() % (apr_uint64_t)nstacks) * depth;
+            sm[i].offcpu = 0;
             sm[i].depth = depth;
             sm[i].truncated = 0;
             sm[i].weight_ns = 4000000;
@@ -3035,6 +3076,7 @@ static Suite *store_suite(void)
     tcase_add_test(tc, test_keep_errors);
     tcase_add_test(tc, test_keep_full);
     tcase_add_test(tc, test_keep_many_uris);
+    tcase_add_test(tc, test_keep_spans_offcpu);
     tcase_add_test(tc, test_keep_spans);
     tcase_add_test(tc, test_keep_request_snapshot);
     tcase_add_test(tc, test_keep_strings_cut);
