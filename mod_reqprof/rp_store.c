@@ -1944,7 +1944,9 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
         if (old != RP_STORE_NONE
             && wall > (apr_uint64_t)(w->kept[old].wall_us > 0
                                      ? w->kept[old].wall_us : 0)) {
+            /* Let go early for lack of room: counted as such. */
             victim = old;
+            d[RP_CTR_KEPT_FULL]++;
         }
         else {
             reasons &= ~(unsigned)RP_KEEP_SLOW;

@@ -158,3 +158,114 @@ def test_responses_unchanged_but_the_header(httpd, timer):
               if k.lower() != "date"}
         assert ha == hb, (path, ha, hb)
         assert "Server-Timing" in a.headers, path
+
+
+# ------------------------------------------------- kept requests, end to end
+
+KEEP = "ReqProfKeep recent 8 slowest 5 errors 4\n"
+
+
+def kept_list(srv):
+    return srv.profile(view="requests")["kept"]
+
+
+def request_page(srv, rid):
+    return srv.profile(view="request", id=rid)
+
+
+def func_samples(prof, name):
+    return sum(f["self"] for f in prof["functions"] if f["name"] == name)
+
+
+def test_one_in_fifty_slow(httpd, mpm):
+    """1 request in 50 to one URI runs an extra named function: the slowest
+    kept of that URI are exactly those; each one's own profile shows the
+    function, a typical one's does not, the comparison marks it as more
+    than typical; the ids the access log gave open the same requests."""
+    srv = httpd(mpm=mpm, conf=profiling_conf("cpu", 1000, extra=KEEP) + LOG)
+    slow_n = []
+    for i in range(250):
+        if i % 50 == 25:
+            slow_n.append(i)
+            path = "/x/spin?a=2&b=40&n=%d" % i
+        else:
+            path = "/x/spin?a=2&n=%d" % i
+        assert srv.get(path).status_code == 200
+    rows = id_log(srv, 250)
+    log_ids = {r[0].split()[1].split("n=")[1]: r[2] for r in rows}
+    slow_ids = {log_ids[str(i)] for i in slow_n}
+
+    kept = [k for k in kept_list(srv) if k["uri"] == "/x/spin"]
+    by_wall = sorted(kept, key=lambda k: -k["wall_us"])
+    assert {k["id"] for k in by_wall[:5]} == slow_ids, by_wall[:7]
+    assert all("b=40" in k["query"] for k in by_wall[:5])
+    assert all("slow" in k["reasons"] for k in by_wall[:5])
+    # Every slow one was kept, and is the request its log line names.
+    for k in by_wall[:5]:
+        n = k["query"].split("n=")[1]
+        assert log_ids[n] == k["id"], (k, n)
+
+    for rid in slow_ids:
+        prof = request_page(srv, rid)
+        assert prof["request"]["id"] == rid
+        assert func_samples(prof, "fixture_spin_b") > 0, rid
+        more = [f for f in prof["diff"]["frames"] if f["more"]]
+        assert any(f["name"] == "fixture_spin_b" for f in more), more
+    typical = [k for k in kept if k["id"] not in slow_ids]
+    assert typical, kept
+    for k in typical[:3]:
+        prof = request_page(srv, k["id"])
+        assert func_samples(prof, "fixture_spin_b") == 0, k
+
+
+@pytest.mark.parametrize("mpm", ["event", "prefork"])
+def test_timeline_accounts_for_wall_time(httpd, mpm):
+    """Under the real timer a kept request's spans lie within its wall time
+    and, on the CPU and blocked together, account for it."""
+    srv = httpd(mpm=mpm, conf=profiling_conf("real", 997, extra=KEEP))
+    for path in ("/x/sleep?ms=60", "/x/spin?a=40", "/x/sleep?ms=30"):
+        assert srv.get(path).status_code == 200
+    kept = {k["uri"] + "?" + k["query"]: k for k in kept_list(srv)}
+    for key, blocked_share in (("/x/sleep?ms=60", 0.8),
+                               ("/x/spin?a=40", 0.0),
+                               ("/x/sleep?ms=30", 0.8)):
+        k = kept[key]
+        prof = request_page(srv, k["id"])
+        spans = prof["timeline"]["spans"]
+        assert spans, key
+        wall_us = k["wall_us"]
+        for s in spans:
+            assert 0 <= s["start_us"] <= s["end_us"], s
+            # Sample times are taken from the sampler's start, a few µs
+            # before the request's clock starts.
+            assert s["end_us"] <= wall_us + 1000, (s, wall_us)
+        total_ms = sum(s["ms"] for s in spans)
+        assert 0.85 * wall_us / 1000 <= total_ms <= 1.15 * wall_us / 1000, \
+            (key, total_ms, wall_us)
+        blocked_ms = sum(s["ms"] for s in spans if s["blocked"])
+        assert blocked_ms >= blocked_share * total_ms, (key, blocked_ms,
+                                                         total_ms)
+        if blocked_share == 0.0:
+            assert blocked_ms <= 0.2 * total_ms, (key, blocked_ms, total_ms)
+        # In time order.
+        ends = [s["end_us"] for s in spans]
+        assert ends == sorted(ends), ends
+
+
+def test_kept_survive_child_recycling(httpd):
+    """A child that exits after a few connections leaves its kept requests
+    to the next owner of its slot: still listed and opened."""
+    srv = httpd(mpm="prefork", conf=profiling_conf("cpu", 1000, extra=KEEP)
+                + "MaxConnectionsPerChild 3\n")
+    ids = []
+    for i in range(12):
+        r = srv.get("/x/spin?a=1&i=%d" % i, headers={"Connection": "close"})
+        assert r.status_code == 200
+    srv.session.close()
+    kept = kept_list(srv)
+    assert len(kept) >= 8, kept
+    for k in kept[:8]:
+        prof = request_page(srv, k["id"])
+        assert prof["request"]["id"] == k["id"]
+        ids.append(k["id"])
+    assert len(set(ids)) == len(ids)

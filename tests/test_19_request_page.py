@@ -264,6 +264,11 @@ def test_credentials_never_show(httpd):
                      "functions&req=" + slow_id):
             body = get(srv, "view=%s&format=%s" % (view, fmt)).text
             assert SECRET not in body, (view, fmt)
+    # Nor any export of the request, nor the whole profile's.
+    for fmt in ("collapsed", "pprof", "callgrind", "dot", "svg",
+                "speedscope"):
+        for q in ("format=%s&req=%s" % (fmt, slow_id), "format=" + fmt):
+            assert SECRET.encode() not in get(srv, q).content, q
     prof = srv.profile(view="request", id=slow_id)
     headers = {h["name"].lower(): h["value"] for h in
                prof["request"]["headers"]}
