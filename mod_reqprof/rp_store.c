@@ -1940,10 +1940,11 @@ static apr_uint32_t keep_begin(rp_wctx_t *w, const rp_keep_policy_t *kp,
         /* One more URI's slowest would take the room of the recent and
          * failed requests: among all URIs, the fastest kept as slow gives
          * way, if this one is slower. */
+        apr_int64_t fastest;
+
         old = slowest_fastest(w);
-        if (old != RP_STORE_NONE
-            && wall > (apr_uint64_t)(w->kept[old].wall_us > 0
-                                     ? w->kept[old].wall_us : 0)) {
+        fastest = old != RP_STORE_NONE ? w->kept[old].wall_us : 0;
+        if (old != RP_STORE_NONE && wall > clamp_us(fastest)) {
             /* Let go early for lack of room: counted as such. */
             victim = old;
             d[RP_CTR_KEPT_FULL]++;
@@ -2031,8 +2032,7 @@ static void keep_span(rp_skept_t *k, apr_uint32_t leaf,
     if (k->n_spans) {
         sp = &k->spans[k->n_spans - 1];
         if (sp->node == leaf && (sp->count & RP_SPAN_OFF) == off
-            && RP_SPAN_COUNT(sp->count) < RP_SPAN_OFF - 1
-            && end >= sp->end_us
+            && RP_SPAN_COUNT(sp->count) < RP_SPAN_OFF - 1 && end >= sp->end_us
             && end - sp->end_us <= 2 * (apr_uint64_t)wus + 1) {
             sp->count++;
             sp->weight_us = min_u32((apr_uint64_t)sp->weight_us + wus,

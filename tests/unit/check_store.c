@@ -1800,6 +1800,7 @@ END_TEST
  * and the recent and failed requests keep theirs. */
 START_TEST(test_keep_many_uris)
 {
+    static const char recent[] = "u99-9,u98-9,u97-9,u96-9";
     rp_store_t *s = make_store(1, 1024 * KB);
     apr_uint32_t cap = rp_store_kept_capacity(s), room;
     const rp_region_t *rg;
@@ -1817,14 +1818,13 @@ START_TEST(test_keep_many_uris)
             apr_snprintf(id, sizeof(id), "u%d-%d", u, j);
             apr_snprintf(uri, sizeof(uri), "/u%d", u);
             /* Distinct walls; the slowest are j = 9's, the last URIs. */
-            add_keep(s, 0, id, uri, 200, 1000 * (apr_int64_t)j + u + 10,
-                     NULL, 0);
+            add_keep(s, 0, id, uri, 200, 1000 * (apr_int64_t)j + u + 10, NULL,
+                     0);
         }
     }
     rg = kept_region(s, 0, NULL);
     assert_kept_ok(rg);
-    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT),
-                     "u99-9,u98-9,u97-9,u96-9");
+    ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_RECENT), recent);
     ck_assert_str_eq(kept_ids_for(rg, RP_KEEP_ERROR), "E1,E0");
     {
         const char *want = "";
