@@ -38,7 +38,7 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
               $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
-              $(SRC_DIR)/rp_answer.c \
+              $(SRC_DIR)/rp_answer.c $(SRC_DIR)/rp_tsc.c \
               $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so
@@ -238,6 +238,25 @@ bench-render: $(BUILD)/bench_render
 .PHONY: bench-memory
 bench-memory: $(BUILD)/bench_render
 	$(BUILD)/bench_render --memory
+
+# What each part of the request path costs (rp_tsc.h): the module built
+# again with RP_TSC, from copies of its sources in its own directory (the
+# module proper is untouched), under tests/bench_request.py.
+TSC_DIR    := $(BUILD)/tsc
+TSC_MODULE := $(TSC_DIR)/.libs/mod_reqprof.so
+
+$(TSC_MODULE): $(SOURCES) $(HEADERS) $(ASSETS_H) $(SRC_DIR)/exports.map \
+               apxs.mk
+	@mkdir -p $(TSC_DIR)
+	@cp $(SOURCES) $(sort $(HEADERS) $(ASSETS_H)) $(TSC_DIR)/
+	@cd $(TSC_DIR) && $(APXS) -c -o mod_reqprof.la -DRP_TSC $(APXS_WARN) \
+	    $(EXPORTS) $(notdir $(SOURCES)) $(LIBS) 2>&1 \
+	    | { grep -v "$(QUIET)" || true; }
+	@echo "built $@"
+
+.PHONY: bench-request
+bench-request: deps all fixture $(TSC_MODULE)
+	REQPROF_MODULE=$(CURDIR)/$(TSC_MODULE) $(PYTHON) tests/bench_request.py
 
 bench: deps all fixture bench-render
 	$(PYTHON) tests/bench.py

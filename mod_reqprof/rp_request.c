@@ -30,7 +30,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -47,6 +46,7 @@
 #include "rp_sampler.h"
 #include "rp_store.h"
 #include "rp_timer.h"
+#include "rp_tsc.h"
 
 #define END_FILTER "REQPROF_END"
 #define TIMING_FILTER "REQPROF_TIMING"
@@ -264,6 +264,7 @@ static void finish(rp_req_ctx_t *ctx)
     rp_runtime_t *rt = rp_runtime_get();
     rp_sampler_counts_t counts;
     apr_int64_t wall_us, cpu_us = 0;
+    apr_uint64_t tsc = RP_TSC_NOW();
     int own;
 
     if (ctx->done) {
@@ -271,6 +272,7 @@ static void finish(rp_req_ctx_t *ctx)
     }
     ctx->done = 1;
     own = rp_sampler_end(ctx->t, ctx->token, &counts);
+    rp_tsc_add(RP_TSC_END, counts.samples > 0, tsc);
     if (__atomic_load_n(&rt->exiting, __ATOMIC_ACQUIRE)) {
         /* The child's pool is going (prefork's hard stop can get here
          * from a signal handler): the tables drain needs may be freed
@@ -289,7 +291,9 @@ static void finish(rp_req_ctx_t *ctx)
         /* The sampler read the thread's CPU clock at both ends. */
         cpu_us = (apr_int64_t)(counts.cpu_ns / 1000);
     }
+    tsc = RP_TSC_NOW();
     drain(ctx, own, &counts, wall_us, cpu_us);
+    rp_tsc_add(RP_TSC_DRAIN, counts.samples > 0, tsc);
 }
 
 static apr_status_t end_cleanup(void *data)
@@ -332,7 +336,7 @@ static const char *request_id(request_rec *r, apr_time_t start)
         return u;
     }
     return apr_psprintf(r->pool, "%" APR_UINT64_T_HEX_FMT "-%x-%x",
-                        (apr_uint64_t)start, (unsigned)getpid(),
+                        (apr_uint64_t)start, (unsigned)rp_runtime_get()->pid,
                         __atomic_add_fetch(&id_count, 1, __ATOMIC_RELAXED));
 }
 
@@ -343,6 +347,7 @@ int rp_request_translate(request_rec *r)
     rp_settings_t live;
     rp_req_ctx_t *ctx;
     rp_thread_t *t;
+    apr_uint64_t tsc, tsc_sampler;
 
     /* Not a path (OPTIONS *, such as the MPMs' own wake-up requests at a
      * restart): nothing the filters could have meant. */
@@ -355,16 +360,22 @@ int rp_request_translate(request_rec *r)
         return DECLINED;
     }
     conf = rp_config_get(r->server);
+    tsc = RP_TSC_NOW();
     if (!rp_filter_match(conf->filter, r->uri, strlen(r->uri))) {
+        rp_tsc_add(RP_TSC_MATCH, 0, tsc);
         return DECLINED;
     }
+    rp_tsc_add(RP_TSC_MATCH, 0, tsc);
+    tsc = RP_TSC_NOW();
     /* httpd escapes error-log messages itself. */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
                   "profiling %s", r->uri);
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    tsc_sampler = RP_TSC_NOW();
     t = rp_sampler_begin(rp_timer_period_ns(live.frequency),
                          live.timer == RP_TIMER_REAL, r->connection, ctx,
                          &ctx->token);
+    rp_tsc_add(RP_TSC_SAMPLER, 0, tsc_sampler);
     if (!t) {
         if (!logged_no_thread) {
             logged_no_thread = 1;
@@ -390,6 +401,7 @@ int rp_request_translate(request_rec *r)
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);
     apr_pool_cleanup_register(r->pool, ctx, end_cleanup,
                               apr_pool_cleanup_null);
+    rp_tsc_add(RP_TSC_BEGIN, 0, tsc);
     return DECLINED;
 }
 

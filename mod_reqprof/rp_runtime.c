@@ -20,6 +20,7 @@
 #include "rp_runtime.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
+#include "rp_tsc.h"
 
 #define SHM_KEY "reqprof-shm"
 
@@ -249,7 +250,8 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     rp_store_set_keep(rt.store, &conf->keep);
-    rt.slot = rp_store_claim(rt.store, (apr_int32_t)getpid(), pid_alive);
+    rt.pid = (apr_int32_t)getpid();
+    rt.slot = rp_store_claim(rt.store, rt.pid, pid_alive);
     if (rt.slot < 0) {
         rt.sampler_off = "every shared memory slot is taken";
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, RP_LOGNO(1306)
@@ -265,6 +267,7 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     rt.object_ids = apr_hash_make(pchild);
     rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
                                            conf->max_depth);
+    rp_tsc_child_init(pchild, s);
     if (rt.sampler_off) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, RP_LOGNO(1307)
                      "sampling is off in this child: %s", rt.sampler_off);

@@ -28,6 +28,8 @@
 typedef struct {
     rp_store_t *store;          /* NULL: the segment could not be made */
     int slot;                   /* this child's region, -1: none */
+    apr_int32_t pid;            /* this child's (getpid is a system call,
+                                 * and request ids name the child) */
     apr_thread_mutex_t *lock;   /* serialises this child's threads' writes
                                  * to its region, and the caches below */
     rp_objects_t *objects;      /* loaded objects, for PC -> object */

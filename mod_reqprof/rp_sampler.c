@@ -61,6 +61,7 @@
 #include "rp_sampler.h"
 #include "rp_store.h"
 #include "rp_timer.h"
+#include "rp_tsc.h"
 
 /* Words per thread buffer: 32K words = 256 KB, about 800 samples of 40
  * frames.  A request that outgrows it keeps its first samples; the rest
@@ -537,7 +538,7 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
                               apr_uint32_t *token)
 {
     rp_thread_t *t = tls_thread;
-    apr_uint64_t wall0 = 0, rq0 = 0;
+    apr_uint64_t wall0 = 0, rq0 = 0, tsc;
     apr_uint32_t tok;
     int acct = 0, split = 0;
 
@@ -581,7 +582,9 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
      * timeline). */
     wall0 = mono_ns();
     t->mono_begin = wall0;
+    tsc = RP_TSC_NOW();
     t->cpu_begin = thread_cpu_ns();
+    rp_tsc_add(RP_TSC_CPUCLOCK, 0, tsc);
     if (t->off.w) {
         /* Only an off-CPU sampler thread shares these fields. */
         pthread_mutex_lock(&t->off_lock);

@@ -22,7 +22,9 @@ import requests
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(TOP, "tests", "out")
-MODULE = os.path.join(TOP, "mod_reqprof", ".libs", "mod_reqprof.so")
+# REQPROF_MODULE: another build of the module (bench-request's).
+MODULE = os.environ.get("REQPROF_MODULE") or os.path.join(
+    TOP, "mod_reqprof", ".libs", "mod_reqprof.so")
 FIXTURE = os.path.join(TOP, "tests", "fixture", ".libs",
                        "mod_reqprof_fixture.so")
 EXAMPLE_CONF = os.path.join(TOP, "conf.d", "reqprof.conf")
