@@ -12,12 +12,20 @@ median over rounds of the per-round ratio variant/reference, printed beside
 the A/A ratio of the same rounds. Requests per second are ratioed the same
 way.
 
+The peers: the reference server, module not loaded, under `perf record
+-F 99 -g` and `-F 999 -g` attached to its processes, perf's own CPU
+counted with the server's: what the usual alternative costs, in the same
+rounds.
+
 Environment: BENCH_ROUNDS (default 12), BENCH_VARIANTS (comma list of
-variant names, default all), BENCH_WORKLOADS (default all).
+variant names, default all), BENCH_WORKLOADS (default all), BENCH_PEERS
+(0: no perf peers).
 """
 
 import os
 import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -60,6 +68,13 @@ VARIANTS = [
      profiling("real", 1000)),
 ]
 
+# (name, what it is, perf frequency): the reference server under perf.
+PEERS = [
+    ("perf-99", "module not loaded, perf record -F 99 -g on the server", 99),
+    ("perf-999", "module not loaded, perf record -F 999 -g on the server",
+     999),
+]
+
 WORKLOADS = [
     # (name, path, concurrency, requests per slice)
     ("tiny static c=1", "/tiny.txt", 1, 3000),
@@ -68,9 +83,11 @@ WORKLOADS = [
 
 
 def server_cpu_ns(srv):
-    """On-CPU time of every thread of the server's processes."""
+    """On-CPU time of every thread of the server's processes (and of the
+    perf that samples it, for a peer)."""
     total = 0
-    for pid in [srv.parent_pid()] + srv.child_pids():
+    extra = [srv.perf.pid] if getattr(srv, "perf", None) else []
+    for pid in [srv.parent_pid()] + srv.child_pids() + extra:
         task_dir = "/proc/%d/task" % pid
         try:
             tids = os.listdir(task_dir)
@@ -144,12 +161,24 @@ def main():
     }
     for name, _, conf in variants:
         servers[name] = Httpd("bench-" + name, conf=conf)
+    peers = [p for p in PEERS if os.environ.get("BENCH_PEERS", "1") != "0"
+             and shutil.which("perf")]
+    for name, _, _ in peers:
+        servers[name] = Httpd("bench-" + name, reqprof=False)
     names = list(servers)
     print("mod_reqprof bench: %d rounds, event MPM, %d cores, %s"
           % (rounds, os.cpu_count(), time.strftime("%Y-%m-%d %H:%M")))
     try:
         for s in servers.values():
             s.start()
+        for name, _, hz in peers:
+            srv = servers[name]
+            pids = ",".join(str(p) for p in [srv.parent_pid()]
+                            + srv.child_pids())
+            srv.perf = subprocess.Popen(
+                ["perf", "record", "-q", "-F", str(hz), "-g", "-p", pids,
+                 "-o", os.path.join(srv.root, "perf.data")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rows = []
         pairs = []
         for wname, path, conc, n in workloads:
@@ -158,7 +187,7 @@ def main():
             ref_cpu = statistics.median(cpu["ref"]) / 1000.0
             aa_c = median_iqr(ratios(cpu["aa"], cpu["ref"]))
             aa_r = median_iqr(ratios(rps["aa"], rps["ref"]))
-            for vname, _, _ in variants:
+            for vname, _, _ in variants + peers:
                 vc = median_iqr(ratios(cpu[vname], cpu["ref"]))
                 vr = median_iqr(ratios(rps[vname], rps["ref"]))
                 rows.append((wname, vname, vc, vr, aa_c, aa_r, ref_cpu,
@@ -186,13 +215,22 @@ def main():
                   % (w, v, fmt(vc), fmt(ac), fmt(vr), fmt(ar), ref_us,
                      failed))
         print()
-        for name, what, _ in variants:
+        for name, what, _ in variants + peers:
             print("  %-22s %s" % (name, what))
         for w, keep_over_plain in pairs:
             print("\n%s: keeping requests over plain profiling (cpu-100 / "
                   "cpu-100-plain), cpu/req %s, A/A %s"
                   % (w, fmt(keep_over_plain[0]), fmt(keep_over_plain[1])))
     finally:
+        for s in servers.values():
+            if getattr(s, "perf", None):
+                s.perf.send_signal(signal.SIGINT)
+                s.perf.wait(60)
+                # Its samples were only the point of its cost.
+                try:
+                    os.unlink(os.path.join(s.root, "perf.data"))
+                except OSError:
+                    pass
         for s in servers.values():
             s.stop()
         problems = [l for s in servers.values() for l in s.log_problems()]
