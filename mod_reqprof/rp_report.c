@@ -205,12 +205,12 @@ typedef struct {
     apr_array_header_t *facts;  /* of rp_fact_t: the section being built */
 } build_t;
 
-/* A new fact: a row when LABEL is set, else more of the row above. */
-static rp_fact_t *fact(build_t *b, const char *label, const char *key,
-                       const char *before, const char *value,
-                       const char *json, const char *after)
+rp_fact_t *rp_report_fact(apr_array_header_t *facts, const char *label,
+                          const char *key, const char *before,
+                          const char *value, const char *json,
+                          const char *after)
 {
-    rp_fact_t *f = apr_array_push(b->facts);
+    rp_fact_t *f = apr_array_push(facts);
 
     memset(f, 0, sizeof(*f));
     f->label = label;
@@ -220,6 +220,13 @@ static rp_fact_t *fact(build_t *b, const char *label, const char *key,
     f->json = json;
     f->after = after;
     return f;
+}
+
+static rp_fact_t *fact(build_t *b, const char *label, const char *key,
+                       const char *before, const char *value,
+                       const char *json, const char *after)
+{
+    return rp_report_fact(b->facts, label, key, before, value, json, after);
 }
 
 static rp_fact_t *num(build_t *b, const char *label, const char *key,

@@ -263,6 +263,14 @@ typedef struct {
     int ncols;                  /* 0: rows of label and values */
 } rp_fact_section_t;
 
+/* A new fact pushed on FACTS (of rp_fact_t), its other fields zero: a
+ * row when LABEL is set, else more of the row above.  For every builder
+ * of facts (the overview's, a kept request's). */
+rp_fact_t *rp_report_fact(apr_array_header_t *facts, const char *label,
+                          const char *key, const char *before,
+                          const char *value, const char *json,
+                          const char *after);
+
 /* The overview of C (c->m and c->page) as *N sections: status, totals,
  * store health, children (a table, rows in c->m->regions order) and
  * configuration.  From c->p. */

@@ -364,15 +364,7 @@ typedef struct {
 static rp_fact_t *fact(build_t *b, const char *label, const char *key,
                        const char *value, const char *json, const char *after)
 {
-    rp_fact_t *f = apr_array_push(b->facts);
-
-    memset(f, 0, sizeof(*f));
-    f->label = label;
-    f->key = key;
-    f->value = value;
-    f->json = json;
-    f->after = after;
-    return f;
+    return rp_report_fact(b->facts, label, key, NULL, value, json, after);
 }
 
 static rp_fact_t *num(build_t *b, const char *label, const char *key,

@@ -110,9 +110,9 @@ static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
 /* The request headers of R as "name\0value\0" pairs into *LEN bytes,
  * cut at a pair to RP_KEEP_HDR_MAX, the values of credentials and of
  * ReqProfRedact's headers replaced: they never reach shared memory. */
-static const char *kept_headers(request_rec *r, apr_size_t *len)
+static const char *kept_headers(request_rec *r, const rp_server_conf_t *conf,
+                                apr_size_t *len)
 {
-    const rp_server_conf_t *conf = rp_config_get(r->server);
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     char *buf = apr_palloc(r->pool, RP_KEEP_HDR_MAX);
@@ -164,6 +164,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
 {
     rp_runtime_t *rt = rp_runtime_get();
     request_rec *r = ctx->r;
+    const rp_server_conf_t *conf;
     rp_request_info_t info;
     rp_keep_info_t keep;
     rp_drop_counts_t drops;
@@ -195,14 +196,15 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     info.wall_us = wall_us;
     info.cpu_us = cpu_us;
     info.keep = NULL;
-    if (ctx->id && keeps(rp_config_get(r->server))) {
+    conf = rp_config_get(r->server);
+    if (ctx->id && keeps(conf)) {
         keep.id = ctx->id;
         keep.query = r->args;
         keep.vhost = r->server->server_hostname;
         keep.handler = r->handler;
         keep.content_type = r->content_type;
         keep.bytes = r->bytes_sent > 0 ? (apr_uint64_t)r->bytes_sent : 0;
-        keep.headers = kept_headers(r, &keep.headers_len);
+        keep.headers = kept_headers(r, conf, &keep.headers_len);
         info.keep = &keep;
     }
     memset(&drops, 0, sizeof(drops));

@@ -414,6 +414,19 @@ DocumentRoot "%(docroot)s"
                                  headers=headers, allow_redirects=False,
                                  timeout=30)
 
+    def export(self, fmt, name, **params):
+        """Fetch /reqprof?format=FMT (and PARAMS) into this server's
+        directory as NAME, where the page is at /reqprof; returns (path,
+        body, headers)."""
+        query = "&".join(["format=" + fmt]
+                         + ["%s=%s" % kv for kv in params.items()])
+        status, headers, body = self.fetch("/reqprof?" + query, timeout=60)
+        assert status == 200, body[:500]
+        path = os.path.join(self.root, name)
+        with open(path, "wb") as f:
+            f.write(body)
+        return path, body, headers
+
     def ab(self, path, n, c, extra=()):
         """Drive PATH with ab; returns (completed, failed + non-2xx)."""
         p = subprocess.run(["ab", "-q", "-n", str(n), "-c", str(c)]

@@ -43,19 +43,6 @@ def go_env():
     return env
 
 
-def export(srv, fmt, name, **params):
-    """Fetch format FMT into tests/out/<server>/NAME; returns (path, body,
-    headers)."""
-    query = "&".join(["format=" + fmt]
-                     + ["%s=%s" % kv for kv in params.items()])
-    status, headers, body = srv.fetch("/reqprof?" + query, timeout=60)
-    assert status == 200, body[:500]
-    path = os.path.join(srv.root, name)
-    with open(path, "wb") as f:
-        f.write(body)
-    return path, body, headers
-
-
 def pprof(path, *args):
     go = tool("go", "golang-go")
     p = subprocess.run([go, "tool", "pprof"] + list(args) + [path],
@@ -93,7 +80,7 @@ def test_exports_of_spin(httpd, mpm):
     assert total > 500
 
     # pprof: go tool pprof reads it; the split and the URI label show.
-    path, body, headers = export(srv, "pprof", "profile.pb.gz")
+    path, body, headers = srv.export("pprof", "profile.pb.gz")
     assert body[:2] == b"\x1f\x8b"
     assert headers["Content-Disposition"].endswith('.pb.gz"')
     top = pprof(path, "-top", "-nodecount=200", "-unit=ms")
@@ -112,7 +99,7 @@ def test_exports_of_spin(httpd, mpm):
     assert re.search(r"^\s*status:\s+200$", traces, re.M), traces[:2000]
 
     # callgrind: callgrind_annotate reads it and shows the same split.
-    path, body, _ = export(srv, "callgrind", "callgrind.out.reqprof")
+    path, body, _ = srv.export("callgrind", "callgrind.out.reqprof")
     p = subprocess.run([tool("callgrind_annotate", "valgrind"),
                         "--threshold=100", "--auto=no", path],
                        capture_output=True, text=True, timeout=120)
@@ -123,7 +110,7 @@ def test_exports_of_spin(httpd, mpm):
     assert "%s (100.0%%)" % format(total, ",") in p.stdout, p.stdout[:1500]
 
     # dot: Graphviz renders it; both spinners are nodes.
-    path, body, _ = export(srv, "dot", "callgraph.dot")
+    path, body, _ = srv.export("dot", "callgraph.dot")
     text = body.decode("utf-8")
     for name in ("fixture_spin_a", "fixture_spin_b", "fixture_handler"):
         assert re.search(r'\[color="#[0-9a-f]{6}", label="%s\\n' % name,
@@ -134,7 +121,7 @@ def test_exports_of_spin(httpd, mpm):
 
     # collapsed: "frames count" lines summing to the profile's samples,
     # the fixture's stack outermost first below its URI.
-    _, body, _ = export(srv, "collapsed", "profile.folded")
+    _, body, _ = srv.export("collapsed", "profile.folded")
     lines = body.decode("utf-8").splitlines()
     assert lines
     count, seen = 0, False

@@ -53,13 +53,7 @@ def validate(*paths):
 def export(srv, name, **params):
     """Fetch format=speedscope into tests/out/<server>/NAME; returns
     (path, document, headers)."""
-    query = "&".join(["format=speedscope"]
-                     + ["%s=%s" % kv for kv in params.items()])
-    status, headers, body = srv.fetch("/reqprof?" + query, timeout=60)
-    assert status == 200, body[:500]
-    path = os.path.join(srv.root, name)
-    with open(path, "wb") as f:
-        f.write(body)
+    path, body, headers = srv.export("speedscope", name, **params)
     return path, json.loads(body.decode("utf-8")), headers
 
 
