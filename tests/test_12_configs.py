@@ -5,7 +5,8 @@ hosts (and a DNS-rebinding post), mod_rewrite [PT], ErrorDocument,
 mod_include subrequests, HTTP/2 (h2c) with workers that come and go, and
 Debian's own apache2.conf layout after `make -f apxs.mk install-conf` and
 `a2enmod reqprof`.  Each one: the page answers, a control post works, a
-profiled request is stored once, and no child crashes."""
+profiled request is stored once, it is kept whole and opens on its own
+page, and no child crashes."""
 
 import os
 import re
@@ -34,6 +35,24 @@ def page_works(srv, host=None):
     assert "functions" in prof
     assert srv.control("pause").status_code == 303
     assert srv.control("enable").status_code == 303
+
+
+def kept_works(srv, uri, match=lambda k: True):
+    """A kept request of URI (the newest that MATCH takes) is listed, its
+    own page answers in html and json, and its collapsed export holds its
+    URI's stacks alone.  Returns it as the list shows it."""
+    kept = [k for k in srv.profile(view="requests")["kept"]
+            if k["uri"] == uri and match(k)]
+    assert kept, (uri, srv.profile(view="requests")["kept"])
+    rid = kept[0]["id"]
+    assert srv.profile(view="request", id=rid)["request"]["id"] == rid
+    r = srv.get("/reqprof", params={"view": "request", "id": rid})
+    assert r.status_code == 200 and rid in r.text, r.text[:300]
+    r = srv.get("/reqprof", params={"format": "collapsed", "req": rid})
+    assert r.status_code == 200, r.text
+    for line in r.text.strip().splitlines():
+        assert line.split(";")[0].rsplit(" ", 1)[0] == uri, line
+    return kept[0]
 
 
 def requests_of(srv, uri):
@@ -118,6 +137,7 @@ def test_compiled_defaults(styled, mpm):
     assert srv.get("/spin?a=20").status_code == 200
     page_works(srv)
     assert requests_of(srv, "/spin") == 1
+    assert kept_works(srv, "/spin")["query"] == "a=20"
 
 
 @pytest.mark.parametrize("htaccess", ["none", "benign"])
@@ -136,6 +156,7 @@ def test_allow_override_all(styled, mpm, htaccess):
     for _ in range(3):
         page_works(srv)
     assert srv.get("/hello").status_code == 200
+    kept_works(srv, "/hello")
 
 
 def test_handler_named_in_htaccess_is_refused(styled):
@@ -189,6 +210,12 @@ def test_vhosts_and_dns_rebinding(styled, mpm):
     srv = styled(VHOSTS, mpm=mpm,
                  expected_log=(r"reqprof\(1201\).*attacker",
                                r"reqprof\(1201\).*another port"))
+    # A request to the second vhost is kept with its host; the first
+    # vhost's page lists it (the profile is the server's).
+    r = srv.session.get(srv.url("/index.html"),
+                        headers={"Host": "b.test:%d" % srv.port})
+    assert r.status_code == 200
+    assert kept_works(srv, "/index.html")["vhost"] == "b.test"
     # The first vhost answers unknown names: a rebound name gets its page.
     r = rebinding_post(srv, "attacker.example")
     assert r.status_code == 403, r.text
@@ -244,6 +271,13 @@ ErrorDocument 404 /hello
     assert requests_of(srv, "/no/such/thing") == 1
     assert requests_of(srv, "/ssi.shtml") == 1
     assert requests_of(srv, "/hello") == 0
+    # Kept once each, under the same paths, the 404 with its status.
+    spin = [k for k in srv.profile(view="requests")["kept"]
+            if k["uri"] in ("/app/spin", "/spin")]
+    assert len(spin) == 1, spin
+    kept_works(srv, spin[0]["uri"])
+    assert kept_works(srv, "/no/such/thing")["status"] == 404
+    kept_works(srv, "/ssi.shtml")
 
 
 def process_timers(pid):
@@ -298,6 +332,11 @@ MaxSpareThreads 4
             assert timers <= threads, ("%d profiling timers for %d threads"
                                        % (timers, threads))
     assert requests_of(srv, "/spin") == 80
+    # Kept over h2c too: the newest 32 of them, one page each.
+    kept = [k for k in srv.profile(view="requests")["kept"]
+            if k["uri"] == "/spin"]
+    assert len(kept) >= 32, len(kept)
+    kept_works(srv, "/spin")
     page_works(srv)
 
 
@@ -363,6 +402,7 @@ def test_debian_layout_after_install(httpd, mpm):
             assert srv.get("/index.html").status_code == 200
         page_works(srv)
         assert requests_of(srv, "/index.html") >= 5
+        kept_works(srv, "/index.html")
     finally:
         srv.stop()
     assert not srv.log_problems(), srv.log_problems()

@@ -102,6 +102,20 @@ def test_restarts_under_load(httpd, mpm, timer):
                    and time.time() < deadline):
                 time.sleep(0.05)
             time.sleep(0.6)
+        # Still under load, after restarts of both kinds: kept requests
+        # are listed and open on their own page (one may give way to a
+        # newer one in between: then it is no longer listed either).
+        kept = srv.profile(view="requests")["kept"]
+        assert kept
+        for k in (kept[0], max(kept, key=lambda k: k["wall_us"])):
+            r = srv.get("/reqprof", params={"view": "request",
+                                            "id": k["id"]})
+            if r.status_code == 404:
+                assert k["id"] not in [
+                    x["id"] for x in srv.profile(view="requests")["kept"]]
+            else:
+                assert r.status_code == 200, r.text[:300]
+                assert k["id"] in r.text
         # A stop while requests run: httpd's own quiesce waits 3 s at
         # most, then SIGTERM goes to a server still under load.
         srv.session.close()
