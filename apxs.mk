@@ -33,12 +33,14 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
               $(SRC_DIR)/rp_report_callgrind.c $(SRC_DIR)/rp_report_dot.c \
                $(SRC_DIR)/rp_report_speedscope.c \
                $(SRC_DIR)/rp_report_requests.c \
-               $(SRC_DIR)/rp_report_timeline.c $(SRC_DIR)/rp_render.c
+               $(SRC_DIR)/rp_report_timeline.c $(SRC_DIR)/rp_render.c \
+               $(SRC_DIR)/rp_report_now.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
               $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
               $(SRC_DIR)/rp_answer.c $(SRC_DIR)/rp_tsc.c \
+              $(SRC_DIR)/rp_live.c \
               $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so

@@ -471,6 +471,36 @@ static const char *add_redact(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* SECONDS [FILE]: Off or 0 turns it off; FILE is "|command" (a piped
+ * log) or a path under ServerRoot, opened by the parent at start. */
+static const char *set_slow_log(cmd_parms *cmd, void *dc, const char *secs,
+                                const char *file)
+{
+    rp_server_conf_t *conf = conf_of(cmd);
+    const char *all = file ? apr_pstrcat(cmd->pool, secs, " ", file, NULL)
+                           : secs;
+    apr_int64_t v;
+
+    (void)dc;
+    if (strcasecmp(secs, "Off") == 0) {
+        v = 0;
+    }
+    else if (parse_int(secs, &v) != NULL || v < 0 || v > RP_SLOW_MAX) {
+        return bad(cmd, all,
+                   "SECONDS must be Off or a whole number from 0 "
+                   "to " APR_STRINGIFY(RP_SLOW_MAX));
+    }
+    if (file && (!*file || (file[0] == '|' && !file[1]))) {
+        return bad(cmd, all, "FILE is empty");
+    }
+    if (file && v == 0) {
+        return bad(cmd, all, "a FILE for a slow log that is off");
+    }
+    conf->slow_after = (int)v;
+    conf->slow_file = file ? apr_pstrdup(cmd->pool, file) : NULL;
+    return NULL;
+}
+
 static const char *set_server_timing(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
@@ -525,6 +555,11 @@ const command_rec rp_config_cmds[] = {
                     "request headers whose values kept requests show as "
                     "[redacted], beside Cookie, Authorization and "
                     "Proxy-Authorization"),
+    AP_INIT_TAKE12("ReqProfSlowLog", set_slow_log, NULL, RSRC_CONF,
+                   "SECONDS [FILE]: the stack of a profiled-path request "
+                   "running longer than SECONDS is logged, again each "
+                   "further SECONDS (5 times at most), to the error log or "
+                   "to FILE ('|command' for a piped log); default Off"),
     AP_INIT_TAKE1("ReqProfServerTiming", set_server_timing, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: profiled responses carry a Server-Timing header "
@@ -546,6 +581,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->enabled = conf->timer = conf->frequency = conf->max_depth
         = conf->signo = conf->strip_dirs = conf->limit = RP_UNSET;
     conf->memory = RP_UNSET;
+    conf->slow_after = RP_UNSET;
     if (s->is_virtual) {
         return conf;
     }
@@ -565,6 +601,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->keep.slowest = RP_KEEP_SLOWEST_DEFAULT;
     conf->keep.errors = RP_KEEP_ERRORS_DEFAULT;
     conf->keep_set = 1;
+    conf->slow_after = 0;
     return conf;
 }
 
@@ -584,6 +621,14 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE(memory);
     MERGE(strip_dirs);
     MERGE(limit);
+    if (add->slow_after != RP_UNSET) {
+        conf->slow_after = add->slow_after;
+        conf->slow_file = add->slow_file;
+    }
+    else {
+        conf->slow_after = base->slow_after;
+        conf->slow_file = base->slow_file;
+    }
     conf->signame = add->signame ? add->signame : base->signame;
     conf->sort = add->sort ? add->sort : base->sort;
     conf->filter = rp_filter_merge(p, base->filter, add->filter);

@@ -39,7 +39,15 @@ typedef struct {
                              * *) whose values are never kept, beside
                              * Cookie, Authorization and
                              * Proxy-Authorization */
+    int slow_after;             /* ReqProfSlowLog: seconds, 0 off, RP_UNSET */
+    const char *slow_file;      /* ... its FILE (or "|command"), NULL: the
+                             * error log; as written */
+    struct rp_slowlog_t *slow_log; /* ... opened by rp_live at
+                             * post_config, NULL for the error log */
 } rp_server_conf_t;
+
+/* ReqProfSlowLog's bounds (seconds). */
+#define RP_SLOW_MAX 86400
 
 /* Per directory (and so per server and virtual host, whose defaults are
  * their directory configuration outside any section). */

@@ -31,6 +31,7 @@
 #include "rp_control.h"
 #include "rp_escape.h"
 #include "rp_filter.h"
+#include "rp_live.h"
 #include "rp_handler.h"
 #include "rp_query.h"
 #include "rp_report.h"
@@ -408,6 +409,88 @@ static rp_model_t *build_model(request_rec *r, const rp_view_opts_t *o,
 }
 
 /* ------------------------------------------------------------------ */
+/* The requests in flight */
+
+static int by_start(const void *x, const void *y)
+{
+    const rp_live_entry_t *a = x, *b = y;
+
+    return a->start < b->start ? -1 : a->start > b->start ? 1 : 0;
+}
+
+static const char *const live_states[] = { "starting", "running", "blocked",
+                                           "unknown" };
+
+/* view=now's facts: every child's requests in flight, their PCs placed
+ * in this process's objects (the children's, since all are forked after
+ * every module is loaded) and symbolized. */
+static const rp_now_view_t *now_view(request_rec *r, rp_runtime_t *rt)
+{
+    rp_now_view_t *v = apr_pcalloc(r->pool, sizeof(*v));
+    rp_now_entry_t *out;
+    rp_live_entry_t *in;
+    apr_time_t now = apr_time_now();
+    int i, k;
+
+    v->n = rp_live_read(r->pool, &in, &v->children);
+    qsort(in, (apr_size_t)v->n, sizeof(*in), by_start);
+    v->e = out = apr_pcalloc(r->pool, sizeof(*out) * (v->n + 1));
+    for (i = 0; i < v->n; i++) {
+        const rp_live_entry_t *e = &in[i];
+        rp_now_entry_t *o = &out[i];
+        rp_now_frame_t *f;
+
+        o->pid = e->pid;
+        o->tid = e->tid;
+        o->method = e->method;
+        o->uri = e->uri;
+        o->vhost = e->vhost;
+        o->client = e->client;
+        o->id = e->id;
+        o->elapsed_ms = (double)(now - e->start) / 1000.0;
+        o->state = live_states[e->state];
+        if (e->state == RP_LIVE_BLOCKED) {
+            o->syscall = rp_live_syscall_name(e->sysno);
+            if (!o->syscall) {
+                o->syscall = e->sysno >= 0
+                                 ? apr_psprintf(r->pool, "syscall %ld",
+                                                e->sysno)
+                                 : "a page fault";
+            }
+        }
+        o->look_ms = e->look ? (double)(now - e->look) / 1000.0 : -1;
+        o->sample_ms = e->sample_age_us >= 0
+                           ? (double)e->sample_age_us / 1000.0
+                           : -1;
+        o->truncated = e->truncated;
+        o->depth = e->depth;
+        o->frames = f = apr_pcalloc(r->pool, sizeof(*f) * (e->depth + 1));
+        for (k = 0; k < e->depth; k++) {
+            apr_uint64_t rel = 0;
+            const rp_loaded_t *obj =
+                rt->objects ? rp_objects_find(rt->objects, e->pcs[k], &rel)
+                            : NULL;
+            const rp_symbol_t *sym;
+
+            if (!obj) {
+                f[k].function = apr_psprintf(r->pool,
+                                             "0x%" APR_UINT64_T_HEX_FMT,
+                                             e->pcs[k]);
+                continue;
+            }
+            /* Past the innermost frame the PCs are return addresses. */
+            sym = rp_symbols_lookup(rt->symbols, obj->path, obj->build_id,
+                                    k > 0 && rel ? rel - 1 : rel);
+            f[k].function = sym->function;
+            f[k].file = sym->file;
+            f[k].line = sym->line;
+            f[k].object = obj->path;
+        }
+    }
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
 /* Entry */
 
 /* From the parsed query to the view options, or a reason for a 400. */
@@ -449,8 +532,11 @@ static const char *view_opts(request_rec *r, const rp_args_t *a,
         return "seconds= and req= do not go together: a kept request is "
                "already over";
     }
-    if (o->req && o->view == RP_VIEW_EXPLAIN) {
-        return "explain answers for a path, not a request: no req=";
+    if (o->req && RP_VIEW_NO_MODEL(o->view)) {
+        return o->view == RP_VIEW_NOW ? "view=now shows the requests running "
+                                        "now: no req="
+                                      : "explain answers for a path, not a "
+                                        "request: no req=";
     }
     if (a->uri_match && *a->uri_match) {
         rp_filter_t *f = rp_filter_create(r->pool);
@@ -625,8 +711,11 @@ int rp_handler(request_rec *r)
     out.pool = r->pool;
     out.ctx = sink;
     out.write = sink_write;
-    if (!c.m && opts.view != RP_VIEW_EXPLAIN) {
+    if (!c.m && !RP_VIEW_NO_MODEL(opts.view)) {
         c.m = build_model(r, &opts, fmt);
+    }
+    if (opts.view == RP_VIEW_NOW) {
+        page.now = now_view(r, rt);
     }
     c.o = &opts;
     c.page = &page;

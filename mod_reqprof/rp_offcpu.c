@@ -675,6 +675,13 @@ static int unwind(rp_offcpu_t *o, const rp_line_t *l, apr_uint64_t *pcs,
 rp_offcpu_result_e rp_offcpu_sample(rp_offcpu_t *o, pid_t tid,
                                     apr_uint64_t *pcs, int max, int *depth)
 {
+    return rp_offcpu_sample_nr(o, tid, pcs, max, depth, NULL);
+}
+
+rp_offcpu_result_e rp_offcpu_sample_nr(rp_offcpu_t *o, pid_t tid,
+                                       apr_uint64_t *pcs, int max, int *depth,
+                                       long *nr)
+{
     rp_line_t before, after;
     char sched0[128], sched1[128];
     apr_size_t sched0_len, sched1_len;
@@ -714,6 +721,9 @@ rp_offcpu_result_e rp_offcpu_sample(rp_offcpu_t *o, pid_t tid,
     }
     if (before.nr < 0) {
         o->stats.not_syscall++;
+    }
+    if (nr) {
+        *nr = before.nr;
     }
     o->stats.sampled++;
     *depth = n;
@@ -876,6 +886,14 @@ rp_offcpu_result_e rp_offcpu_sample(rp_offcpu_t *o, pid_t tid,
 {
     *depth = 0;
     return RP_OFFCPU_FAILED;
+}
+
+rp_offcpu_result_e rp_offcpu_sample_nr(rp_offcpu_t *o, pid_t tid,
+                                       apr_uint64_t *pcs, int max, int *depth,
+                                       long *nr)
+{
+    (void)nr;
+    return rp_offcpu_sample(o, tid, pcs, max, depth);
 }
 
 void rp_offcpu_stats(const rp_offcpu_t *o, rp_offcpu_stats_t *out)

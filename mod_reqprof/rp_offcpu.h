@@ -84,6 +84,13 @@ rp_offcpu_t *rp_offcpu_create(apr_pool_t *p, const char **why);
 rp_offcpu_result_e rp_offcpu_sample(rp_offcpu_t *o, pid_t tid,
                                     apr_uint64_t *pcs, int max, int *depth);
 
+/* rp_offcpu_sample, and for a SAMPLED thread the number of the system
+ * call it waits in (*NR; -1 for a wait outside one) when NR is not
+ * NULL: what the live view and the slow-request log name. */
+rp_offcpu_result_e rp_offcpu_sample_nr(rp_offcpu_t *o, pid_t tid,
+                                       apr_uint64_t *pcs, int max, int *depth,
+                                       long *nr);
+
 /* Copy the counters.  Not signal-safe; same thread as rp_offcpu_sample. */
 void rp_offcpu_stats(const rp_offcpu_t *o, rp_offcpu_stats_t *out);
 

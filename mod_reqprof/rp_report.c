@@ -50,7 +50,7 @@ const rp_format_t rp_report_formats[] = {
 /* clang-format off */
 const char *const rp_report_view_names[] = {
     "overview", "functions", "callers", "callees", "tree", "flame",
-    "requests", "request", "explain", NULL
+    "requests", "request", "explain", "now", NULL
 };
 /* clang-format on */
 

@@ -31,6 +31,7 @@ typedef enum {
     RP_VIEW_REQUESTS,           /* kept requests, URIs, recent ones */
     RP_VIEW_REQUEST,            /* one kept request (?id=) */
     RP_VIEW_EXPLAIN,            /* filter decision for ?explain= */
+    RP_VIEW_NOW,                /* the requests in flight, their stacks */
     RP_VIEW_COUNT
 } rp_view_e;
 /* clang-format on */
@@ -77,6 +78,42 @@ typedef struct {
     int n_include;
 } rp_explain_view_t;
 
+/* Views rendered from page facts, not from the profile's model. */
+#define RP_VIEW_NO_MODEL(v) ((v) == RP_VIEW_EXPLAIN || (v) == RP_VIEW_NOW)
+
+/* A frame of a request in flight, symbolized. */
+typedef struct {
+    const char *function;
+    const char *file; /* NULL: no line information */
+    int line;
+    const char *object; /* its object's path, NULL: none found */
+} rp_now_frame_t;
+
+/* A request in flight (view=now). */
+typedef struct {
+    int pid, tid;
+    const char *method, *uri, *vhost, *id;
+    const char *client; /* NULL: not shown (ExtendedStatus Off) */
+    double elapsed_ms;
+    const char *state;   /* "starting" (not looked at yet: under
+                                 * 200 ms), "running", "blocked",
+                                 * "unknown" */
+    const char *syscall; /* blocked: the system call's name, or
+                                 * "syscall N"; NULL */
+    double look_ms;      /* age of the look, -1: none */
+    double sample_ms;    /* running: its sample's age at the look,
+                                 * -1: no sample */
+    int truncated;
+    int depth;
+    const rp_now_frame_t *frames; /* innermost first */
+} rp_now_entry_t;
+
+typedef struct {
+    const rp_now_entry_t *e; /* oldest first */
+    int n;
+    int children; /* children with a request in flight */
+} rp_now_view_t;
+
 /* Facts of the page that are not in the model. */
 typedef struct {
     const char *self;           /* the page's path (for links and forms) */
@@ -102,6 +139,7 @@ typedef struct {
     const char *sampler_off;    /* why this child cannot sample, or NULL */
     apr_uint32_t limit_hits;    /* filter match-limit hits, this child */
     const rp_explain_view_t *explain;   /* for RP_VIEW_EXPLAIN */
+    const rp_now_view_t *now;           /* for RP_VIEW_NOW */
 } rp_page_t;
 
 typedef struct {
@@ -160,6 +198,12 @@ void rp_report_pprof(const rp_render_t *c);
 void rp_report_callgrind(const rp_render_t *c);
 void rp_report_dot(const rp_render_t *c);
 void rp_report_speedscope(const rp_render_t *c);
+
+/* view=now in each page format (rp_report_now.c); the JSON one writes
+ * the members after the opening brace. */
+void rp_report_now_html(const rp_render_t *c);
+void rp_report_now_text(const rp_render_t *c);
+void rp_report_now_json(const rp_render_t *c);
 
 /* The flame graph as an <svg> element, for the html view (EMBEDDED: no
  * XML prolog, script nonce from page->csp_nonce) and for format=svg. */

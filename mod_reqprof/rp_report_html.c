@@ -225,7 +225,7 @@ static void form_get(const rp_render_t *c, const char *id)
 /* clang-format off */
 static const char *const view_titles[RP_VIEW_COUNT] = {
     "Overview", "Functions", "Callers", "Callees", "Call tree",
-    "Flame graph", "Requests", "Request", "Explain"
+    "Flame graph", "Requests", "Request", "Explain", "Now"
 };
 /* clang-format on */
 
@@ -404,7 +404,7 @@ static void header(const rp_render_t *c)
         rp_out_printf(c->out, "<p class=\"notice\" id=\"notice\">%s</p>\n",
                       h(c, pg->notice));
     }
-    if (c->o->focus && c->o->view != RP_VIEW_EXPLAIN) {
+    if (c->o->focus && !RP_VIEW_NO_MODEL(c->o->view)) {
         rp_out_printf(c->out, "<p class=\"focus\" id=\"focus\">Focused on "
                       "URI <code>%s</code>: every figure below is of its "
                       "requests only. ", h(c, c->o->focus));
@@ -413,7 +413,7 @@ static void header(const rp_render_t *c)
         put(c, "</p>\n");
     }
     if (c->o->req && c->o->view != RP_VIEW_REQUEST
-        && c->o->view != RP_VIEW_EXPLAIN) {
+        && !RP_VIEW_NO_MODEL(c->o->view)) {
         request_banner(c);
     }
 }
@@ -1594,18 +1594,19 @@ static void view_explain(const rp_render_t *c)
 
 /* ------------------------------------------------------------------ */
 
-/* In rp_view_e order; all but explain read the model. */
+/* In rp_view_e order; all but explain and now read the model. */
 /* clang-format off */
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
     view_overview, view_functions, view_callers, view_callees, view_tree,
-    view_flame, view_requests, view_request, view_explain
+    view_flame, view_requests, view_request, view_explain,
+    rp_report_now_html
 };
 /* clang-format on */
 
 void rp_report_html(const rp_render_t *c)
 {
     header(c);
-    if (c->m || c->o->view == RP_VIEW_EXPLAIN) {
+    if (c->m || RP_VIEW_NO_MODEL(c->o->view)) {
         views[c->o->view](c);
     }
     footer(c);

@@ -628,6 +628,17 @@ static void json_request(const rp_render_t *c, const sel_t *sel)
     json_nested(c, "tree");
 }
 
+/* view=now: the page's own head (there is no model), then the
+ * requests. */
+static void json_now(const rp_render_t *c, const sel_t *sel)
+{
+    (void)sel;
+    member(c, "{\"version\": ", c->page->version,
+           ", \"view\": \"now\", \"host\": ");
+    member(c, "", c->page->host, ", ");
+    rp_report_now_json(c);
+}
+
 static void json_explain(const rp_render_t *c, const sel_t *sel)
 {
     const rp_explain_view_t *x = c->page->explain;
@@ -664,7 +675,8 @@ static void json_explain(const rp_render_t *c, const sel_t *sel)
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c,
                                           const sel_t *sel) = {
     json_overview, json_functions, json_callers, json_callees, json_tree,
-    json_flame, json_requests, json_request, json_explain
+    json_flame, json_requests, json_request, json_explain,
+    json_now
 };
 /* clang-format on */
 
@@ -682,7 +694,7 @@ void rp_report_json(const rp_render_t *c)
                             : sel.err;
         }
     }
-    if (c->o->view != RP_VIEW_EXPLAIN) {
+    if (!RP_VIEW_NO_MODEL(c->o->view)) {
         json_head(c, notice);
     }
     views[c->o->view](c, &sel);

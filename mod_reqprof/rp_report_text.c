@@ -600,7 +600,8 @@ static void text_explain(const rp_render_t *c)
 /* clang-format off */
 static void (*const views[RP_VIEW_COUNT])(const rp_render_t *c) = {
     text_overview, text_functions, text_callers, text_callees, text_tree,
-    text_flame, text_requests, text_request, text_explain
+    text_flame, text_requests, text_request, text_explain,
+    rp_report_now_text
 };
 /* clang-format on */
 

@@ -41,6 +41,7 @@
 #include "rp_private.h"
 #include "rp_config.h"
 #include "rp_filter.h"
+#include "rp_live.h"
 #include "rp_request.h"
 #include "rp_runtime.h"
 #include "rp_sampler.h"
@@ -59,6 +60,7 @@ typedef struct {
     apr_time_t start;
     apr_uint32_t generation;    /* of the profile when the request began */
     const char *id;             /* its id (the reqprof-id note) */
+    rp_live_ref_t live;         /* its record among those in flight */
     int done;
     int timing; /* the Server-Timing filter was added */
 } rp_req_ctx_t;
@@ -273,6 +275,7 @@ static void finish(rp_req_ctx_t *ctx)
         return;
     }
     ctx->done = 1;
+    rp_live_end(&ctx->live);
     own = rp_sampler_end(ctx->t, ctx->token, &counts);
     rp_tsc_add(RP_TSC_END, counts.samples > 0, tsc);
     if (__atomic_load_n(&rt->exiting, __ATOMIC_ACQUIRE)) {
@@ -342,6 +345,25 @@ static const char *request_id(request_rec *r, apr_time_t start)
                         __atomic_add_fetch(&id_count, 1, __ATOMIC_RELAXED));
 }
 
+static apr_status_t watch_end(void *data)
+{
+    rp_live_end(data);
+    return APR_SUCCESS;
+}
+
+/* A request watched, not profiled (profiling paused): in flight until
+ * its pool goes. */
+static void watch_only(request_rec *r)
+{
+    rp_live_ref_t *ref = apr_palloc(r->pool, sizeof(*ref));
+
+    *ref = rp_live_begin(r, request_id(r, r->request_time));
+    if (ref->idx) {
+        apr_pool_cleanup_register(r->pool, ref, watch_end,
+                                  apr_pool_cleanup_null);
+    }
+}
+
 int rp_request_translate(request_rec *r)
 {
     rp_runtime_t *rt = rp_runtime_get();
@@ -358,16 +380,21 @@ int rp_request_translate(request_rec *r)
         return DECLINED;
     }
     rp_store_settings_get(rt->store, &live);
-    if (!live.enabled) {
+    conf = rp_config_get(r->server);
+    /* Paused, a host with a slow log still watches its requests. */
+    if (!live.enabled && conf->slow_after <= 0) {
         return DECLINED;
     }
-    conf = rp_config_get(r->server);
     tsc = RP_TSC_NOW();
     if (!rp_filter_match(conf->filter, r->uri, strlen(r->uri))) {
         rp_tsc_add(RP_TSC_MATCH, 0, tsc);
         return DECLINED;
     }
     rp_tsc_add(RP_TSC_MATCH, 0, tsc);
+    if (!live.enabled) {
+        watch_only(r);
+        return DECLINED;
+    }
     tsc = RP_TSC_NOW();
     /* httpd escapes error-log messages itself. */
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, RP_LOGNO(1001)
@@ -399,6 +426,7 @@ int rp_request_translate(request_rec *r)
     ctx->start = apr_time_now();
     ctx->id = request_id(r, ctx->start);
     apr_table_setn(r->notes, ID_NOTE, ctx->id);
+    ctx->live = rp_live_begin(r, ctx->id);
     ap_set_module_config(r->request_config, &reqprof_module, ctx);
     ap_add_output_filter_handle(end_filter_handle, ctx, r, r->connection);
     apr_pool_cleanup_register(r->pool, ctx, end_cleanup,

@@ -17,6 +17,7 @@
 
 #include "rp_private.h"
 #include "rp_config.h"
+#include "rp_live.h"
 #include "rp_runtime.h"
 #include "rp_sampler.h"
 #include "rp_timer.h"
@@ -187,6 +188,9 @@ int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!(rt.store = st->store)) {
         return OK;
     }
+    if (rp_live_post_config(pconf, s, st->nslots) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* The configuration decides the live settings at each start, but only
      * where it changed since the last start: a switch made on the page
      * survives a graceful restart that did not touch the directives. */
@@ -264,6 +268,7 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_cleanup_register(pchild, NULL, release_slot,
                               apr_pool_cleanup_null);
     rt.objects = rp_objects_create(pchild);
+    rp_live_child_init(pchild, rt.slot, rt.pid, rt.objects);
     rt.object_ids = apr_hash_make(pchild);
     rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
                                            conf->max_depth);

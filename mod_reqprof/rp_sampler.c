@@ -801,6 +801,52 @@ void *rp_sampler_owner(const void *owner_key)
            && t->owner_key == owner_key ? t->owner_data : NULL;
 }
 
+int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
+                    apr_uint64_t *time_ns)
+{
+    apr_uint32_t i, n;
+    int found = 0;
+
+    *depth = 0;
+    /* Never wait: the lock's holder may be a request a signal interrupted
+     * to end the process (prefork's hard stop), which waits for us. */
+    if (pthread_mutex_trylock(&threads_lock) != 0) {
+        return 0;
+    }
+    n = __atomic_load_n(&nthreads, __ATOMIC_ACQUIRE);
+    for (i = 0; i < n && !found; i++) {
+        rp_thread_t *t = threads[i];
+        apr_size_t at;
+        int d, k;
+
+        if (!t->in_use || __atomic_load_n(&t->tid, __ATOMIC_RELAXED) != tid
+            || !__atomic_load_n(&t->owner, __ATOMIC_ACQUIRE) || !t->on.w) {
+            continue;
+        }
+        /* The handler sets sig_last once the record is whole. */
+        at = __atomic_load_n(&t->sig_last, __ATOMIC_ACQUIRE);
+        if (!at || at - 1 + REC_WORDS > BUF_WORDS) {
+            break;
+        }
+        at--;
+        d = (int)(t->on.w[at] & HDR_DEPTH_MASK);
+        if (d > max) {
+            d = max;
+        }
+        if ((apr_size_t)d > BUF_WORDS - at - REC_WORDS) {
+            d = (int)(BUF_WORDS - at - REC_WORDS);
+        }
+        *time_ns = t->on.w[at + 2];
+        for (k = 0; k < d; k++) {
+            pcs[k] = t->on.w[at + REC_WORDS + k];
+        }
+        *depth = d;
+        found = d > 0;
+    }
+    pthread_mutex_unlock(&threads_lock);
+    return found;
+}
+
 void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made)
 {
     apr_uint32_t i, n;

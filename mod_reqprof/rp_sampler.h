@@ -143,6 +143,17 @@ apr_uint64_t rp_sampler_cpu_ns(const rp_thread_t *t);
  * it trusts the data.  Not signal-safe. */
 void *rp_sampler_owner(const void *owner_key);
 
+/* The newest on-CPU sample of the profiled request running now on
+ * thread TID of this child: its PCs (innermost first, at most MAX) in
+ * PCS, their number in *DEPTH, and its CLOCK_MONOTONIC time in *TIME_NS.
+ * 0 when the thread runs no profiled request or took no sample in it
+ * yet.  For the live view, from a thread of its own: the copy is made
+ * under the lock a thread's exit frees its buffer under, and may be torn
+ * by a sample taken meanwhile (a stack half of one, half of the next; the
+ * depth is bounded).  Not signal-safe. */
+int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
+                    apr_uint64_t *time_ns);
+
 /* Threads holding sampling state now (IN_USE: a buffer and a timer
  * each) and thread structs ever made (MADE: the most threads alive at
  * once).  Not signal-safe. */

@@ -180,7 +180,7 @@ class Httpd:
         fixture_routes = ""
         if self.fixture:
             fixture_routes = """
-<LocationMatch "^/([a-z0-9]+/)?(spin|sleep|recurse|upload|hello|fail)$">
+<LocationMatch "^/([a-z0-9]+/)?(spin|sleep|poll|recurse|upload|hello|fail)$">
     SetHandler reqprof-fixture
 </LocationMatch>
 """

@@ -54,6 +54,12 @@ BAD = [
     ("ReqProfKeep recent", "recent", "expected Off, or pairs of a rule"),
     ("ReqProfRedact X-Bad:Name", "X-Bad:Name", "not a header name"),
     ("ReqProfServerTiming maybe", "maybe", "must be On or Off"),
+    ("ReqProfSlowLog soon", "soon", "SECONDS must be Off or a whole number"),
+    ("ReqProfSlowLog -2", "-2", "SECONDS must be Off or a whole number"),
+    ("ReqProfSlowLog 100000", "100000", "from 0 to 86400"),
+    ("ReqProfSlowLog Off logs/slow.log", "Off logs/slow.log",
+     "a FILE for a slow log that is off"),
+    ("ReqProfSlowLog 2 |", "2 |", "FILE is empty"),
 ]
 
 # Process-wide directives refused inside a virtual host.
@@ -79,7 +85,9 @@ ReqProfServerTiming On
 <Location /quiet>
     ReqProfServerTiming Off
 </Location>
+ReqProfSlowLog 10
 <VirtualHost 127.0.0.1:8080>
+    ReqProfSlowLog 3 logs/slow-other.log
     ReqProfRedact X-Other
     ReqProfServerTiming Off
     ReqProfInclude ^/other

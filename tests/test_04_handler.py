@@ -18,7 +18,7 @@ BAD_QUERIES = [
     ("format=xml", "format 'xml' is not one of: html, text, json, svg, "
                    "collapsed, pprof, callgrind, dot, speedscope"),
     ("view=bogus", "view 'bogus' is not one of: overview, functions, "
-                   "callers, callees, tree, flame, requests, request, explain"),
+                   "callers, callees, tree, flame, requests, request, explain, now"),
     ("view=tree&view=flame", "parameter 'view' given more than once"),
     ("limit=99999999999", "limit must be 0 to 1000000, not 99999999999"),
     ("fraction=2", "fraction: fraction '2' is not a number from 0 to 1"),
