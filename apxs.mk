@@ -39,7 +39,7 @@ SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
               $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
               $(SRC_DIR)/rp_answer.c $(SRC_DIR)/rp_tsc.c \
-              $(PURE_SRCS)
+              $(SRC_DIR)/rp_status.c $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so
 FIXTURE    := $(FIX_DIR)/.libs/mod_reqprof_fixture.so
