@@ -40,7 +40,7 @@ SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
               $(SRC_DIR)/rp_runtime.c $(SRC_DIR)/rp_control.c \
               $(SRC_DIR)/rp_answer.c $(SRC_DIR)/rp_tsc.c \
-              $(SRC_DIR)/rp_live.c \
+              $(SRC_DIR)/rp_live.c $(SRC_DIR)/rp_status.c \
               $(PURE_SRCS)
 HEADERS    := $(wildcard $(SRC_DIR)/*.h)
 MODULE     := $(SRC_DIR)/.libs/mod_reqprof.so

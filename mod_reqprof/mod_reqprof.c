@@ -17,6 +17,7 @@
  *   rp_symbols  object offset -> function, source file and line (libdw)
  *   rp_model    snapshot -> merged call tree and function table
  *   rp_handler  the "reqprof" page
+ *   rp_status   the reqprof section of mod_status' /server-status
  *   rp_query    query-string parsing against a parameter table
  *   rp_escape   escaping for each output format
  *   rp_sort     the page's sort keys
@@ -27,6 +28,7 @@
 #include "rp_handler.h"
 #include "rp_request.h"
 #include "rp_runtime.h"
+#include "rp_status.h"
 
 #include <http_core.h>
 #include <http_request.h>
@@ -41,6 +43,8 @@ static void rp_register_hooks(apr_pool_t *p)
     ap_hook_translate_name(rp_request_translate, NULL, NULL,
                            APR_HOOK_REALLY_FIRST);
     ap_hook_handler(rp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* mod_status' optional hook: runs only where mod_status is loaded. */
+    rp_status_register(p);
 }
 
 /* Declared plainly: rp_private.h already did APLOG_USE_MODULE. */

@@ -326,28 +326,6 @@ static rp_explain_view_t *explain(request_rec *r,
 /* ------------------------------------------------------------------ */
 /* The model */
 
-/* This child's symbolizer, made on its first page; NULL (logged) when it
- * cannot be.  The first check is a lock-free read, so the pointer is
- * published with release order. */
-static rp_symbols_t *symbols(request_rec *r, rp_runtime_t *rt)
-{
-    rp_symbols_t *syms = __atomic_load_n(&rt->symbols, __ATOMIC_ACQUIRE);
-
-    if (!syms) {
-        apr_thread_mutex_lock(rt->lock);
-        if (!(syms = rt->symbols)) {
-            syms = rp_symbols_create(rt->pool);
-            __atomic_store_n(&rt->symbols, syms, __ATOMIC_RELEASE);
-        }
-        apr_thread_mutex_unlock(rt->lock);
-        if (!syms) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, RP_LOGNO(1103)
-                          "cannot create the page's symbolizer");
-        }
-    }
-    return syms;
-}
-
 static int model_flags(const rp_view_opts_t *o, const rp_format_t *fmt)
 {
     return (o->strip_dirs ? RP_MODEL_STRIP_DIRS : 0)
@@ -676,7 +654,7 @@ int rp_handler(request_rec *r)
                                "the shared memory could not be set up (see "
                                "the error log)");
     }
-    if (opts.view != RP_VIEW_EXPLAIN && !symbols(r, rt)) {
+    if (opts.view != RP_VIEW_EXPLAIN && !rp_runtime_symbols(r)) {
         return rp_answer_fail(r, HTTP_SERVICE_UNAVAILABLE, "no profile: "
                               "the symbolizer could not be set up (see the "
                               "error log)");

@@ -44,6 +44,29 @@ rp_runtime_t *rp_runtime_get(void)
     return &rt;
 }
 
+/* Created on first use, not at child start: a child that never serves
+ * the page (or the status section) never pays for it.  The first check
+ * is a lock-free read, so the pointer is published with release order. */
+rp_symbols_t *rp_runtime_symbols(request_rec *r)
+{
+    rp_symbols_t *syms = __atomic_load_n(&rt.symbols, __ATOMIC_ACQUIRE);
+
+    if (!syms && rt.lock) {
+        apr_thread_mutex_lock(rt.lock);
+        if (!(syms = rt.symbols)) {
+            syms = rp_symbols_create(rt.pool);
+            __atomic_store_n(&rt.symbols, syms, __ATOMIC_RELEASE);
+        }
+        apr_thread_mutex_unlock(rt.lock);
+        if (!syms) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          RP_LOGNO(1103) "cannot create the page's "
+                                         "symbolizer");
+        }
+    }
+    return syms;
+}
+
 static int pid_alive(apr_int32_t pid)
 {
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);

@@ -53,4 +53,9 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s);
 /* This process's state (a zeroed one in the parent). */
 rp_runtime_t *rp_runtime_get(void);
 
+/* This child's symbolizer for the page and the status section, made on
+ * first use and kept in rt->symbols; NULL (logged against R) when it
+ * cannot be made, or when the child has no lock (no store). */
+rp_symbols_t *rp_runtime_symbols(request_rec *r);
+
 #endif /* RP_RUNTIME_H */
