@@ -1,7 +1,8 @@
 """Soak (make -f apxs.mk soak): every fixture URL under ab, for a while, on
 each MPM and each clock at 1000 Hz, with every request profiled, while a
 reader keeps rendering the page's heaviest views and exports and clears
-the profile now and then. Passes when no request failed, every page read
+the profile now and then, reads view=now in a loop while slow requests
+run, and dumps them to a slow log (ReqProfSlowLog 1 FILE). Passes when no request failed, every page read
 answered 200, the error log shows no crash, [crit], [emerg] or unexpected
 [error], and the profile's accounting holds. SOAK_SECONDS (default 60)
 per MPM and clock."""
@@ -52,7 +53,28 @@ def upload_round(srv):
 
 PAGES = ["/reqprof?view=tree&limit=0", "/reqprof?view=flame",
          "/reqprof?format=pprof", "/reqprof?format=json&view=functions",
-         "/reqprof?format=callgrind", "/reqprof?view=requests"]
+         "/reqprof?format=callgrind", "/reqprof?view=requests",
+         "/reqprof?view=now&format=json", "/reqprof?view=now"]
+
+
+class SlowClient(threading.Thread):
+    """Requests that run past ReqProfSlowLog's second, one after another:
+    their stacks go to the slow log while the load runs."""
+
+    def __init__(self, srv):
+        super().__init__(daemon=True)
+        self.srv, self.stop = srv, threading.Event()
+        self.done = self.bad = 0
+
+    def run(self):
+        paths = ["/sleep?ms=1300", "/spin?a=1100"]
+        while not self.stop.is_set():
+            try:
+                status, _, _ = self.srv.fetch(paths[self.done % 2])
+                self.bad += status != 200
+            except Exception:   # noqa: BLE001  (counted)
+                self.bad += 1
+            self.done += 1
 
 
 class PageReader(threading.Thread):
@@ -115,13 +137,20 @@ def main():
     for mpm, timer in [(m, t) for m in MPMS for t in ("cpu", "real")]:
         srv = Httpd("soak-%s-%s" % (mpm, timer), mpm=mpm,
                     conf="ReqProf On\nReqProfTimer %s\nReqProfFrequency 1000\n"
-                         "ReqProfExclude ^/reqprof\n<Location /reqprof>\n"
+                         "ReqProfExclude ^/reqprof\n"
+                         "ReqProfSlowLog 1 logs/slow.log\n"
+                         "<Location /reqprof>\n"
                          "SetHandler reqprof\n</Location>\n" % timer)
         srv.start()
         done = failed = 0
         end = time.time() + seconds
         reader = PageReader(srv)
         reader.start()
+        slow_log = os.path.join(srv.root, "logs", "slow.log")
+        # The server's files stay from run to run: this run's part.
+        slow_from = os.path.getsize(slow_log)
+        slow = SlowClient(srv)
+        slow.start()
         try:
             while time.time() < end:
                 for path in URLS:
@@ -133,6 +162,8 @@ def main():
                 failed += f
             reader.stop.set()
             reader.join()
+            slow.stop.set()
+            slow.join()
             prof = json.loads(srv.get("/reqprof?format=json&limit=1").text)
         finally:
             srv.stop()
@@ -153,7 +184,13 @@ def main():
             status = 1
         for line in problems[:10] + reader.why[:5]:
             print("   ", line)
-        if failed or problems or reader.bad:
+        with open(slow_log) as f:
+            f.seek(slow_from)
+            dumps = f.read().count("slow request: ")
+        print("     slow requests %d (%d failed), %d slow-log dumps"
+              % (slow.done, slow.bad, dumps))
+        failed += slow.bad
+        if failed or problems or reader.bad or not dumps:
             status = 1
     return status
 
