@@ -351,11 +351,14 @@ static apr_status_t watch_end(void *data)
     return APR_SUCCESS;
 }
 
-/* A request watched, not profiled (profiling paused): in flight until
- * its pool goes. */
-static void watch_only(request_rec *r)
+/* A request watched, not profiled (profiling paused, its host has a slow
+ * log): in flight until its pool goes. */
+static void watch_only(request_rec *r, long period_ns)
 {
     rp_live_ref_t *ref = apr_palloc(r->pool, sizeof(*ref));
+
+    /* A running thread's stack comes from its CPU-clock tick. */
+    rp_sampler_attach(period_ns);
 
     *ref = rp_live_begin(r, request_id(r, r->request_time));
     if (ref->idx) {
@@ -392,7 +395,7 @@ int rp_request_translate(request_rec *r)
     }
     rp_tsc_add(RP_TSC_MATCH, 0, tsc);
     if (!live.enabled) {
-        watch_only(r);
+        watch_only(r, rp_timer_period_ns(live.frequency));
         return DECLINED;
     }
     tsc = RP_TSC_NOW();

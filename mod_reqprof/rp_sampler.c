@@ -84,6 +84,8 @@
 #define HDR_OFF_CPU         (1u << 20)  /* an [off CPU] leaf */
 /* Words of a record before its PCs: header, weight, time. */
 #define REC_WORDS           3
+/* Frames of a stack taken for the live view outside a request. */
+#define PEEK_DEPTH          48
 
 typedef struct {
     apr_uint64_t *w;
@@ -97,6 +99,15 @@ struct rp_thread_t {
                                          * (rp_sampler_end), raised only
                                          * by the thread itself. */
     volatile sig_atomic_t in_handler;   /* re-entrancy guard */
+    /* A stack asked for outside a profiled request (the live view's
+     * watcher, while profiling is paused): want is raised by the
+     * watcher, taken down by the handler at the thread's next CPU tick,
+     * which writes the stack under peek_seq (odd while it writes). */
+    apr_uint32_t want;
+    apr_uint32_t peek_seq;
+    apr_uint32_t peek_depth;
+    apr_uint64_t peek_time;
+    apr_uint64_t peek_pcs[PEEK_DEPTH];
     /* Written by the handler only (read and reset by the thread with an
      * atomic exchange, which a signal cannot split): */
     apr_uint64_t sig_reentered;         /* ticks of a request that found
@@ -272,6 +283,32 @@ static void credit_wait(rp_thread_t *t, void *const *frames, int n,
     t->sig_rq = rq;
 }
 
+/* Signal context: the interrupted stack from PC outward into T's peek
+ * area, for the live view (a thread outside a profiled request whose
+ * stack the watcher asked for).  unw_backtrace as the samples take it;
+ * plain stores under a sequence number, no allocation. */
+static void peek_take(rp_thread_t *t, void *pc)
+{
+    void *frames[PEEK_DEPTH + SKIP_MARGIN];
+    apr_uint32_t seq = t->peek_seq;
+    int n, k, d;
+
+    n = unw_backtrace(frames, PEEK_DEPTH + SKIP_MARGIN);
+    for (k = 0; k < n && frames[k] != pc; k++) {
+    }
+    d = k < n ? n - k : 0;
+    if (d > PEEK_DEPTH) {
+        d = PEEK_DEPTH;
+    }
+    __atomic_store_n(&t->peek_seq, seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    memcpy(t->peek_pcs, frames + k, sizeof(void *) * (apr_size_t)d);
+    t->peek_depth = (apr_uint32_t)d;
+    t->peek_time = mono_ns();
+    __atomic_store_n(&t->peek_seq, seq + 2, __ATOMIC_RELEASE);
+    __atomic_store_n(&t->want, 0, __ATOMIC_RELAXED);
+}
+
 void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
 {
     int saved_errno = errno;
@@ -306,6 +343,9 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
     t->in_handler = 1;
     if (!__atomic_load_n(&t->owner, __ATOMIC_RELAXED)) {
         t->sig_outside++;
+        if (__atomic_load_n(&t->want, __ATOMIC_RELAXED)) {
+            peek_take(t, RP_ARCH_UC_PC(uc));
+        }
     }
     else {
         t->c.ticks++;
@@ -819,9 +859,29 @@ int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
         apr_size_t at;
         int d, k;
 
-        if (!t->in_use || __atomic_load_n(&t->tid, __ATOMIC_RELAXED) != tid
-            || !__atomic_load_n(&t->owner, __ATOMIC_ACQUIRE) || !t->on.w) {
+        if (!t->in_use || __atomic_load_n(&t->tid, __ATOMIC_RELAXED) != tid) {
             continue;
+        }
+        if (!__atomic_load_n(&t->owner, __ATOMIC_ACQUIRE) || !t->on.w) {
+            /* Outside a profiled request: what the handler took when
+             * asked (rp_sampler_want_stack), and ask again. */
+            apr_uint32_t s1 = __atomic_load_n(&t->peek_seq, __ATOMIC_ACQUIRE);
+
+            d = (int)t->peek_depth;
+            d = d > max ? max : d > PEEK_DEPTH ? PEEK_DEPTH : d;
+            for (k = 0; !(s1 & 1) && k < d; k++) {
+                pcs[k] = t->peek_pcs[k];
+            }
+            *time_ns = t->peek_time;
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if ((s1 & 1)
+                || s1 != __atomic_load_n(&t->peek_seq, __ATOMIC_RELAXED)) {
+                d = 0;
+            }
+            __atomic_store_n(&t->want, 1, __ATOMIC_RELAXED);
+            *depth = d;
+            found = d > 0;
+            break;
         }
         /* The handler sets sig_last once the record is whole. */
         at = __atomic_load_n(&t->sig_last, __ATOMIC_ACQUIRE);
@@ -845,6 +905,19 @@ int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
     }
     pthread_mutex_unlock(&threads_lock);
     return found;
+}
+
+int rp_sampler_attach(long period_ns)
+{
+    if (!cfg_signo) {
+        return 0;
+    }
+    if (!tls_thread && !thread_setup(period_ns)) {
+        return 0;
+    }
+    /* A stack taken for a request before this one is not this one's. */
+    __atomic_store_n(&tls_thread->peek_depth, 0, __ATOMIC_RELAXED);
+    return 1;
 }
 
 void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made)

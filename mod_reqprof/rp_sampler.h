@@ -147,12 +147,23 @@ void *rp_sampler_owner(const void *owner_key);
  * thread TID of this child: its PCs (innermost first, at most MAX) in
  * PCS, their number in *DEPTH, and its CLOCK_MONOTONIC time in *TIME_NS.
  * 0 when the thread runs no profiled request or took no sample in it
- * yet.  For the live view, from a thread of its own: the copy is made
+ * yet.  Outside a profiled request, the stack its CPU-clock handler took
+ * when last asked, and the ask for the next one (see rp_sampler_attach);
+ * the caller tells whether that stack is of the request it watches by
+ * its time.  For the live view, from a thread of its own: the copy is made
  * under the lock a thread's exit frees its buffer under, and may be torn
  * by a sample taken meanwhile (a stack half of one, half of the next; the
  * depth is bounded).  Not signal-safe. */
 int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
                     apr_uint64_t *time_ns);
+
+/* On a request's thread that is watched (the live view, the slow log)
+ * but not profiled (profiling paused): set the thread up as a profiled
+ * request's first would (its CPU-clock timer at PERIOD_NS), so that when
+ * the watcher asks for its stack the next CPU tick takes one.  Outside a
+ * profiled request the handler does nothing else.  0 when the thread
+ * cannot be set up.  Not signal-safe. */
+int rp_sampler_attach(long period_ns);
 
 /* Threads holding sampling state now (IN_USE: a buffer and a timer
  * each) and thread structs ever made (MADE: the most threads alive at

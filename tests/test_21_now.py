@@ -230,10 +230,16 @@ def test_slow_log_while_paused(httpd):
                 expected_log=SLOW_LOG)
     assert srv.control("pause").status_code == 303
     assert srv.get("/poll?ms=1400").status_code == 200
+    # A spinner's stack comes from its thread's next CPU tick, asked for
+    # by the watcher (no sample is taken while paused).
+    assert srv.get("/spin?a=1400").status_code == 200
     time.sleep(0.5)
     blocks = slow_blocks(srv.new_log())
-    assert len(blocks) == 1
+    assert [b[0].group(6) for b in blocks] == ["/poll", "/spin"], blocks
     assert any(f.startswith("fixture_poll ") for f in blocks[0][1])
+    assert blocks[1][0].group(8).startswith("running"), blocks[1][0].group(0)
+    assert any(f.startswith("fixture_spin_a ") for f in blocks[1][1]), \
+        blocks[1][1]
     # Nothing was profiled meanwhile.
     assert not [u for u in srv.profile(view="requests")["kept"]
                 if u["uri"] == "/poll"]
