@@ -360,8 +360,12 @@ START_TEST(test_real_weights_add_up_to_the_wall)
                   "weights %.3f of the wall", share);
     /* The 60 ms wait is in the blocking function, whole (with, on a
      * loaded machine, the wait for a CPU after it: this first request of
-     * the process does not tell the two apart). */
-    ck_assert_msg(j.block_ns >= 55000000u && j.block_ns <= j.off_ns,
+     * the process does not tell the two apart).  Beyond the time off the
+     * CPU it may hold a few CPU-clock ticks of 1 ms: the CPU time of
+     * entering and leaving the wait is spent in that function too (CI saw
+     * 2.6 ms once on a loaded machine). */
+    ck_assert_msg(j.block_ns >= 55000000u
+                      && j.block_ns <= j.off_ns + 4000000u,
                   "%lu ns under unit_block_here, %lu off the CPU",
                   (unsigned long)j.block_ns, (unsigned long)j.off_ns);
     /* The exact CPU time comes back with the counts. */
