@@ -282,8 +282,9 @@ int rp_live_post_config(apr_pool_t *pconf, server_rec *s, int nslots)
         st->shm = NULL;
         return OK;
     }
+    /* Anonymous shared memory starts zeroed: the rows of slots never
+     * used are never touched, and cost address space only. */
     live_hdr = apr_shm_baseaddr_get(st->shm);
-    memset(live_hdr, 0, size);
     live_hdr->nslots = (apr_uint32_t)nslots;
     live_hdr->width = (apr_uint32_t)width;
     live_hdr->magic = LIVE_MAGIC;
