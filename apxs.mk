@@ -34,7 +34,8 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
                $(SRC_DIR)/rp_report_speedscope.c \
                $(SRC_DIR)/rp_report_requests.c \
                $(SRC_DIR)/rp_report_timeline.c $(SRC_DIR)/rp_render.c \
-               $(SRC_DIR)/rp_report_now.c
+               $(SRC_DIR)/rp_report_now.c $(SRC_DIR)/rp_interp.c \
+               $(SRC_DIR)/rp_interp_php.c $(SRC_DIR)/rp_inames.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
@@ -59,6 +60,7 @@ EXPORTS    := -Wl,-Wl,--version-script=$(CURDIR)/$(SRC_DIR)/exports.map
 
 # What the build, the tests and the demo need from Debian.
 DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
+              libapache2-mod-php8.2 php8.2-dev php8.2-opcache \
               libpcre2-dev libunwind-dev libdw-dev pkg-config check \
               python3 python3-pytest python3-requests curl binutils \
               zlib1g-dev chromium chromium-driver python3-selenium \
@@ -85,7 +87,8 @@ UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
               $(BUILD)/check_symbols $(BUILD)/check_offcpu \
               $(BUILD)/check_sampler $(BUILD)/check_model \
               $(BUILD)/check_flame $(BUILD)/check_exports \
-              $(BUILD)/check_html
+              $(BUILD)/check_html $(BUILD)/check_interp \
+              $(BUILD)/check_php_abi
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 UNIT_CFLAGS = -g -O1 $(WARN) -I$(SRC_DIR) -MMD -MP \
@@ -109,7 +112,9 @@ ASAN_LIB   := $(BUILD)/libreqprof_asan.a
 # store's seqlock fences order the very copy that unit_tsan.c tells TSan
 # about, and every other shared word is an atomic that TSan does check.
 TSAN_SRCS  := $(SRC_DIR)/rp_store.c $(SRC_DIR)/rp_sampler.c \
-              $(SRC_DIR)/rp_offcpu.c $(SRC_DIR)/rp_timer.c
+              $(SRC_DIR)/rp_offcpu.c $(SRC_DIR)/rp_timer.c \
+              $(SRC_DIR)/rp_interp.c $(SRC_DIR)/rp_interp_php.c \
+              $(SRC_DIR)/rp_inames.c
 TSAN_TESTS := $(BUILD)/check_store_tsan $(BUILD)/check_sampler_tsan
 TSAN       := -fsanitize=thread -DUNIT_TSAN -Wno-tsan
 TSAN_OBJS  := $(TSAN_SRCS:$(SRC_DIR)/%.c=$(BUILD)/tsan/%.o)
@@ -205,6 +210,14 @@ $(TSAN_LIB): $(TSAN_OBJS)
 
 $(BUILD)/check_%: $(UNIT_DIR)/check_%.c $(ASAN_LIB) apxs.mk | $(BUILD)
 	$(CC) $(UNIT_CFLAGS) $(SAN) -o $@ $< $(ASAN_LIB) $(UNIT_LIBS)
+
+# PHP's headers (php8.2-dev, from make deps) against rp_php_abi.h; PHP's
+# headers are not warning-clean under our flags, so theirs are -isystem.
+$(BUILD)/check_php_abi: $(UNIT_DIR)/check_php_abi.c $(SRC_DIR)/rp_php_abi.h \
+                        apxs.mk | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) $(SAN) \
+	    $(patsubst -I%,-isystem %,$(shell php-config --includes)) \
+	    -o $@ $< $(UNIT_LIBS)
 
 $(BUILD)/tsan/unit_tsan.o: $(UNIT_DIR)/unit_tsan.c apxs.mk
 	@mkdir -p $(@D)

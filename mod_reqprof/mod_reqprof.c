@@ -36,6 +36,8 @@
 static void rp_register_hooks(apr_pool_t *p)
 {
     ap_hook_post_config(rp_runtime_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(rp_runtime_interp_probe, NULL, NULL,
+                        APR_HOOK_REALLY_LAST);
     ap_hook_child_init(rp_runtime_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     rp_request_register(p);
     /* First, so the decision precedes other modules' work on the request;

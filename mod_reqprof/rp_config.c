@@ -251,6 +251,15 @@ static const char *set_enabled(cmd_parms *cmd, void *dc, const char *arg)
     return err ? err : parse_on_off(cmd, arg, &conf_of(cmd)->enabled);
 }
 
+/* Global only: the interpreters are looked for once per child. */
+static const char *set_interpreters(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd, arg);
+
+    (void)dc;
+    return err ? err : parse_on_off(cmd, arg, &conf_of(cmd)->interpreters);
+}
+
 static const char *add_rule(cmd_parms *cmd, void *dc, const char *arg)
 {
     rp_server_conf_t *conf = conf_of(cmd);
@@ -560,6 +569,10 @@ const command_rec rp_config_cmds[] = {
                    "running longer than SECONDS is logged, again each "
                    "further SECONDS (5 times at most), to the error log or "
                    "to FILE ('|command' for a piped log); default Off"),
+    AP_INIT_TAKE1("ReqProfInterpreters", set_interpreters, NULL, RSRC_CONF,
+                  "On|Off: PHP (mod_php 8.2) and Python (mod_wsgi, CPython "
+                  "3.11) functions in place of their interpreter's frames "
+                  "(default On)"),
     AP_INIT_TAKE1("ReqProfServerTiming", set_server_timing, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "On|Off: profiled responses carry a Server-Timing header "
@@ -580,6 +593,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->filter = rp_filter_create(p);
     conf->enabled = conf->timer = conf->frequency = conf->max_depth
         = conf->signo = conf->strip_dirs = conf->limit = RP_UNSET;
+    conf->interpreters = RP_UNSET;
     conf->memory = RP_UNSET;
     conf->slow_after = RP_UNSET;
     if (s->is_virtual) {
@@ -602,6 +616,7 @@ void *rp_config_create_server(apr_pool_t *p, server_rec *s)
     conf->keep.errors = RP_KEEP_ERRORS_DEFAULT;
     conf->keep_set = 1;
     conf->slow_after = 0;
+    conf->interpreters = 1;
     return conf;
 }
 
@@ -621,6 +636,7 @@ void *rp_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE(memory);
     MERGE(strip_dirs);
     MERGE(limit);
+    MERGE(interpreters);
     if (add->slow_after != RP_UNSET) {
         conf->slow_after = add->slow_after;
         conf->slow_file = add->slow_file;

@@ -33,6 +33,7 @@ typedef struct {
     const char *sort;       /* ReqProfSort: page default sort key */
     int strip_dirs;         /* ReqProfStripDirs: page default */
     int limit;              /* ReqProfLimit: page default rows, 0 = all */
+    int interpreters;       /* ReqProfInterpreters: script frames */
     rp_keep_policy_t keep;  /* ReqProfKeep: requests kept whole, per child */
     int keep_set;
     apr_array_header_t *redact; /* ReqProfRedact: header names (const char

@@ -21,6 +21,7 @@
 #include <apr_strings.h>
 
 #include "rp_filter.h"
+#include "rp_interp.h"
 #include "rp_model.h"
 #include "rp_sort.h"
 
@@ -56,13 +57,16 @@ static rp_frame_kind_e kind_named(const char *name)
     return RP_FRAME_REAL;
 }
 
-static apr_uint32_t intern_func(builder_t *b, rp_frame_kind_e kind,
+static apr_uint32_t intern_lang(builder_t *b, rp_frame_kind_e kind,
                                 const char *name, const char *object,
-                                const char *file, int line,
-                                const char *label)
+                                const char *file, int line, const char *label,
+                                int lang)
 {
+    /* A script function is one per file too: two files' {closure} or
+     * {main} are not one function. */
     const char *key = apr_pstrcat(b->p, name, "\x01", object, "\x01",
-                                  label ? label : "", NULL);
+                                  label ? label : "", "\x01",
+                                  lang && file ? file : "", NULL);
     apr_uintptr_t id = (apr_uintptr_t)apr_hash_get(b->func_ids, key,
                                                    APR_HASH_KEY_STRING);
     rp_func_t *f;
@@ -78,9 +82,17 @@ static apr_uint32_t intern_func(builder_t *b, rp_frame_kind_e kind,
     f->file = file && b->strip ? rp_model_base_name(file) : file;
     f->line = line;
     f->label = label;
+    f->lang = lang;
     id = (apr_uintptr_t)b->m->funcs->nelts;
     apr_hash_set(b->func_ids, key, APR_HASH_KEY_STRING, (void *)id);
     return (apr_uint32_t)(id - 1);
+}
+
+static apr_uint32_t intern_func(builder_t *b, rp_frame_kind_e kind,
+                                const char *name, const char *object,
+                                const char *file, int line, const char *label)
+{
+    return intern_lang(b, kind, name, object, file, line, label, 0);
 }
 
 /* The function a region node stands for. */
@@ -101,6 +113,15 @@ static apr_uint32_t func_of(builder_t *b, const rp_region_t *reg,
                            RP_MODEL_URI_OBJECT, NULL, 0,
                            b->labels ? reg->uris[fr->object].label : NULL);
     case RP_FRAME_REAL:
+        if (fr->object < reg->n_objects && reg->objects[fr->object].lang > 0
+            && reg->objects[fr->object].lang < RP_LANGS) {
+            /* A script function: named when its sample was taken. */
+            const rp_object_t *o = &reg->objects[fr->object];
+            return intern_lang(b, RP_FRAME_REAL, o->build_id,
+                               rp_lang_names[o->lang],
+                               *o->path ? o->path : NULL, o->line, NULL,
+                               o->lang);
+        }
         if (fr->object < reg->n_objects) {
             path = reg->objects[fr->object].path;
             sym = rp_symbols_lookup(b->syms, path,

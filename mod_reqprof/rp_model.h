@@ -31,9 +31,12 @@ typedef struct {
                                  * UNKNOWN (an address in no object), or
                                  * a marker: TRUNCATED, WAIT_CPU, ... */
     const char *name;           /* function, "[truncated]", URI, ... */
-    const char *object;         /* object path, or "" */
+    const char *object;         /* object path, "php" or "python" for a
+                                 * script function, or "" */
     const char *file;           /* source file when known, else NULL */
-    int line;
+    int line;                   /* a script function's: its first */
+    int lang;                   /* rp_lang_e: 0 native code, else the
+                                 * script language */
     const char *label;          /* a URI's with RP_MODEL_LABELS: method,
                                  * status, host, handler separated by
                                  * \x1f; else NULL */

@@ -62,6 +62,7 @@
 
 #include "rp_assets.h"
 #include "rp_escape.h"
+#include "rp_interp.h"
 #include "rp_report.h"
 
 /* Geometry, in SVG user units (px at 100 %). */
@@ -90,6 +91,7 @@ typedef struct {
     int units;                  /* length of the name as the script sees
                                  * it (UTF-16 units, entities decoded) */
     char fill[24];
+    int lang; /* rp_lang_e of a script function */
 } look_t;
 
 /* A child while the children are put in order. */
@@ -201,6 +203,23 @@ static void code_fill(char *buf, apr_size_t len, const char *object,
                  (int)(255 * hsl_part(p, q, h - 1.0 / 3) + 0.5));
 }
 
+/* Script functions, by language (rp_lang_e): a hue of their own, far
+ * from native code's reds and yellows, shaded by the function. */
+static const int lang_hues[RP_LANGS] = { 0, 265, 130 };
+
+static void script_fill(char *buf, apr_size_t len, int lang, const char *name)
+{
+    apr_uint32_t hn = hash(name);
+    double h = (double)(lang_hues[lang] + (int)(hn % 21) - 10) / 360.0;
+    double s = 0.45, l = 0.62 + (double)((hn >> 8) % 11) / 100.0;
+    double q = l < 0.5 ? l * (1 + s) : l + s - l * s, p = 2 * l - q;
+
+    apr_snprintf(buf, len, "rgb(%d,%d,%d)",
+                 (int)(255 * hsl_part(p, q, h + 1.0 / 3) + 0.5),
+                 (int)(255 * hsl_part(p, q, h) + 0.5),
+                 (int)(255 * hsl_part(p, q, h - 1.0 / 3) + 0.5));
+}
+
 static void fill_of(char *buf, apr_size_t len, const rp_func_t *f)
 {
     const char *fixed = (unsigned)f->kind < RP_FRAME_KINDS
@@ -211,6 +230,10 @@ static void fill_of(char *buf, apr_size_t len, const rp_func_t *f)
     }
     if (fixed) {
         apr_cpystrn(buf, fixed, len);
+        return;
+    }
+    if (f->lang > 0 && f->lang < RP_LANGS) {
+        script_fill(buf, len, f->lang, f->name);
         return;
     }
     code_fill(buf, len, f->object, f->name);
@@ -325,6 +348,7 @@ static const look_t *look_of(flame_t *fl, apr_uint32_t func)
     lk->object = f->object ? f->object : "";
     lk->units = units_of(lk->name);
     fill_of(lk->fill, sizeof(lk->fill), f);
+    lk->lang = f->lang;
     fl->looks[func] = lk;
     return lk;
 }
@@ -460,6 +484,9 @@ static void draw_frame(flame_t *fl, const frame_t *f)
                   f->off, n->total_count, f->depth, lk->units);
     if (fl->diff) {
         rp_out_printf(c->out, " data-delta=\"%.1f\"", delta);
+    }
+    if (lk->lang > 0 && lk->lang < RP_LANGS) {
+        rp_out_printf(c->out, " data-lang=\"%s\"", rp_lang_names[lk->lang]);
     }
     rp_out_puts(c->out, "><title>");
     rp_out_puts(c->out, lk->name);

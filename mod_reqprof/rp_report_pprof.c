@@ -259,7 +259,7 @@ static apr_hash_t *build_ids(apr_pool_t *p, const rp_model_t *m)
         for (k = 0; g && k < g->n_objects; k++) {
             const rp_object_t *o = &g->objects[k];
             const char *base;
-            if (!o->path || !o->build_id || !*o->build_id) {
+            if (!o->path || !o->build_id || !*o->build_id || o->lang) {
                 continue;
             }
             base = strrchr(o->path, '/');

@@ -109,6 +109,50 @@ static apr_uint32_t place(rp_runtime_t *rt, apr_uint64_t pc,
     return (apr_uint32_t)(id - 1);
 }
 
+/* Script functions a child remembers the object index of; past it a new
+ * one is looked up in the store each time (a linear scan there). */
+#define SCRIPT_IDS_MAX 65536
+
+/* The object index of the script frame W of a sample of T, its current
+ * line in *REL.  SEEN (the request's) caches it by W's entry. */
+static apr_uint32_t place_script(rp_runtime_t *rt, const rp_thread_t *t,
+                                 apr_hash_t *seen, apr_uint64_t w,
+                                 apr_uint64_t *rel)
+{
+    rp_script_frame_t f;
+    apr_uint64_t entry = w & ~(APR_UINT64_C(0xFFFFFF) << 32);
+    char key[2 * RP_INAME_MAX + 32];
+    apr_size_t len;
+    apr_uintptr_t id;
+
+    rp_sampler_script(t, w, &f);
+    *rel = (apr_uint64_t)f.line;
+    if ((id = (apr_uintptr_t)apr_hash_get(seen, &entry, sizeof(entry)))) {
+        return (apr_uint32_t)(id - 1);
+    }
+    len = (apr_size_t)apr_snprintf(key, sizeof(key), "%d %.*s%c%.*s%c%d",
+                                   f.lang, (int)f.name_len, f.name, 0,
+                                   (int)f.file_len, f.file, 0, f.first_line);
+    id = (apr_uintptr_t)apr_hash_get(rt->script_ids, key, len);
+    if (!id) {
+        char *name = apr_pstrmemdup(apr_hash_pool_get(seen), f.name,
+                                    f.name_len);
+        char *file = apr_pstrmemdup(apr_hash_pool_get(seen), f.file,
+                                    f.file_len);
+        id = (apr_uintptr_t)rp_store_script(rt->store, rt->slot, f.lang, name,
+                                            file, f.first_line)
+             + 1;
+        if (apr_hash_count(rt->script_ids) < SCRIPT_IDS_MAX) {
+            apr_hash_set(rt->script_ids, apr_pmemdup(rt->pool, key, len), len,
+                         (void *)id);
+        }
+    }
+    apr_hash_set(seen,
+                 apr_pmemdup(apr_hash_pool_get(seen), &entry, sizeof(entry)),
+                 sizeof(entry), (void *)id);
+    return (apr_uint32_t)(id - 1);
+}
+
 /* The request headers of R as "name\0value\0" pairs into *LEN bytes,
  * cut at a pair to RP_KEEP_HDR_MAX, the values of credentials and of
  * ReqProfRedact's headers replaced: they never reach shared memory. */
@@ -166,6 +210,7 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
 {
     rp_runtime_t *rt = rp_runtime_get();
     request_rec *r = ctx->r;
+    apr_hash_t *seen = NULL; /* script frames' objects, by entry */
     const rp_server_conf_t *conf;
     rp_request_info_t info;
     rp_keep_info_t keep;
@@ -215,6 +260,11 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
     drops.unwind_failed = c->unwind_failed;
     drops.other_dropped = c->other_dropped;
     drops.outside_request = c->outside_request;
+    drops.script_merged = c->merge.merged;
+    drops.script_mismatch = c->merge.mismatch;
+    drops.script_fault = c->merge.fault;
+    drops.script_cut = c->merge.cut;
+    drops.script_names_full = c->merge.names_full;
 
     apr_thread_mutex_lock(rt->lock);
     pos = 0;
@@ -234,6 +284,17 @@ static void drain(rp_req_ctx_t *ctx, int own, const rp_sampler_counts_t *c,
             /* Past the innermost frame the PCs are return addresses: the
              * call is the instruction before. */
             apr_uint64_t pc = s.pcs[i] - (i > 0 ? 1 : 0);
+            if (RP_INTERP_IS_TAG(s.pcs[i])) {
+                if (!seen) {
+                    seen = apr_hash_make(r->pool);
+                }
+                f[lead + i].object = place_script(rt, ctx->t, seen, s.pcs[i],
+                                                  &f[lead + i].rel);
+                f[lead + i].kind = f[lead + i].object == RP_STORE_NONE
+                                       ? RP_FRAME_UNKNOWN
+                                       : RP_FRAME_REAL;
+                continue;
+            }
             f[lead + i].object = place(rt, pc, &f[lead + i].rel);
             f[lead + i].kind = f[lead + i].object == RP_STORE_NONE
                                ? RP_FRAME_UNKNOWN : RP_FRAME_REAL;

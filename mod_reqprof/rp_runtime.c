@@ -17,6 +17,7 @@
 
 #include "rp_private.h"
 #include "rp_config.h"
+#include "rp_interp.h"
 #include "rp_live.h"
 #include "rp_runtime.h"
 #include "rp_sampler.h"
@@ -176,6 +177,32 @@ static rp_shm_state_t *shm_state(server_rec *s, apr_pool_t *pconf)
     return st;
 }
 
+static void interp_log(void *data, const char *line)
+{
+    /* clang-format off */
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, data, RP_LOGNO(1313)
+                 "%s", line);
+    /* clang-format on */
+}
+
+static void interp_quiet(void *data, const char *line)
+{
+    (void)data;
+    (void)line;
+}
+
+int rp_runtime_interp_probe(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        rp_interp_probe(rp_config_get(s)->interpreters, interp_log, s);
+    }
+    return OK;
+}
+
 int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
@@ -293,6 +320,11 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     rt.objects = rp_objects_create(pchild);
     rp_live_child_init(pchild, rt.slot, rt.pid, rt.objects);
     rt.object_ids = apr_hash_make(pchild);
+    rt.script_ids = apr_hash_make(pchild);
+    /* Before the sampler makes any thread's state: each thread gets a
+     * name table when an interpreter is walked.  Said in the log by the
+     * parent (post_config), once per start. */
+    rp_interp_child_init(conf->interpreters, interp_quiet, NULL);
     rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
                                            conf->max_depth);
     rp_tsc_child_init(pchild, s);

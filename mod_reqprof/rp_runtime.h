@@ -34,6 +34,8 @@ typedef struct {
                                  * to its region, and the caches below */
     rp_objects_t *objects;      /* loaded objects, for PC -> object */
     apr_hash_t *object_ids;     /* rp_loaded_t * -> store object index + 1 */
+    apr_hash_t *script_ids;     /* "lang name\0file\0line" -> store object
+                                 * index + 1 (rp_interp's functions) */
     apr_pool_t *pool;           /* the child's pool */
     rp_symbols_t *symbols;      /* for the page, made on first use */
     const char *sampler_off;    /* NULL, or why this child cannot sample */
@@ -48,6 +50,11 @@ typedef struct {
 /* Hooks. */
 int rp_runtime_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s);
+/* Last of the post_config hooks (mod_php starts PHP in its own): say in
+ * the log, once per start, which interpreters the children will walk and
+ * why not the others.  The parent installs nothing. */
+int rp_runtime_interp_probe(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
 void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* This process's state (a zeroed one in the parent). */

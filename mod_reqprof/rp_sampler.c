@@ -57,6 +57,7 @@
 
 #include "rp_arch.h"
 #include "rp_atomic.h"
+#include "rp_interp.h"
 #include "rp_offcpu.h"
 #include "rp_sampler.h"
 #include "rp_store.h"
@@ -121,6 +122,11 @@ struct rp_thread_t {
     rp_thread_timer_t timer;
     long period_ns;
     rp_buf_t on;                        /* written by the signal handler */
+    /* Names of script frames (rp_interp), while an interpreter is
+     * walked: [0] the handler's, [1] the off-CPU sampler's (under
+     * off_lock, made with the off-CPU buffer). */
+    rp_inames_t *names[2];
+    rp_merge_counts_t off_mc;           /* the off-CPU sampler's merges */
     rp_sampler_counts_t c;              /* signal-side counters */
     /* Off-CPU side, under off_lock.  real and req_seq are also read
      * unlocked, by the sampler's first look (off_sample_one): written
@@ -314,6 +320,7 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
     int saved_errno = errno;
     rp_thread_t *t = tls_thread;
     void *frames[MAX_DEPTH_CAP + SKIP_MARGIN];
+    void *mixed[MAX_DEPTH_CAP];
     const ucontext_t *uc = uctx;
     void *pc;
     apr_uint64_t cpu, rq, now;
@@ -361,7 +368,8 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
             t->c.unwind_failed++;
         }
         else {
-            int depth = n - k, truncated = 0;
+            int depth = n - k, truncated = 0, cut = 0;
+            void *const *stack;
             if (depth > cfg_max_depth) {
                 depth = cfg_max_depth;
                 truncated = 1;
@@ -369,15 +377,26 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
             else if (n == cap) {
                 truncated = 1;   /* the stack went on beyond what we asked */
             }
+            if (t->names[0]) {
+                /* Script frames in place of the interpreter's loop. */
+                depth = rp_interp_merge(t->names[0], 0, 0, frames + k, depth,
+                                        mixed, cfg_max_depth, &cut,
+                                        &t->c.merge);
+                truncated |= cut;
+                stack = mixed;
+            }
+            else {
+                stack = frames + k;
+            }
             flags = truncated ? HDR_TRUNCATED : 0;
             now = mono_ns();
-            at = put_sample(&t->on, &t->c, frames + k, depth, flags,
+            at = put_sample(&t->on, &t->c, stack, depth, flags,
                             (apr_uint64_t)t->period_ns * (1 + overrun), now);
             if (at) {
                 t->sig_last = at;
             }
             if (t->sig_real && schedstat_read(t->ss_fd, &cpu, &rq)) {
-                credit_wait(t, frames + k, depth, flags, rq, now);
+                credit_wait(t, stack, depth, flags, rq, now);
             }
         }
     }
@@ -422,6 +441,7 @@ static rp_thread_t *thread_slot(void)
 static void thread_release(rp_thread_t *t)
 {
     apr_uint64_t *on = t->on.w, *off;
+    rp_inames_t *nm0, *nm1;
     int fd;
 
     tls_thread = NULL;
@@ -430,6 +450,8 @@ static void thread_release(rp_thread_t *t)
     off = t->off.w;
     t->off.w = NULL;
     t->off.used = 0;
+    nm1 = t->names[1];
+    t->names[1] = NULL;
     __atomic_store_n(&t->real, 0, __ATOMIC_RELAXED);
     t->acct = 0;
     t->sig_real = 0;
@@ -444,12 +466,16 @@ static void thread_release(rp_thread_t *t)
     rp_timer_thread_stop(&t->timer);
     t->on.w = NULL;
     t->on.used = 0;
+    nm0 = t->names[0];
+    t->names[0] = NULL;
     t->owner_key = NULL;
     t->owner_data = NULL;
     t->in_use = 0;
     pthread_mutex_unlock(&threads_lock);
     free(on);
     free(off);
+    rp_interp_names_free(nm0);
+    rp_interp_names_free(nm1);
 }
 
 static void thread_gone(void *data)
@@ -471,6 +497,8 @@ static rp_thread_t *thread_setup(long period_ns)
         thread_release(t);
         return NULL;
     }
+    /* Without a name table the thread's samples stay native. */
+    t->names[0] = rp_interp_active() ? rp_interp_names_new() : NULL;
     __atomic_store_n(&t->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELAXED);
     t->period_ns = period_ns;
     /* Warm up libunwind's lazily allocated per-thread state and caches
@@ -502,6 +530,7 @@ static int off_buffer(rp_thread_t *t)
     pthread_mutex_lock(&t->off_lock);
     t->off.w = w;
     t->off.used = 0;
+    t->names[1] = rp_interp_active() ? rp_interp_names_new() : NULL;
     pthread_mutex_unlock(&t->off_lock);
     return 1;
 }
@@ -604,6 +633,9 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     t->sig_last = 0;
     t->sig_real = 0;
     memset(&t->c, 0, sizeof(t->c));
+    if (t->names[0]) {
+        rp_interp_names_reset(t->names[0]);
+    }
     if (real) {
         if (!__atomic_load_n(&off_state, __ATOMIC_ACQUIRE)) {
             off_start();
@@ -631,6 +663,10 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         t->off.used = 0;
         t->off_looks = t->off_samples = t->off_woke = t->off_full = 0;
         t->off_failed = 0;
+        memset(&t->off_mc, 0, sizeof(t->off_mc));
+        if (t->names[1]) {
+            rp_interp_names_reset(t->names[1]);
+        }
         __atomic_store_n(&t->req_seq, t->req_seq + 1, __ATOMIC_RELAXED);
         __atomic_store_n(&t->real, real, __ATOMIC_RELAXED);
         t->acct = acct;
@@ -799,6 +835,11 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
     t->c.offcpu_full += t->off_full;
     t->c.offcpu_woke += t->off_woke;
     t->c.offcpu_failed += t->off_failed;
+    t->c.merge.merged += t->off_mc.merged;
+    t->c.merge.mismatch += t->off_mc.mismatch;
+    t->c.merge.fault += t->off_mc.fault;
+    t->c.merge.cut += t->off_mc.cut;
+    t->c.merge.names_full += t->off_mc.names_full;
     t->off.used = 0;
     pthread_mutex_unlock(&t->off_lock);
     *counts = t->c;
@@ -826,6 +867,12 @@ int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s)
     s->pcs = t->on.w + *pos + REC_WORDS;
     *pos += REC_WORDS + (apr_size_t)s->depth;
     return 1;
+}
+
+int rp_sampler_script(const rp_thread_t *t, apr_uint64_t word,
+                      rp_script_frame_t *out)
+{
+    return rp_interp_frame(t->names[rp_interp_which(word)], word, out);
 }
 
 apr_uint64_t rp_sampler_cpu_ns(const rp_thread_t *t)
@@ -940,7 +987,9 @@ void rp_sampler_stats(apr_uint32_t *in_use, apr_uint32_t *made)
 static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
 {
     apr_uint64_t pcs[MAX_DEPTH_CAP];
-    void *frames[MAX_DEPTH_CAP];
+    void *frames[MAX_DEPTH_CAP], *mixed[MAX_DEPTH_CAP];
+    void *const *stack = frames;
+    int cut = 0;
     apr_uint64_t now, cpu, rq, blk = 0;
     apr_uint32_t seq;
     int depth = 0, i, have = 0;
@@ -995,12 +1044,21 @@ static void off_sample_one(rp_offcpu_t *o, rp_thread_t *t)
             for (i = 0; i < depth; i++) {
                 frames[i] = (void *)(apr_uintptr_t)pcs[i];
             }
+            if (t->names[1]) {
+                /* The thread is blocked: its script's frames hold
+                 * still. */
+                depth = rp_interp_merge(t->names[1], 1, t->tid, frames, depth,
+                                        mixed, cfg_max_depth, &cut,
+                                        &t->off_mc);
+                stack = mixed;
+            }
             memset(&dummy, 0, sizeof(dummy));
             /* With accounting, the sample stands for the blocked time
              * since the last look; without, for one period. */
             at = put_sample(
-                &t->off, &dummy, frames, depth,
-                HDR_OFFCPU | (depth >= cfg_max_depth ? HDR_TRUNCATED : 0),
+                &t->off, &dummy, stack, depth,
+                HDR_OFFCPU
+                    | (depth >= cfg_max_depth || cut ? HDR_TRUNCATED : 0),
                 have ? blk
                      : (apr_uint64_t)__atomic_load_n(&off_period_ns,
                                                      __ATOMIC_RELAXED),

@@ -32,6 +32,8 @@
 
 #include <apr_pools.h>
 
+#include "rp_interp.h"
+
 typedef struct rp_thread_t rp_thread_t;
 
 /* What became of a request's ticks.  A tick is a signal that landed in
@@ -68,6 +70,8 @@ typedef struct {
                                   * end (set by rp_sampler_end) */
     apr_uint64_t begin_ns;       /* CLOCK_MONOTONIC at begin: sample times
                                   * are relative to it */
+    rp_merge_counts_t merge;     /* samples taken while a script ran
+                                  * (rp_interp), by what the merge did */
 } rp_sampler_counts_t;
 
 /* What a sample's time was spent on, beyond its stack. */
@@ -132,6 +136,12 @@ int rp_sampler_end(rp_thread_t *t, apr_uint32_t token,
 /* Iterate the samples of the request just ended: *POS starts at 0; returns
  * 0 at the end. */
 int rp_sampler_next(const rp_thread_t *t, apr_size_t *pos, rp_sample_t *s);
+
+/* The script frame a tagged word (RP_INTERP_IS_TAG) of a sample of the
+ * request just ended on T names, read as rp_sampler_next's samples are.
+ * 0 when it is gone (*OUT then names "[lost]").  Not signal-safe. */
+int rp_sampler_script(const rp_thread_t *t, apr_uint64_t word,
+                      rp_script_frame_t *out);
 
 /* The CPU time of the calling thread since its request's begin on T, in ns; 0 when T is not the calling thread's.  A clock read, for
  * a response's Server-Timing.  Not signal-safe. */

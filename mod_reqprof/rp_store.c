@@ -122,13 +122,14 @@
 /* Constants */
 
 #define RP_STORE_MAGIC      0x52505354u     /* "RPST" */
-#define RP_STORE_VERSION    2u              /* of everything below */
+#define RP_STORE_VERSION    3u              /* of everything below */
 
 /* Bytes before region 0: a page, so that regions of a page-multiple size
  * start on page boundaries. */
 #define RP_SEG_HDR_SIZE     4096
 
-#define RP_OBJ_AREA_MAX     ((apr_size_t)128 * 1024)
+#define RP_OBJ_AREA_MAX     ((apr_size_t)512 * 1024)
+#define RP_OBJ_LANG_MASK    0xFu            /* rp_sobj_t.tag's language */
 #define RP_OBJ_STR_AVG      112             /* bytes of strings per object */
 #define RP_RING_MIN         16
 #define RP_RING_MAX         4096
@@ -255,7 +256,10 @@ typedef struct {
     apr_uint32_t path;              /* offsets in the object strings */
     apr_uint32_t build_id;
     apr_uint32_t hash;
-    apr_uint32_t unused;
+    apr_uint32_t tag;               /* 0: code; else a script function:
+                                     * language in bits 0-3, first line
+                                     * above (path its file, build_id its
+                                     * name) */
 } rp_sobj_t;
 
 /* A span of a kept request: samples of one leaf, consecutive in time. */
@@ -456,7 +460,12 @@ static const char *const counter_names[RP_CTR_MAX] = {
     "outside_request",
     "weight_ns",
     "kept",
-    "kept_full"
+    "kept_full",
+    "script_merged",
+    "script_mismatch",
+    "script_fault",
+    "script_cut",
+    "script_names_full"
 };
 
 const char *const rp_keep_reason_names[RP_KEEP_REASONS + 1] = {
@@ -1295,8 +1304,31 @@ void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid)
 /* ------------------------------------------------------------------ */
 /* Writer: objects */
 
+static apr_uint32_t object_add(rp_store_t *s, int slot, const char *path,
+                               const char *build_id, apr_uint32_t tag);
+
 apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
                              const char *build_id)
+{
+    return object_add(s, slot, path, build_id, 0);
+}
+
+apr_uint32_t rp_store_script(rp_store_t *s, int slot, int lang,
+                             const char *name, const char *file,
+                             int first_line)
+{
+    apr_uint32_t line = first_line > 0 && first_line < (1 << 27)
+                            ? (apr_uint32_t)first_line
+                            : 0;
+
+    if (lang <= 0 || (apr_uint32_t)lang > RP_OBJ_LANG_MASK) {
+        return RP_STORE_NONE;
+    }
+    return object_add(s, slot, file, name, (apr_uint32_t)lang | (line << 4));
+}
+
+static apr_uint32_t object_add(rp_store_t *s, int slot, const char *path,
+                               const char *build_id, apr_uint32_t tag)
 {
     rp_wctx_t w;
     rp_region_hdr_t *r;
@@ -1317,11 +1349,12 @@ apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
     }
     plen = strlen(path);
     blen = strlen(build_id);
-    h = str_hash(path, plen) ^ (str_hash(build_id, blen) * 31);
+    h = str_hash(path, plen) ^ (str_hash(build_id, blen) * 31) ^ tag;
     /* A linear scan: objects are few, and the caller caches indices. */
     for (i = 0; i < r->n_objs; i++) {
         o = &w.objs[i];
-        if (o->hash == h && strcmp(w.ostr + o->path, path) == 0
+        if (o->hash == h && o->tag == tag
+            && strcmp(w.ostr + o->path, path) == 0
             && strcmp(w.ostr + o->build_id, build_id) == 0) {
             return i;
         }
@@ -1337,7 +1370,7 @@ apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
     }
     o = &w.objs[r->n_objs];
     o->hash = h;
-    o->unused = 0;
+    o->tag = tag;
     o->path = r->ostr_used;
     memcpy(w.ostr + o->path, path, plen + 1);
     o->build_id = (apr_uint32_t)(o->path + plen + 1);
@@ -2143,6 +2176,11 @@ void rp_store_add_request(rp_store_t *s, int slot,
         d[RP_CTR_UNWIND_FAILED] = drops->unwind_failed;
         d[RP_CTR_OTHER_DROPPED] = drops->other_dropped;
         d[RP_CTR_OUTSIDE_REQUEST] = drops->outside_request;
+        d[RP_CTR_SCRIPT_MERGED] = drops->script_merged;
+        d[RP_CTR_SCRIPT_MISMATCH] = drops->script_mismatch;
+        d[RP_CTR_SCRIPT_FAULT] = drops->script_fault;
+        d[RP_CTR_SCRIPT_CUT] = drops->script_cut;
+        d[RP_CTR_SCRIPT_NAMES_FULL] = drops->script_names_full;
     }
     else {
         d[RP_CTR_TICKS] = (apr_uint64_t)nsamples;
@@ -2507,6 +2545,8 @@ static void region_view(apr_pool_t *p, const rp_store_t *s, int slot,
     for (i = 0; i < h->n_objs; i++) {
         objs[i].path = ostr + im->objs[i].path;
         objs[i].build_id = ostr + im->objs[i].build_id;
+        objs[i].lang = (int)(im->objs[i].tag & RP_OBJ_LANG_MASK);
+        objs[i].line = (int)(im->objs[i].tag >> 4);
     }
     out->objects = objs;
     out->n_objects = h->n_objs;

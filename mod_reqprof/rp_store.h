@@ -203,6 +203,13 @@ typedef struct {
     apr_uint64_t unwind_failed; /* ticks dropped: no stack came back */
     apr_uint64_t other_dropped; /* ticks dropped otherwise (re-entry, ...) */
     apr_uint64_t outside_request; /* ticks outside any profiled request */
+    /* Samples taken while a PHP or Python script ran (rp_interp.h), by
+     * what became of their script frames; not part of the invariant. */
+    apr_uint64_t script_merged;     /* in place of the interpreter's */
+    apr_uint64_t script_mismatch;   /* did not pair up: native only */
+    apr_uint64_t script_fault;      /* a bad read: native only */
+    apr_uint64_t script_cut;        /* above a native stack cut short */
+    apr_uint64_t script_names_full; /* frames named "[names full]" */
 } rp_drop_counts_t;
 
 /* Per-region counters; see the invariant at the top of this file. */
@@ -222,6 +229,15 @@ typedef enum {
     RP_CTR_KEPT,                /* requests kept whole */
     RP_CTR_KEPT_FULL,           /* not kept, or let go early, for lack of
                                  * room (see Kept requests) */
+    RP_CTR_SCRIPT_MERGED,       /* samples whose script frames took the
+                                 * interpreter's place (rp_drop_counts_t) */
+    RP_CTR_SCRIPT_MISMATCH,     /* ... that kept native frames alone:
+                                 * the two stacks did not pair up */
+    RP_CTR_SCRIPT_FAULT,        /* ... : a read of the script's frames
+                                 * faulted or failed a check */
+    RP_CTR_SCRIPT_CUT,          /* ... whose script frames went above a
+                                 * native stack cut short (JIT code) */
+    RP_CTR_SCRIPT_NAMES_FULL,   /* script frames named "[names full]" */
     RP_CTR_MAX
 } rp_counter_e;
 
@@ -333,6 +349,14 @@ void rp_store_release(rp_store_t *s, int slot, apr_int32_t pid);
 apr_uint32_t rp_store_object(rp_store_t *s, int slot, const char *path,
                              const char *build_id);
 
+/* The index of the script function NAME of language LANG (rp_lang_e,
+ * 1..15) in FILE, starting at FIRST_LINE, in SLOT's object table: a
+ * frame of kind REAL with this object and its current line as rel is a
+ * script frame.  Otherwise as rp_store_object. */
+apr_uint32_t rp_store_script(rp_store_t *s, int slot, int lang,
+                             const char *name, const char *file,
+                             int first_line);
+
 /* Store one finished request in SLOT's region, in one write section: each
  * sample's frames go into the call tree below the request's URI node
  * (outermost first, below a [truncated] node when cut), its totals into
@@ -366,8 +390,12 @@ typedef struct {
 } rp_node_t;
 
 typedef struct {
-    const char *path;
-    const char *build_id;       /* "" when none was given */
+    const char *path;           /* a script function's: its file */
+    const char *build_id;       /* "" when none was given; a script
+                                 * function's: its name */
+    int lang;                   /* 0: code; else a script function's
+                                 * language (rp_lang_e of rp_interp.h) */
+    int line;                   /* a script function's first line */
 } rp_object_t;
 
 typedef struct {

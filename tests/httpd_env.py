@@ -30,6 +30,10 @@ FIXTURE = os.path.join(TOP, "tests", "fixture", ".libs",
 EXAMPLE_CONF = os.path.join(TOP, "conf.d", "reqprof.conf")
 HTTPD = shutil.which("apache2") or shutil.which("httpd") or "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
+# The interpreters of the mixed-stack tests (Debian's builds), and their
+# applications of known work.
+PHP_MODULE = os.path.join(MODDIR, "libphp8.2.so")
+APPS = os.path.join(TOP, "tests", "apps")
 MPMS = ("event", "worker", "prefork")
 
 # Error-log lines that mean a test must fail, unless the test expects them.
@@ -75,6 +79,21 @@ def profiling_conf(timer="cpu", hz=99, extra=""):
     return ("ReqProf On\nReqProfTimer %s\nReqProfFrequency %d\n"
             "ReqProfExclude ^/reqprof\n%s<Location /reqprof>\n"
             "    SetHandler reqprof\n</Location>\n" % (timer, hz, extra))
+
+
+def php_conf(inner=""):
+    """mod_php (prefork only: Debian's build is not thread-safe) serving
+    tests/apps/php/ at /php/; INNER goes in its <Directory>."""
+    app = os.path.join(APPS, "php")
+    return ("LoadModule php_module %s\n"
+            "Alias /php/ %s/\n"
+            "<Directory %s>\n"
+            "    Require all granted\n"
+            "    <FilesMatch \"\\.php$\">\n"
+            "        SetHandler application/x-httpd-php\n"
+            "    </FilesMatch>\n"
+            "%s"
+            "</Directory>\n" % (PHP_MODULE, app, app, inner))
 
 
 def free_port():

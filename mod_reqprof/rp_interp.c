@@ -1,0 +1,222 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_interp: the language-neutral half of mixed stacks (see rp_interp.h):
+ * which interpreters are walked, the merge that runs their walks in turn,
+ * and the fault guard around it (the names: rp_inames).
+ *
+ * The fault guard.  A walk reads memory the interpreter may be changing
+ * under it (the signal landed in the middle of a call).  Checks catch
+ * most garbage; a pointer that passes them and still points nowhere
+ * faults.  While a walk runs, a thread-local jump buffer is set, and our
+ * SIGSEGV/SIGBUS handler, installed once when an interpreter is found,
+ * jumps back to the walk's start, which drops the sample's script
+ * frames.  A fault with no walk running is not ours: the handler puts
+ * back the disposition it found (httpd's core dumper, or the default)
+ * and returns, so the instruction faults again and meets it as if we had
+ * never been there.  The handler is installed with SA_NODEFER so a walk
+ * leaves the signal mask as it found it, and the jump buffer is saved
+ * without the mask (sigsetjmp(, 0)): no system call per sample.
+ */
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "rp_interp.h"
+
+
+/* The parts, in the order their merges run (a table, not a switch). */
+static const rp_interp_lang_t *const langs[] = {
+    &rp_interp_php,
+};
+#define NLANGS ((int)(sizeof(langs) / sizeof(langs[0])))
+
+static const rp_interp_lang_t *active[NLANGS];
+static int nactive;
+
+/* The fault guard (see the top of this file).  initial-exec: the
+ * handler must not allocate on a first access. */
+static __thread sigjmp_buf *guard_jb __attribute__((tls_model("initial-"
+                                                              "exec")));
+static struct sigaction old_segv, old_bus;
+
+static void on_fault(int signo, siginfo_t *si, void *uc)
+{
+    sigjmp_buf *jb = guard_jb;
+
+    (void)si;
+    (void)uc;
+    if (jb) {
+        guard_jb = NULL;
+        siglongjmp(*jb, 1);
+    }
+    sigaction(signo, signo == SIGBUS ? &old_bus : &old_segv, NULL);
+}
+
+static int guard_install(void)
+{
+    struct sigaction sa, now;
+
+    /* Installed already (a second init): the handler found then is the
+     * one to hand a stranger's fault to, not ours. */
+    if (sigaction(SIGSEGV, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO)
+        && now.sa_sigaction == on_fault) {
+        return 1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &old_segv) != 0) {
+        return 0;
+    }
+    if (sigaction(SIGBUS, &sa, &old_bus) != 0) {
+        sigaction(SIGSEGV, &old_segv, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+/* Find what can be walked into active[]; LOG each finding. */
+static int detect(int enabled, void (*log)(void *data, const char *line),
+                  void *data)
+{
+    apr_pool_t *p;
+    const char *why;
+    int i;
+
+    nactive = 0;
+    if (!enabled || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < NLANGS; i++) {
+        why = langs[i]->detect(p);
+        if (!why) {
+            active[nactive++] = langs[i];
+            log(data, apr_psprintf(p,
+                                   "%s functions are shown in the "
+                                   "native stacks",
+                                   rp_lang_names[langs[i]->lang]));
+        }
+        else if (*why) {
+            log(data, apr_psprintf(p,
+                                   "%s functions are not shown (%s): "
+                                   "its native frames are",
+                                   rp_lang_names[langs[i]->lang], why));
+        }
+    }
+    apr_pool_destroy(p);
+    return nactive;
+}
+
+int rp_interp_probe(int enabled, void (*log)(void *data, const char *line),
+                    void *data)
+{
+    int n = detect(enabled, log, data);
+
+    nactive = 0;
+    return n;
+}
+
+int rp_interp_child_init(int enabled,
+                         void (*log)(void *data, const char *line),
+                         void *data)
+{
+    if (detect(enabled, log, data) && !guard_install()) {
+        log(data, "no script functions are shown: the fault guard could "
+                  "not be installed");
+        nactive = 0;
+    }
+    return nactive;
+}
+
+int rp_interp_active(void)
+{
+    return nactive;
+}
+
+
+static int copy_native(void *const *in, int n, void **out, int max,
+                       int *truncated)
+{
+    int k = n < max ? n : max;
+
+    memcpy(out, in, sizeof(*out) * (apr_size_t)k);
+    *truncated = k < n;
+    return k;
+}
+
+/* Each walked language's merge in turn, under the guard. */
+static int run_merges(rp_inames_t *nm, int which, int tid, void *const *in,
+                      int n, void **out, int max, int *truncated,
+                      rp_merge_counts_t *mc)
+{
+    /* With two languages, the first's words are the second's native
+     * stack. */
+    void *tmp[1024];
+    void *const *src = in;
+    int i, m = n;
+
+    for (i = 0; i < nactive; i++) {
+        void **dst = i == nactive - 1 ? out : tmp;
+        int cap = i == nactive - 1 ? max : 1024;
+        int cut = 0;
+
+        m = active[i]->merge(nm, which, tid, src, m, dst, cap, &cut, mc);
+        *truncated |= cut;
+        src = dst;
+    }
+    return m;
+}
+
+int rp_interp_merge(rp_inames_t *nm, int which, int tid, void *const *in,
+                    int n, void **out, int max, int *truncated,
+                    rp_merge_counts_t *mc)
+{
+    sigjmp_buf jb;
+    int m;
+
+    *truncated = 0;
+    if (!nactive) {
+        return copy_native(in, n, out, max, truncated);
+    }
+    if (sigsetjmp(jb, 0)) {
+        /* A read faulted: what was written is not to be trusted. */
+        guard_jb = NULL;
+        mc->fault++;
+        return copy_native(in, n, out, max, truncated);
+    }
+    guard_jb = &jb;
+    m = run_merges(nm, which, tid, in, n, out, max, truncated, mc);
+    guard_jb = NULL;
+    return m;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* Tests only */
+
+int rp_interp_test_php(const void *globals, apr_uint64_t lo, apr_uint64_t hi)
+{
+    rp_interp_php_set(globals, lo, hi);
+    active[0] = &rp_interp_php;
+    nactive = 1;
+    return guard_install();
+}
+
+int rp_interp_test_guarded(void (*fn)(void *arg), void *arg)
+{
+    sigjmp_buf jb;
+
+    if (sigsetjmp(jb, 0)) {
+        guard_jb = NULL;
+        return 1;
+    }
+    guard_jb = &jb;
+    fn(arg);
+    guard_jb = NULL;
+    return 0;
+}

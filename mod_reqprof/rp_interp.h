@@ -1,0 +1,110 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * rp_interp: PHP and Python functions in place of the interpreter's own
+ * native frames, in one stack per sample.
+ *
+ * A request that runs PHP (mod_php) or Python (mod_wsgi, embedded) spends
+ * its samples in the interpreter's evaluation loop: execute_ex, or
+ * _PyEval_EvalFrameDefault.  Each native frame of that loop stands for
+ * one or more frames of the script, which the interpreter keeps in its
+ * own linked list.  When a sample is taken, the merge walks that list
+ * beside the native stack and replaces each loop frame by the script
+ * frames it was running, keeping the native frames above and below (a
+ * PHP function calling preg_match keeps PCRE2 under it).
+ *
+ * Script frames travel in a sample as tagged words (RP_INTERP_TAG set:
+ * no user-space address has bit 63 set), which name an entry of the
+ * thread's name table: the function's name, file and first line, copied
+ * when the sample is taken, since PHP frees a request's functions before
+ * the request's end drains its samples.  The table is the thread's own
+ * (one written by the signal handler, one by the off-CPU sampler) and
+ * starts over with each request.
+ *
+ * Which interpreters are there is found at child start with dlsym, and
+ * each one checks its version and mode (rp_interp_php.c,
+ * rp_interp_python.c): no link-time dependency; without them nothing
+ * here runs.  Every read of the interpreter's memory may meet garbage (a
+ * frame half pushed, a function freed): reads are bounded and checked,
+ * and a fault is caught (SIGSEGV and SIGBUS while a walk runs on this
+ * thread), dropping the script frames of that sample only.
+ *
+ * rp_interp_merge runs in signal context; the rest does not.
+ */
+
+#ifndef RP_INTERP_H
+#define RP_INTERP_H
+
+#include <apr_pools.h>
+
+#include "rp_inames.h"
+
+
+/* The parts, in the order their merges run (a table, not a switch);
+ * one language's merge passes another's tagged words through. */
+#define RP_INTERP_LANGS_MAX 2
+
+/* At child start: find the interpreters loaded in this process and
+ * whether each can be walked.  ENABLED 0 (ReqProfInterpreters Off):
+ * none is looked for.  LOG(DATA, LINE) hears one line per interpreter
+ * found, what is walked or why not.  Returns how many will be walked.
+ * Not signal-safe. */
+int rp_interp_child_init(int enabled,
+                         void (*log)(void *data, const char *line),
+                         void *data);
+
+/* The same, in the parent, to say once per start what the children will
+ * find: nothing is installed and nothing is walked here. */
+int rp_interp_probe(int enabled, void (*log)(void *data, const char *line),
+                    void *data);
+
+/* Whether any interpreter is walked in this child. */
+int rp_interp_active(void);
+
+
+/* Signal context (or the off-CPU sampler while the thread is blocked):
+ * merge the native stack IN (N frames, innermost first, IN[0] exact and
+ * the rest return addresses) with the scripts running on the calling
+ * thread, or, for the off-CPU sampler, on thread TID (0: the calling
+ * thread), into OUT (at most MAX words), naming script frames in NM,
+ * whose tags carry WHICH (0 or 1: which of the thread's tables).
+ * Returns the words written; *TRUNCATED is set when they did not fit
+ * (the innermost are kept).  A sample no script runs in is copied as it
+ * is and counted nowhere. */
+int rp_interp_merge(rp_inames_t *nm, int which, int tid, void *const *in,
+                    int n, void **out, int max, int *truncated,
+                    rp_merge_counts_t *mc);
+
+
+/* ------------------------------------------------------------------ */
+/* For the language parts (rp_interp_php.c, rp_interp_python.c) */
+
+/* What one language part offers.  detect: NULL when the interpreter is
+ * loaded and can be walked; "" when it is not loaded; else why not.
+ * merge: as rp_interp_merge, for its language; the words of another
+ * language's frames (tagged) pass through as native frames do. */
+typedef struct {
+    rp_lang_e lang;
+    const char *(*detect)(apr_pool_t *p);
+    int (*merge)(rp_inames_t *nm, int which, int tid, void *const *in, int n,
+                 void **out, int max, int *truncated, rp_merge_counts_t *mc);
+} rp_interp_lang_t;
+
+extern const rp_interp_lang_t rp_interp_php;
+
+
+/* ------------------------------------------------------------------ */
+/* Tests only */
+
+/* Walk PHP in this process without looking for it: its globals at
+ * GLOBALS, execute_ex's code at [LO, HI); install the fault guard.
+ * 0 when the guard cannot be installed. */
+int rp_interp_test_php(const void *globals, apr_uint64_t lo, apr_uint64_t hi);
+
+/* rp_interp_php's half of it. */
+void rp_interp_php_set(const void *globals, apr_uint64_t lo, apr_uint64_t hi);
+
+/* Run FN(ARG) under the fault guard: 1 when it faulted (and was caught),
+ * else 0.  The guard must be installed (rp_interp_test_php). */
+int rp_interp_test_guarded(void (*fn)(void *arg), void *arg);
+
+#endif /* RP_INTERP_H */
