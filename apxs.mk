@@ -35,7 +35,8 @@ PURE_SRCS  := $(SRC_DIR)/rp_filter.c $(SRC_DIR)/rp_query.c \
                $(SRC_DIR)/rp_report_requests.c \
                $(SRC_DIR)/rp_report_timeline.c $(SRC_DIR)/rp_render.c \
                $(SRC_DIR)/rp_report_now.c $(SRC_DIR)/rp_interp.c \
-               $(SRC_DIR)/rp_interp_php.c $(SRC_DIR)/rp_inames.c
+               $(SRC_DIR)/rp_interp_php.c $(SRC_DIR)/rp_inames.c \
+               $(SRC_DIR)/rp_interp_python.c
 # ... and the ones that talk to httpd.
 SOURCES    := $(SRC_DIR)/mod_reqprof.c $(SRC_DIR)/rp_config.c \
               $(SRC_DIR)/rp_request.c $(SRC_DIR)/rp_handler.c \
@@ -61,6 +62,7 @@ EXPORTS    := -Wl,-Wl,--version-script=$(CURDIR)/$(SRC_DIR)/exports.map
 # What the build, the tests and the demo need from Debian.
 DEB_PKGS   := apache2 apache2-dev apache2-utils libapr1-dev libaprutil1-dev \
               libapache2-mod-php8.2 php8.2-dev php8.2-opcache \
+              libapache2-mod-wsgi-py3 libpython3.11-dev \
               libpcre2-dev libunwind-dev libdw-dev pkg-config check \
               python3 python3-pytest python3-requests curl binutils \
               zlib1g-dev chromium chromium-driver python3-selenium \
@@ -88,7 +90,7 @@ UNIT_TESTS := $(BUILD)/check_filter $(BUILD)/check_query \
               $(BUILD)/check_sampler $(BUILD)/check_model \
               $(BUILD)/check_flame $(BUILD)/check_exports \
               $(BUILD)/check_html $(BUILD)/check_interp \
-              $(BUILD)/check_php_abi
+              $(BUILD)/check_php_abi $(BUILD)/check_python
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 UNIT_CFLAGS = -g -O1 $(WARN) -I$(SRC_DIR) -MMD -MP \
@@ -114,7 +116,7 @@ ASAN_LIB   := $(BUILD)/libreqprof_asan.a
 TSAN_SRCS  := $(SRC_DIR)/rp_store.c $(SRC_DIR)/rp_sampler.c \
               $(SRC_DIR)/rp_offcpu.c $(SRC_DIR)/rp_timer.c \
               $(SRC_DIR)/rp_interp.c $(SRC_DIR)/rp_interp_php.c \
-              $(SRC_DIR)/rp_inames.c
+              $(SRC_DIR)/rp_inames.c $(SRC_DIR)/rp_interp_python.c
 TSAN_TESTS := $(BUILD)/check_store_tsan $(BUILD)/check_sampler_tsan
 TSAN       := -fsanitize=thread -DUNIT_TSAN -Wno-tsan
 TSAN_OBJS  := $(TSAN_SRCS:$(SRC_DIR)/%.c=$(BUILD)/tsan/%.o)
@@ -218,6 +220,13 @@ $(BUILD)/check_php_abi: $(UNIT_DIR)/check_php_abi.c $(SRC_DIR)/rp_php_abi.h \
 	$(CC) $(UNIT_CFLAGS) $(SAN) \
 	    $(patsubst -I%,-isystem %,$(shell php-config --includes)) \
 	    -o $@ $< $(UNIT_LIBS)
+
+# CPython 3.11's headers, internal ones too (libpython3.11-dev), and
+# Python itself embedded: the walk is checked against the real thing.
+$(BUILD)/check_python: $(UNIT_DIR)/check_python.c $(SRC_DIR)/rp_py_abi.h \
+                       $(ASAN_LIB) apxs.mk | $(BUILD)
+	$(CC) $(UNIT_CFLAGS) $(SAN) -isystem /usr/include/python3.11 \
+	    -o $@ $< $(ASAN_LIB) -lpython3.11 $(UNIT_LIBS)
 
 $(BUILD)/tsan/unit_tsan.o: $(UNIT_DIR)/unit_tsan.c apxs.mk
 	@mkdir -p $(@D)

@@ -31,6 +31,7 @@
 /* The parts, in the order their merges run (a table, not a switch). */
 static const rp_interp_lang_t *const langs[] = {
     &rp_interp_php,
+    &rp_interp_python,
 };
 #define NLANGS ((int)(sizeof(langs) / sizeof(langs[0])))
 
@@ -203,6 +204,15 @@ int rp_interp_test_php(const void *globals, apr_uint64_t lo, apr_uint64_t hi)
 {
     rp_interp_php_set(globals, lo, hi);
     active[0] = &rp_interp_php;
+    nactive = 1;
+    return guard_install();
+}
+
+int rp_interp_test_python(const void *rt, const void *code, const void *str,
+                          const void *bytes, apr_uint64_t lo, apr_uint64_t hi)
+{
+    rp_interp_python_set(rt, code, str, bytes, lo, hi);
+    active[0] = &rp_interp_python;
     nactive = 1;
     return guard_install();
 }

@@ -12,18 +12,13 @@
  * frames it was running, keeping the native frames above and below (a
  * PHP function calling preg_match keeps PCRE2 under it).
  *
- * Script frames travel in a sample as tagged words (RP_INTERP_TAG set:
- * no user-space address has bit 63 set), which name an entry of the
- * thread's name table: the function's name, file and first line, copied
- * when the sample is taken, since PHP frees a request's functions before
- * the request's end drains its samples.  The table is the thread's own
- * (one written by the signal handler, one by the off-CPU sampler) and
- * starts over with each request.
+ * Script frames travel in a sample as tagged words naming an entry of
+ * the thread's name table (rp_inames.h).
  *
  * Which interpreters are there is found at child start with dlsym, and
- * each one checks its version and mode (rp_interp_php.c,
- * rp_interp_python.c): no link-time dependency; without them nothing
- * here runs.  Every read of the interpreter's memory may meet garbage (a
+ * each one checks its version and mode (rp_interp_php.c for PHP 8.2,
+ * rp_interp_python.c for CPython 3.11): no link-time dependency; without
+ * them nothing here runs.  Every read of the interpreter's memory may meet garbage (a
  * frame half pushed, a function freed): reads are bounded and checked,
  * and a fault is caught (SIGSEGV and SIGBUS while a walk runs on this
  * thread), dropping the script frames of that sample only.
@@ -90,6 +85,7 @@ typedef struct {
 } rp_interp_lang_t;
 
 extern const rp_interp_lang_t rp_interp_php;
+extern const rp_interp_lang_t rp_interp_python;
 
 
 /* ------------------------------------------------------------------ */
@@ -102,6 +98,23 @@ int rp_interp_test_php(const void *globals, apr_uint64_t lo, apr_uint64_t hi);
 
 /* rp_interp_php's half of it. */
 void rp_interp_php_set(const void *globals, apr_uint64_t lo, apr_uint64_t hi);
+
+/* Walk Python in this process without looking for it: its runtime at
+ * RT, its code, str and bytes types, _PyEval_EvalFrameDefault's code at
+ * [LO, HI); install the fault guard.  0 when the guard cannot be
+ * installed. */
+int rp_interp_test_python(const void *rt, const void *code, const void *str,
+                          const void *bytes, apr_uint64_t lo,
+                          apr_uint64_t hi);
+
+/* rp_interp_python's half of it. */
+void rp_interp_python_set(const void *rt, const void *code, const void *str,
+                          const void *bytes, apr_uint64_t lo,
+                          apr_uint64_t hi);
+
+/* The line of CODE (a PyCodeObject) at code unit ADDR, as the walk
+ * decodes it; -1 when its table says none. */
+int rp_interp_python_line(const void *code, long addr);
 
 /* Run FN(ARG) under the fault guard: 1 when it faulted (and was caught),
  * else 0.  The guard must be installed (rp_interp_test_php). */

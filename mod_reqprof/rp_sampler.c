@@ -379,8 +379,8 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
             }
             if (t->names[0]) {
                 /* Script frames in place of the interpreter's loop. */
-                depth = rp_interp_merge(t->names[0], 0, 0, frames + k, depth,
-                                        mixed, cfg_max_depth, &cut,
+                depth = rp_interp_merge(t->names[0], 0, t->tid, frames + k,
+                                        depth, mixed, cfg_max_depth, &cut,
                                         &t->c.merge);
                 truncated |= cut;
                 stack = mixed;

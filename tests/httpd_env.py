@@ -33,6 +33,7 @@ MODDIR = "/usr/lib/apache2/modules"
 # The interpreters of the mixed-stack tests (Debian's builds), and their
 # applications of known work.
 PHP_MODULE = os.path.join(MODDIR, "libphp8.2.so")
+WSGI_MODULE = os.path.join(MODDIR, "mod_wsgi.so")
 APPS = os.path.join(TOP, "tests", "apps")
 MPMS = ("event", "worker", "prefork")
 
@@ -94,6 +95,23 @@ def php_conf(inner=""):
             "    </FilesMatch>\n"
             "%s"
             "</Directory>\n" % (PHP_MODULE, app, app, inner))
+
+
+def wsgi_conf(extra=""):
+    """mod_wsgi in embedded mode (the requests run in httpd's own threads)
+    serving tests/apps/wsgi/app.py at /py; EXTRA after it (say
+    WSGIApplicationGroup %{GLOBAL}: the main interpreter, not the
+    default of one sub-interpreter per application).  Without
+    WSGIDestroyInterpreter Off a child takes 10 s to stop, our module
+    loaded or not (mod_wsgi 4.9.4 on event): httpd then kills it."""
+    app = os.path.join(APPS, "wsgi")
+    return ("LoadModule wsgi_module %s\n"
+            "WSGIDestroyInterpreter Off\n"
+            "WSGIScriptAlias /py %s/app.py\n"
+            "<Directory %s>\n"
+            "    Require all granted\n"
+            "</Directory>\n"
+            "%s" % (WSGI_MODULE, app, app, extra))
 
 
 def free_port():

@@ -39,8 +39,9 @@ def test_split_by_php_function(httpd, timer):
     prof = srv.profile()
     a, b = func(prof, "work_a"), func(prof, "work_b")
     assert a and b, [f["name"] for f in prof["functions"][:30]]
-    # The known split: 3:1, within 10 %.
-    assert 2.7 <= a["cum"] / b["cum"] <= 3.3, (a, b)
+    # The known split: 3:1, within 10 %, in time (a real-time sample's
+    # weight is the wall time it stands for).
+    assert 2.7 <= a["cum_ms"] / b["cum_ms"] <= 3.3, (a, b)
     # Named with their file and first line; PHP in the object column.
     assert FILE.search(a["file"]) and a["line"] == 17, a
     assert func(prof, "burn")["line"] == 8
@@ -51,8 +52,9 @@ def test_split_by_php_function(httpd, timer):
         if "work_a" in fr:
             assert "execute_ex" not in fr, fr
             assert "ap_run_handler" in fr[:fr.index("work_a")], fr
-            assert fr.index("{main}") < fr.index("work_a") \
-                < fr.index("burn"), fr
+            assert fr.index("{main}") < fr.index("work_a"), fr
+            assert "burn" not in fr or fr.index("work_a") < fr.index(
+                "burn"), fr
     bad, total = merge_failures(prof["counters"])
     assert total > 0 and bad <= 0.01 * total, prof["counters"]
 
