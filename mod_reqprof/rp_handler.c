@@ -445,10 +445,28 @@ static const rp_now_view_t *now_view(request_rec *r, rp_runtime_t *rt)
         o->frames = f = apr_pcalloc(r->pool, sizeof(*f) * (e->depth + 1));
         for (k = 0; k < e->depth; k++) {
             apr_uint64_t rel = 0;
-            const rp_loaded_t *obj =
-                rt->objects ? rp_objects_find(rt->objects, e->pcs[k], &rel)
-                            : NULL;
+            const rp_loaded_t *obj = NULL;
             const rp_symbol_t *sym;
+            rp_script_frame_t sf;
+
+            if (RP_INTERP_IS_TAG(e->pcs[k])) {
+                /* Named by the child that ran it. */
+                if (rp_live_script(e->script, e->pcs[k], &sf)) {
+                    f[k].function = apr_pstrmemdup(r->pool, sf.name,
+                                                   sf.name_len);
+                    f[k].file = sf.file_len ? apr_pstrmemdup(r->pool, sf.file,
+                                                             sf.file_len)
+                                            : NULL;
+                    f[k].line = sf.line;
+                    f[k].object = rp_lang_names[sf.lang];
+                }
+                else {
+                    f[k].function = "[script frame]";
+                }
+                continue;
+            }
+            obj = rt->objects ? rp_objects_find(rt->objects, e->pcs[k], &rel)
+                              : NULL;
 
             if (!obj) {
                 f[k].function = apr_psprintf(r->pool,

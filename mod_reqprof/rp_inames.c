@@ -10,6 +10,7 @@
  * the table's, so a reset is one increment.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,5 +179,82 @@ int rp_interp_frame(const rp_inames_t *nm, apr_uint64_t w,
     out->file = nm->arena + e->file;
     out->file_len = e->file_len;
     out->first_line = (int)e->first_line;
+    return 1;
+}
+
+/* Copy N bytes of SRC to DST, the text format's separators replaced. */
+static void text_copy(char *dst, const char *src, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        dst[i] = src[i] == '\n' || src[i] == '\x1f' ? '?' : src[i];
+    }
+}
+
+apr_size_t rp_interp_frame_text(const rp_inames_t *nm, apr_uint64_t w,
+                                char *buf, apr_size_t len)
+{
+    apr_uint32_t at = W_ENTRY(w), name, file, nlen, flen, lang;
+    char tail[32];
+    apr_size_t need, tl;
+    const char *full = "[names full]";
+
+    if (at == ENTRY_FULL || !nm || at >= NAMES_SLOTS) {
+        lang = at == ENTRY_FULL ? (apr_uint32_t)((w >> 56) & 0x3) : 0;
+        name = 0;
+        nlen = (apr_uint32_t)strlen(full);
+        flen = 0;
+        file = 0;
+    }
+    else {
+        const rp_iname_t *e = &nm->e[at];
+        /* One read of each field; each clamped to the arena. */
+        lang = __atomic_load_n(&e->lang, __ATOMIC_RELAXED) & 0x3;
+        name = __atomic_load_n(&e->name, __ATOMIC_RELAXED) % NAMES_ARENA;
+        file = __atomic_load_n(&e->file, __ATOMIC_RELAXED) % NAMES_ARENA;
+        nlen = __atomic_load_n(&e->name_len, __ATOMIC_RELAXED);
+        flen = __atomic_load_n(&e->file_len, __ATOMIC_RELAXED);
+        nlen = nlen > NAMES_ARENA - name ? NAMES_ARENA - name : nlen;
+        flen = flen > NAMES_ARENA - file ? NAMES_ARENA - file : flen;
+    }
+    tl = (apr_size_t)snprintf(tail, sizeof(tail), "\x1f%d\n", W_LINE(w));
+    need = 2 + nlen + 1 + flen + tl;
+    if (need > len) {
+        return 0;
+    }
+    buf[0] = (char)('0' + lang);
+    buf[1] = '\x1f';
+    text_copy(buf + 2,
+              at == ENTRY_FULL || !nm || at >= NAMES_SLOTS ? full
+                                                           : nm->arena + name,
+              nlen);
+    buf[2 + nlen] = '\x1f';
+    if (flen) {
+        text_copy(buf + 3 + nlen, nm->arena + file, flen);
+    }
+    memcpy(buf + 3 + nlen + flen, tail, tl);
+    return need;
+}
+
+int rp_interp_text_frame(const char *text, apr_size_t len,
+                         rp_script_frame_t *out)
+{
+    const char *end = text + len, *a, *b, *c;
+
+    memset(out, 0, sizeof(*out));
+    if (len < 5 || text[0] < '0' || text[0] > '3' || text[1] != '\x1f'
+        || !(a = memchr(text + 2, '\x1f', (apr_size_t)(end - text - 2)))
+        || !(b = memchr(a + 1, '\x1f', (apr_size_t)(end - a - 1)))) {
+        return 0;
+    }
+    out->lang = text[0] - '0';
+    out->name = text + 2;
+    out->name_len = (apr_size_t)(a - out->name);
+    out->file = a + 1;
+    out->file_len = (apr_size_t)(b - out->file);
+    for (c = b + 1; c < end && *c >= '0' && *c <= '9'; c++) {
+        out->line = out->line * 10 + (*c - '0');
+    }
     return 1;
 }

@@ -100,4 +100,19 @@ apr_uint64_t rp_interp_word(rp_inames_t *nm, int which, int lang,
  * user space, not NULL or near it.  Cheap; a fault past it is caught. */
 int rp_interp_ptr_ok(const void *p, apr_size_t align);
 
+/* The script frame of tagged word W as one line of text into BUF (at
+ * most LEN bytes): "LANG\x1fNAME\x1fFILE\x1fLINE\n", LANG a digit,
+ * separators and newlines in the strings replaced.  Safe while the
+ * table's thread writes it (the live view reads another thread's): every
+ * offset and length is clamped to the table, so a torn entry gives a
+ * wrong name, never a read outside.  Returns the bytes written, 0 when
+ * they did not fit.  Not signal-safe. */
+apr_size_t rp_interp_frame_text(const rp_inames_t *nm, apr_uint64_t w,
+                                char *buf, apr_size_t len);
+
+/* The line of text rp_interp_frame_text wrote, read back into *OUT (its
+ * strings point into TEXT, not terminated).  0 when it is not one. */
+int rp_interp_text_frame(const char *text, apr_size_t len,
+                         rp_script_frame_t *out);
+
 #endif /* RP_INAMES_H */

@@ -23,6 +23,7 @@
 
 #include "rp_private.h"
 #include "rp_config.h"
+#include "rp_interp.h"
 #include "rp_live.h"
 #include "rp_objects.h"
 #include "rp_offcpu.h"
@@ -60,7 +61,9 @@ typedef struct {
     apr_int64_t sample_age_us;
     apr_uint32_t depth;
     apr_uint32_t pad;
-    apr_uint64_t pcs[RP_LIVE_DEPTH];
+    apr_uint64_t pcs[RP_LIVE_DEPTH]; /* a script frame: RP_INTERP_TAG |
+                                 * its line in script */
+    char script[RP_LIVE_SCRIPT];     /* rp_interp_frame_text's lines */
 } rp_live_rec_t;
 
 typedef struct {
@@ -455,6 +458,7 @@ static void to_entry(apr_pool_t *p, const rp_live_rec_t *c,
         o->depth = (int)c->depth;
         o->truncated = c->truncated != 0;
         memcpy(o->pcs, c->pcs, sizeof(o->pcs[0]) * (apr_size_t)o->depth);
+        o->script = apr_pstrndup(p, c->script, sizeof(c->script));
     }
 }
 
@@ -501,8 +505,49 @@ int rp_live_read(apr_pool_t *p, rp_live_entry_t **out, int *children)
 typedef struct {
     rp_offcpu_t *o; /* NULL: blocked threads are not unwound */
     rp_symbols_t *sym;
-    apr_pool_t *p; /* cleared each round */
+    apr_pool_t *p;   /* cleared each round */
+    rp_inames_t *nm; /* names of a blocked thread's script frames, NULL:
+                      * no interpreter is walked */
 } rp_watch_t;
+
+/* A blocked thread's script frames in place of its interpreter's (its
+ * frames hold still while it waits), named in SCRIPT's lines as
+ * rp_sampler_peek names a running one's. */
+static int blocked_scripts(rp_watch_t *w, pid_t tid, apr_uint64_t *pcs,
+                           int depth, char *script, apr_size_t len)
+{
+    void *in[RP_LIVE_DEPTH + 1], *out[RP_LIVE_DEPTH + 1];
+    rp_merge_counts_t mc;
+    apr_size_t used = 0;
+    apr_uint32_t line = 0;
+    int i, m, cut;
+
+    script[0] = 0;
+    if (!w->nm) {
+        return depth;
+    }
+    for (i = 0; i < depth; i++) {
+        in[i] = (void *)(apr_uintptr_t)pcs[i];
+    }
+    memset(&mc, 0, sizeof(mc));
+    rp_interp_names_reset(w->nm);
+    m = rp_interp_merge(w->nm, 0, tid, in, depth, out, RP_LIVE_DEPTH, &cut,
+                        &mc);
+    for (i = 0; i < m; i++) {
+        apr_uint64_t v = (apr_uint64_t)(apr_uintptr_t)out[i];
+        if (RP_INTERP_IS_TAG(v)) {
+            apr_size_t n = used + 1 < len
+                               ? rp_interp_frame_text(w->nm, v, script + used,
+                                                      len - used - 1)
+                               : 0;
+            v = RP_INTERP_TAG | (n ? line++ : 0xFFFFFFFFu);
+            used += n;
+            script[used] = 0;
+        }
+        pcs[i] = v;
+    }
+    return m;
+}
 
 static apr_uint64_t mono_ns(void)
 {
@@ -512,11 +557,30 @@ static apr_uint64_t mono_ns(void)
     return (apr_uint64_t)ts.tv_sec * 1000000000u + (apr_uint64_t)ts.tv_nsec;
 }
 
+int rp_live_script(const char *script, apr_uint64_t word,
+                   rp_script_frame_t *out)
+{
+    apr_uint64_t k = word & 0xFFFFFFFFu, n = 0;
+    const char *p = script, *nl;
+
+    memset(out, 0, sizeof(*out));
+    for (; p && *p; p = nl + 1) {
+        if (!(nl = strchr(p, '\n'))) {
+            return 0;
+        }
+        if (n++ == k) {
+            return rp_interp_text_frame(p, (apr_size_t)(nl - p + 1), out);
+        }
+    }
+    return 0;
+}
+
 /* Look at the thread of E (a copy of REC) and publish what it does. */
 static void look(rp_watch_t *w, rp_live_rec_t *rec, const rp_live_rec_t *e,
                  apr_time_t now)
 {
     apr_uint64_t pcs[RP_LIVE_DEPTH + 1], t_ns = 0;
+    char script[RP_LIVE_SCRIPT];
     rp_live_state_e state = RP_LIVE_UNKNOWN;
     rp_offcpu_result_e rv = RP_OFFCPU_FAILED;
     apr_int64_t age = -1;
@@ -528,20 +592,23 @@ static void look(rp_watch_t *w, rp_live_rec_t *rec, const rp_live_rec_t *e,
         rv = rp_offcpu_sample_nr(w->o, (pid_t)e->tid, pcs, RP_LIVE_DEPTH + 1,
                                  &depth, &nr);
     }
+    script[0] = 0;
     if (rv == RP_OFFCPU_SAMPLED) {
         state = RP_LIVE_BLOCKED;
         truncated = depth > RP_LIVE_DEPTH;
         if (truncated) {
             depth = RP_LIVE_DEPTH;
         }
+        depth = blocked_scripts(w, (pid_t)e->tid, pcs, depth, script,
+                                sizeof(script));
     }
     else {
         depth = 0;
         if (rv == RP_OFFCPU_RUNNING || rv == RP_OFFCPU_WOKE) {
             state = RP_LIVE_RUNNING;
         }
-        if (rp_sampler_peek((pid_t)e->tid, pcs, RP_LIVE_DEPTH, &depth,
-                            &t_ns)) {
+        if (rp_sampler_peek((pid_t)e->tid, pcs, RP_LIVE_DEPTH, &depth, &t_ns,
+                            script, sizeof(script))) {
             apr_uint64_t m = mono_ns();
 
             age = m > t_ns ? (apr_int64_t)((m - t_ns) / 1000) : 0;
@@ -561,17 +628,28 @@ static void look(rp_watch_t *w, rp_live_rec_t *rec, const rp_live_rec_t *e,
     rec->truncated = truncated;
     rec->depth = (apr_uint32_t)depth;
     memcpy(rec->pcs, pcs, sizeof(pcs[0]) * (apr_size_t)depth);
+    memcpy(rec->script, script, strlen(script) + 1);
     __atomic_store_n(&rec->wseq, s + 2, __ATOMIC_RELEASE);
 }
 
 /* One frame, as the slow log writes it. */
-static const char *frame_text(rp_watch_t *w, apr_uint64_t pc, int i)
+static const char *frame_text(rp_watch_t *w, const rp_live_rec_t *e,
+                              apr_uint64_t pc, int i)
 {
     const rp_loaded_t *obj;
     const rp_symbol_t *sym;
     const char *base;
     apr_uint64_t rel;
+    rp_script_frame_t f;
 
+    if (RP_INTERP_IS_TAG(pc)) {
+        if (!rp_live_script(e->script, pc, &f)) {
+            return "[script frame]";
+        }
+        return apr_psprintf(w->p, "%.*s (%.*s:%d) [%s]", (int)f.name_len,
+                            f.name, (int)f.file_len, f.file, f.line,
+                            rp_lang_names[f.lang]);
+    }
     if (!child_objects || !(obj = rp_objects_find(child_objects, pc, &rel))) {
         return apr_psprintf(w->p, "0x%" APR_UINT64_T_HEX_FMT, pc);
     }
@@ -627,7 +705,7 @@ static void slow_dump(rp_watch_t *w, const server_rec *s,
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
                          RP_LOGNO(1404) "slow request %s:   #%d %s",
                          e->id[0] ? e->id : "-", i,
-                         frame_text(w, e->pcs[i], i));
+                         frame_text(w, e, e->pcs[i], i));
         }
         return;
     }
@@ -637,7 +715,7 @@ static void slow_dump(rp_watch_t *w, const server_rec *s,
     block = apr_pstrcat(w->p, head, "\n", NULL);
     for (i = 0; i < (int)e->depth; i++) {
         block = apr_psprintf(w->p, "%s  #%d %s\n", block, i,
-                             frame_text(w, e->pcs[i], i));
+                             frame_text(w, e, e->pcs[i], i));
     }
     len = strlen(block);
     apr_file_write_full(conf->slow_log->f, block, len, NULL);
@@ -765,6 +843,7 @@ static void watch_start(void)
                      why ? why : "?");
     }
     w->sym = rp_symbols_create(watch_own);
+    w->nm = rp_interp_active() ? rp_interp_names_new() : NULL;
     if (pthread_create(&watch_thread, NULL, watch_main, w) != 0) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL,
                      RP_LOGNO(1406) "cannot start the thread that watches "

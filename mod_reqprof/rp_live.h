@@ -36,6 +36,7 @@
 
 #include <httpd.h>
 
+#include "rp_inames.h"
 #include "rp_objects.h"
 
 #define RP_SLOW_DUMPS 5
@@ -47,7 +48,9 @@ typedef struct {
 } rp_live_ref_t;
 
 /* One request in flight, as copied for the page (PCs not symbolized). */
-#define RP_LIVE_DEPTH 48
+#define RP_LIVE_DEPTH  48
+/* Bytes of the names of its script frames (PHP, Python). */
+#define RP_LIVE_SCRIPT 2048
 
 typedef enum {
     RP_LIVE_NEW = 0, /* not looked at yet (under 200 ms) */
@@ -67,7 +70,9 @@ typedef struct {
                                  * look, -1: no sample */
     int depth;
     int truncated;
-    apr_uint64_t pcs[RP_LIVE_DEPTH];
+    apr_uint64_t pcs[RP_LIVE_DEPTH]; /* a script frame: RP_INTERP_TAG |
+                                 * its line in script (rp_live_script) */
+    const char *script;
 } rp_live_entry_t;
 
 /* Parent, post_config: make (or keep, over a restart of the same shape)
@@ -90,6 +95,12 @@ void rp_live_end(rp_live_ref_t *ref);
 /* Every request in flight in every child, into *OUT (from P); returns
  * their number.  *CHILDREN: the rows read. */
 int rp_live_read(apr_pool_t *p, rp_live_entry_t **out, int *children);
+
+/* The script frame WORD (RP_INTERP_IS_TAG) of an entry whose script is
+ * SCRIPT, into *OUT (its strings point into SCRIPT); 0 when it has no
+ * name there. */
+int rp_live_script(const char *script, apr_uint64_t word,
+                   rp_script_frame_t *out);
 
 /* The name of system call NR on this machine ("poll"), or NULL. */
 const char *rp_live_syscall_name(long nr);

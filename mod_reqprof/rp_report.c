@@ -337,6 +337,33 @@ static int status(build_t *b, const rp_render_t *c)
     return 0;
 }
 
+/* What became of the samples taken while PHP or Python ran (rp_interp):
+ * shown once there were any, so a server without them reads as before.
+ * A sample that kept its native frames alone is a failure to merge. */
+static void script_frames(build_t *b, const apr_uint64_t *k)
+{
+    apr_uint64_t failed = k[RP_CTR_SCRIPT_MISMATCH] + k[RP_CTR_SCRIPT_FAULT];
+    apr_uint64_t all = failed + k[RP_CTR_SCRIPT_MERGED]
+                       + k[RP_CTR_SCRIPT_CUT];
+
+    if (!all) {
+        return;
+    }
+    num(b, "script frames", "script_merged", NULL, k[RP_CTR_SCRIPT_MERGED],
+        " samples with PHP or Python functions in place of the "
+        "interpreter's, ");
+    num(b, NULL, "script_cut", NULL, k[RP_CTR_SCRIPT_CUT],
+        " above a native stack cut short (JIT code); ");
+    num(b, NULL, "script_mismatch", NULL, k[RP_CTR_SCRIPT_MISMATCH],
+        " kept native frames alone as the stacks did not pair up, ")
+        ->cls = failed * 100 > all ? "bad" : NULL;
+    num(b, NULL, "script_fault", NULL, k[RP_CTR_SCRIPT_FAULT],
+        " after a bad read; ")
+        ->cls = failed * 100 > all ? "bad" : NULL;
+    num(b, NULL, "script_names_full", NULL, k[RP_CTR_SCRIPT_NAMES_FULL],
+        " frames named [names full]");
+}
+
 static int totals(build_t *b, const rp_render_t *c)
 {
     const apr_uint64_t *k = c->m->counters;
@@ -372,6 +399,7 @@ static int totals(build_t *b, const rp_render_t *c)
     num(b, "outside requests", "outside_request", NULL,
         k[RP_CTR_OUTSIDE_REQUEST], " ticks (not profiled work, not in the "
         "invariant)");
+    script_frames(b, k);
     return 0;
 }
 

@@ -888,13 +888,29 @@ void *rp_sampler_owner(const void *owner_key)
            && t->owner_key == owner_key ? t->owner_data : NULL;
 }
 
+/* Lines in the first USED bytes of NAMES. */
+static apr_uint32_t script_lines(const char *names, apr_size_t used)
+{
+    apr_uint32_t n = 0;
+    apr_size_t i;
+
+    for (i = 0; i < used; i++) {
+        n += names[i] == '\n';
+    }
+    return n;
+}
+
 int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
-                    apr_uint64_t *time_ns)
+                    apr_uint64_t *time_ns, char *names, apr_size_t names_len)
 {
     apr_uint32_t i, n;
     int found = 0;
+    apr_size_t used = 0;
 
     *depth = 0;
+    if (names && names_len) {
+        names[0] = 0;
+    }
     /* Never wait: the lock's holder may be a request a signal interrupted
      * to end the process (prefork's hard stop), which waits for us. */
     if (pthread_mutex_trylock(&threads_lock) != 0) {
@@ -946,6 +962,23 @@ int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
         *time_ns = t->on.w[at + 2];
         for (k = 0; k < d; k++) {
             pcs[k] = t->on.w[at + REC_WORDS + k];
+            if (RP_INTERP_IS_TAG(pcs[k])) {
+                /* Named now, from the thread's table (which its next
+                 * request starts over): the text is ours to keep. */
+                apr_size_t w = names && used + 1 < names_len
+                                   ? rp_interp_frame_text(t->names[0], pcs[k],
+                                                          names + used,
+                                                          names_len - used
+                                                              - 1)
+                                   : 0;
+                pcs[k] = RP_INTERP_TAG
+                         | (w ? (apr_uint64_t)script_lines(names, used)
+                              : APR_UINT64_C(0xFFFFFFFF));
+                used += w;
+                if (names) {
+                    names[used] = 0;
+                }
+            }
         }
         *depth = d;
         found = d > 0;

@@ -163,9 +163,12 @@ void *rp_sampler_owner(const void *owner_key);
  * its time.  For the live view, from a thread of its own: the copy is made
  * under the lock a thread's exit frees its buffer under, and may be torn
  * by a sample taken meanwhile (a stack half of one, half of the next; the
- * depth is bounded).  Not signal-safe. */
+ * depth is bounded).  A script frame (RP_INTERP_IS_TAG) comes as
+ * RP_INTERP_TAG | K: the K-th line of text in NAMES (NAMES_LEN bytes,
+ * NUL-terminated; rp_interp_frame_text's lines), or RP_INTERP_TAG |
+ * 0xFFFFFFFF when NAMES had no room.  Not signal-safe. */
 int rp_sampler_peek(pid_t tid, apr_uint64_t *pcs, int max, int *depth,
-                    apr_uint64_t *time_ns);
+                    apr_uint64_t *time_ns, char *names, apr_size_t names_len);
 
 /* On a request's thread that is watched (the live view, the slow log)
  * but not profiled (profiling paused): set the thread up as a profiled

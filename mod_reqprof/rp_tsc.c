@@ -21,9 +21,9 @@ static apr_uint64_t count[RP_TSC_PARTS][2];
 static double cycles_per_ns;
 static server_rec *server;
 
-static const char *const part_names[RP_TSC_PARTS] = { "match",    "sampler",
-                                                      "cpuclock", "begin",
-                                                      "end",      "drain" };
+static const char *const part_names[RP_TSC_PARTS] = {
+    "match", "sampler", "cpuclock", "begin", "end", "drain", "merge"
+};
 
 void rp_tsc_add(rp_tsc_part_e part, int sampled, apr_uint64_t start)
 {

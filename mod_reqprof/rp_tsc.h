@@ -5,7 +5,8 @@
  * and in no other: there every macro here is nothing.  The parts are the
  * filter match, the begin (of which the sampler's begin), the end (the
  * sampler's end, counts) and the drain into shared memory, the last two
- * apart for requests with and without samples.  Each child logs its sums
+ * apart for requests with and without samples; and, per sample, the
+ * merge of PHP or Python frames (rp_interp).  Each child logs its sums
  * when it exits (reqprof(1004)), in ns by the TSC's rate, measured at
  * child start.
  */
@@ -22,6 +23,9 @@ typedef enum {
     RP_TSC_BEGIN,
     RP_TSC_END,
     RP_TSC_DRAIN,
+    RP_TSC_MERGE, /* per sample, in the signal handler: the walk of a
+                      * script's frames (sampled: script frames came of
+                      * it; unsampled: none ran) */
     RP_TSC_PARTS
 } rp_tsc_part_e;
 
@@ -39,9 +43,10 @@ void rp_tsc_child_init(apr_pool_t *pchild, server_rec *s);
 
 #else
 
-#define RP_TSC_NOW()                     ((apr_uint64_t)0)
-#define rp_tsc_add(part, sampled, start) ((void)(start))
-#define rp_tsc_child_init(pchild, s)     ((void)0)
+#define RP_TSC_NOW() ((apr_uint64_t)0)
+#define rp_tsc_add(part, sampled, start)                                     \
+    ((void)(part), (void)(sampled), (void)(start))
+#define rp_tsc_child_init(pchild, s) ((void)0)
 
 #endif
 

@@ -17,9 +17,13 @@ The peers: the reference server, module not loaded, under `perf record
 counted with the server's: what the usual alternative costs, in the same
 rounds.
 
+Then the same protocol on PHP (mod_php, prefork): a 2 ms PHP handler,
+with the module not loaded (reference and A/A), profiled at 100 Hz with
+PHP's functions in the stacks, and with ReqProfInterpreters Off.
+
 Environment: BENCH_ROUNDS (default 12), BENCH_VARIANTS (comma list of
 variant names, default all), BENCH_WORKLOADS (default all), BENCH_PEERS
-(0: no perf peers).
+(0: no perf peers), BENCH_PHP (0: no PHP section).
 """
 
 import os
@@ -33,7 +37,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from httpd_env import Httpd  # noqa: E402
+from httpd_env import Httpd, php_conf  # noqa: E402
 
 # Typical filters an operator writes; none matches the workloads' paths.
 NOT_MATCHING = """
@@ -80,6 +84,16 @@ WORKLOADS = [
     ("tiny static c=1", "/tiny.txt", 1, 3000),
     ("2 ms CPU handler c=4", "/spin?a=2", 4, 400),
 ]
+
+
+PHP_VARIANTS = [
+    ("php-cpu-100", "every request profiled, cpu timer, 100 Hz, PHP "
+     "functions in the stacks", profiling("cpu", 100)),
+    ("php-cpu-100-native", "the same with ReqProfInterpreters Off",
+     profiling("cpu", 100, "ReqProfInterpreters Off\n")),
+]
+# About 2 ms of PHP (260 thousand loop turns) at 4 in flight.
+PHP_WORKLOAD = ("2 ms PHP handler c=4", "/php/work.php?spin=260", 4, 200)
 
 
 def server_cpu_ns(srv):
@@ -240,9 +254,50 @@ def main():
     return 0
 
 
+def run_php(rounds):
+    """The PHP section: its own reference servers (mod_php, prefork)."""
+    servers = {"ref": Httpd("bench-php-ref", mpm="prefork", reqprof=False,
+                            conf=php_conf()),
+               "aa": Httpd("bench-php-aa", mpm="prefork", reqprof=False,
+                           conf=php_conf())}
+    for name, _, conf in PHP_VARIANTS:
+        servers[name] = Httpd("bench-" + name, mpm="prefork",
+                              conf=conf + php_conf())
+    names = list(servers)
+    wname, path, conc, n = PHP_WORKLOAD
+    try:
+        for s in servers.values():
+            s.start()
+        cpu, rps, failures = run_workload(servers, names, path, conc, n,
+                                          rounds)
+        print()
+        print("PHP (mod_php 8.2, prefork), %s: ref %.1f µs/req"
+              % (wname, statistics.median(cpu["ref"]) / 1000.0))
+        aa_c = median_iqr(ratios(cpu["aa"], cpu["ref"]))
+        aa_r = median_iqr(ratios(rps["aa"], rps["ref"]))
+        for vname, what, _ in PHP_VARIANTS:
+            print("  %-20s cpu/req %s (A/A %s), req/s %s (A/A %s), "
+                  "failed %d  -- %s"
+                  % (vname, fmt(median_iqr(ratios(cpu[vname], cpu["ref"]))),
+                     fmt(aa_c),
+                     fmt(median_iqr(ratios(rps[vname], rps["ref"]))),
+                     fmt(aa_r), failures[vname], what))
+    finally:
+        for s in servers.values():
+            s.stop()
+    problems = [l for s in servers.values() for l in s.log_problems()]
+    if problems:
+        print("\nerror log problems:\n" + "\n".join(problems))
+        return 1
+    return 0
+
+
 def fmt(m):
     return "%.3f [%.3f-%.3f]" % m
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    if os.environ.get("BENCH_PHP", "1") != "0":
+        rc = run_php(int(os.environ.get("BENCH_ROUNDS", "12"))) or rc
+    sys.exit(rc)

@@ -8,6 +8,8 @@ it exits.  This drives a real httpd (event MPM) with tiny static requests
 (almost never a sample) and 5 ms CPU requests at 1000 Hz (several samples
 each), with and without kept requests, stops it and prints the per-request
 averages from its error log, requests with and without samples apart.
+Then pages of PHP and Python recursing 40 deep, for the cost per sample
+of walking their frames in the signal handler (rp_interp's merge).
 
 Environment: REQPROF_MODULE (set by the make target: the RP_TSC build),
 BENCH_REQUESTS (tiny static requests per configuration, default 20000).
@@ -20,7 +22,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from httpd_env import MODULE, Httpd  # noqa: E402
+from httpd_env import MODULE, Httpd, php_conf, wsgi_conf  # noqa: E402
 
 PARTS = ("match", "sampler", "cpuclock", "begin", "end", "drain")
 LINE = re.compile(r"reqprof\(1004\): tsc (sampled|unsampled):(.*)")
@@ -35,6 +37,18 @@ CONFIGS = [
      "ReqProfFrequency 100\n", "/tiny.txt", None, 1),
     ("5 ms CPU, cpu 1000 Hz, keep on", "ReqProfTimer cpu\n"
      "ReqProfFrequency 1000\n", "/spin?a=5", 600, 2),
+]
+
+# The walk of script frames, per sample (rp_interp): pages recursing 40
+# deep, so that each sample walks about 42 frames.
+WALKS = [
+    # (name, MPM, configuration, path)
+    ("PHP 8.2, 40 deep, cpu 1000 Hz", "prefork",
+     "ReqProfTimer cpu\nReqProfFrequency 1000\n" + php_conf(),
+     "/php/work.php?level=40"),
+    ("Python 3.11, 40 deep, cpu 1000 Hz", "event",
+     "ReqProfTimer cpu\nReqProfFrequency 1000\n" + wsgi_conf(),
+     "/py?level=40"),
 ]
 
 
@@ -86,6 +100,21 @@ def main():
             print("%-34s %-10s %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %9d"
                   % ((name, sampled) + tuple(ns for _, ns in row)
                      + (total, count)))
+    print()
+    print("%-34s %10s %10s %10s" % ("walk of script frames", "samples",
+                                    "ns each", "no script"))
+    for name, mpm, conf, path in WALKS:
+        srv = Httpd("bench-request", mpm=mpm, conf="ReqProf On\n" + conf)
+        srv.start()
+        try:
+            subprocess.run(["ab", "-q", "-n", "300", "-c", "1",
+                            srv.url(path)], capture_output=True, check=True)
+        finally:
+            srv.stop()
+        got = parse(srv.new_log())
+        n, ns = got.get(("sampled", "merge"), (0, 0.0))
+        none = got.get(("unsampled", "merge"), (0, 0.0))[0]
+        print("%-34s %10d %10.0f %10d" % (name, n, ns, none))
     print()
     print("match and begin (with the sampler's begin, and within that its "
           "CPU clock read) are over all requests; end and drain over the requests with (sampled) "

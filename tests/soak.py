@@ -5,7 +5,15 @@ the profile now and then, reads view=now in a loop while slow requests
 run, and dumps them to a slow log (ReqProfSlowLog 1 FILE). Passes when no request failed, every page read
 answered 200, the error log shows no crash, [crit], [emerg] or unexpected
 [error], and the profile's accounting holds. SOAK_SECONDS (default 60)
-per MPM and clock."""
+per MPM and clock.
+
+Then the interpreters, SOAK_SECONDS each on both clocks at 1000 Hz: the
+PHP page (mod_php, opcache on, prefork) and the WSGI application
+(mod_wsgi embedded, on every MPM) in tests/apps/, every kind of work
+theirs, with exceptions, generators and the application's own failures (a
+PHP fatal error, a Python exception: 500s, which are counted apart and
+must be exactly those), the page read meanwhile. Passes as above, and
+when fewer than 1 % of the samples taken in a script failed to merge."""
 
 import json
 import os
@@ -17,7 +25,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from httpd_env import MAX_WORKERS_REACHED, MPMS, Httpd  # noqa: E402
+from httpd_env import (MAX_WORKERS_REACHED, MPMS, Httpd, php_conf,  # noqa
+                       wsgi_conf)
 
 URLS = ["/spin?a=3&b=2", "/sleep?ms=5", "/recurse?depth=200&ms=1",
         "/hello", "/tiny.txt", "/big.txt"]
@@ -131,9 +140,78 @@ class PageReader(threading.Thread):
                 last_clear = time.time()
 
 
+# (name, MPMs, configuration, URLs that must answer 200, a URL whose
+# answer is the application's own 500, the error-log lines that failure
+# writes)
+APPS = [
+    ("php", ("prefork",), php_conf(),
+     ["/php/work.php?a=2&b=1&method=1&closure=1&deep=1&regex=1&gen=2"
+      "&throw=1", "/php/work.php?sleep=5", "/php/work.php?spin=50",
+      "/php/work.php?level=60"],
+     "/php/work.php?fatal=1", r"PHP Fatal error: .*undefined_function"),
+    ("python", MPMS, wsgi_conf(),
+     ["/py?a=2&b=1&method=1&deep=1&gen=2&zlib=1&throw=1", "/py?sleep=5",
+      "/py?thread=5&a=1", "/py?level=60"],
+     "/py?error=1", r"\[wsgi:error\]"),
+]
+
+
+def soak_app(name, mpm, timer, conf, urls, failing, failing_log, seconds):
+    """One interpreter's soak on one MPM and clock; 0 when it passed."""
+    srv = Httpd("soak-%s-%s-%s" % (name, mpm, timer), mpm=mpm,
+                conf="ReqProf On\nReqProfTimer %s\nReqProfFrequency 1000\n"
+                     "ReqProfExclude ^/reqprof\n<Location /reqprof>\n"
+                     "SetHandler reqprof\n</Location>\n%s" % (timer, conf))
+    srv.start()
+    done = failed = own = own_bad = 0
+    reader = PageReader(srv)
+    reader.start()
+    opcache = srv.get("/php/opcache.php").text.strip() if name == "php" \
+        else "-"
+    end = time.time() + seconds
+    try:
+        while time.time() < end:
+            for path in urls:
+                d, f = ab_round(srv, path)
+                done += d
+                failed += f
+            for _ in range(5):
+                own += 1
+                if srv.fetch(failing)[0] != 500:
+                    own_bad += 1
+        reader.stop.set()
+        reader.join()
+        prof = json.loads(srv.get("/reqprof?format=json&limit=1").text)
+    finally:
+        srv.stop()
+    problems = srv.log_problems(expected=(MAX_WORKERS_REACHED, failing_log))
+    c = prof["counters"]
+    balanced = c["ticks"] == (c["samples"] + c["buffer_full"]
+                              + c["unwind_failed"] + c["other_dropped"])
+    bad = c["script_mismatch"] + c["script_fault"]
+    merges = bad + c["script_merged"] + c["script_cut"]
+    print("soak %-6s %-8s %-4s %7d requests, %d failed, %d own 500s (%d "
+          "not), %d error-log problems, accounting %s; script samples %d, "
+          "failed to merge %d (%.2f %%), cut %d; opcache %s; page read %d "
+          "times, %d bad"
+          % (name, mpm, timer, done, failed, own, own_bad, len(problems),
+             "holds" if balanced else "BROKEN", merges, bad,
+             100.0 * bad / max(merges, 1), c["script_cut"], opcache,
+             reader.reads, reader.bad))
+    for line in problems[:10] + reader.why[:5]:
+        print("   ", line)
+    return int(bool(failed or own_bad or problems or reader.bad
+                    or not balanced or not merges or bad * 100 > merges
+                    or opcache == "off"))
+
+
 def main():
     seconds = float(os.environ.get("SOAK_SECONDS", "60"))
     status = 0
+    for name, mpms, conf, urls, failing, log in APPS:
+        for mpm, timer in [(m, t) for m in mpms for t in ("cpu", "real")]:
+            status |= soak_app(name, mpm, timer, conf, urls, failing, log,
+                               seconds)
     for mpm, timer in [(m, t) for m in MPMS for t in ("cpu", "real")]:
         srv = Httpd("soak-%s-%s" % (mpm, timer), mpm=mpm,
                     conf="ReqProf On\nReqProfTimer %s\nReqProfFrequency 1000\n"

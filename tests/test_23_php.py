@@ -4,14 +4,24 @@ and the profile must show it by PHP function, file and line, with the
 native frames above and below, under both timers."""
 
 import gzip
+import os
 import re
 
 import pytest
 
-from httpd_env import php_conf, profiling_conf
+from httpd_env import APPS, php_conf, profiling_conf
 
 PHP = "/php/work.php"
 FILE = re.compile(r"/tests/apps/php/work\.php$")
+
+
+def first_line(name):
+    """The line PHP gives as function NAME's first in work.php."""
+    with open(os.path.join(APPS, "php", "work.php")) as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("function %s(" % name):
+                return n
+    raise KeyError(name)
 
 
 def func(prof, name, obj="php"):
@@ -43,8 +53,8 @@ def test_split_by_php_function(httpd, timer):
     # weight is the wall time it stands for).
     assert 2.7 <= a["cum_ms"] / b["cum_ms"] <= 3.3, (a, b)
     # Named with their file and first line; PHP in the object column.
-    assert FILE.search(a["file"]) and a["line"] == 17, a
-    assert func(prof, "burn")["line"] == 8
+    assert FILE.search(a["file"]) and a["line"] == first_line("work_a"), a
+    assert func(prof, "burn")["line"] == first_line("burn")
     # The interpreter's loop is gone from the stacks the script ran in,
     # and httpd's frames stay above the script.
     for s in prof["stacks"]:
@@ -191,3 +201,39 @@ def test_bad_interpreters_value(httpd):
     assert rc != 0
     assert re.search(r"line \d+ of \S+httpd\.conf:\s*ReqProfInterpreters "
                      r"'maybe': must be On or Off", out), out
+
+
+def test_now_shows_php_functions(httpd):
+    # What the workers are doing now: a PHP request sleeping and one
+    # spinning, each with its PHP functions in the stack the page shows.
+    import threading
+    import time
+    srv = httpd(mpm="prefork", conf=profiling_conf("cpu", 499) + php_conf())
+    got = []
+    ts = [threading.Thread(target=lambda p=p: got.append(srv.get(p)))
+          for p in (PHP + "?sleep=2500", PHP + "?spin=%d" % 600000)]
+    for t in ts:
+        t.start()
+    try:
+        end = time.time() + 10
+        while True:
+            j = srv.profile(view="now")
+            stacks = [[f["function"] for f in q["stack"]]
+                      for q in j["requests"]]
+            if (any("pause" in s for s in stacks)
+                    and any("burn" in s for s in stacks)) \
+                    or time.time() > end:
+                break
+            time.sleep(0.1)
+        by = {q["state"]: q for q in j["requests"]}
+        blocked, running = by["blocked"], by["running"]
+        fb = [f["function"] for f in blocked["stack"]]
+        assert fb.index("usleep") < fb.index("pause") < fb.index("{main}"), fb
+        pause = blocked["stack"][fb.index("pause")]
+        assert pause["object"] == "php" and FILE.search(pause["file"]), pause
+        fr = [f["function"] for f in running["stack"]]
+        assert "burn" in fr and "execute_ex" not in fr, fr
+    finally:
+        for t in ts:
+            t.join(60)
+    assert [r.status_code for r in got] == [200, 200]

@@ -4,14 +4,24 @@ of known shape, chosen by its query, and the profile must show it by
 Python function, file and line, with the native frames above and below,
 under both timers."""
 
+import os
 import re
 
 import pytest
 
-from httpd_env import profiling_conf, wsgi_conf
+from httpd_env import APPS, profiling_conf, wsgi_conf
 
 APP = "/py"
 FILE = re.compile(r"/tests/apps/wsgi/app\.py$")
+
+
+def first_line(name):
+    """The line of app.py's def of NAME (co_firstlineno)."""
+    with open(os.path.join(APPS, "wsgi", "app.py")) as f:
+        for n, line in enumerate(f, 1):
+            if line.startswith("def %s(" % name):
+                return n
+    raise KeyError(name)
 EVAL = "_PyEval_EvalFrameDefault"
 
 
@@ -46,8 +56,8 @@ def test_split_by_python_function(httpd, threaded, timer):
     # The known split, 3:1 within 10 %, in time (a real-time sample's
     # weight is the wall time it stands for).
     assert 2.7 <= a["cum_ms"] / b["cum_ms"] <= 3.3, (a, b)
-    assert FILE.search(a["file"]) and a["line"] == 24, a
-    assert func(prof, "burn")["line"] == 17
+    assert FILE.search(a["file"]) and a["line"] == first_line("work_a"), a
+    assert func(prof, "burn")["line"] == first_line("burn")
     for s in prof["stacks"]:
         fr = s["frames"]
         if "work_a" in fr:
@@ -150,3 +160,37 @@ def test_php_and_python_in_one_server(httpd):
     assert func(prof, "work_a", "python") and func(prof, "work_a", "php")
     bad, total = merge_failures(prof["counters"])
     assert bad <= 0.01 * total, prof["counters"]
+
+
+def test_now_shows_python_functions(httpd):
+    import threading
+    import time
+    srv = httpd(mpm="event", conf=profiling_conf("cpu", 499) + wsgi_conf())
+    got = []
+    ts = [threading.Thread(target=lambda p=p: got.append(srv.get(p)))
+          for p in (APP + "?sleep=2500", APP + "?a=1500")]
+    for t in ts:
+        t.start()
+    try:
+        end = time.time() + 10
+        while True:
+            j = srv.profile(view="now")
+            stacks = [[f["function"] for f in q["stack"]]
+                      for q in j["requests"]]
+            if (any("pause" in s for s in stacks)
+                    and any("work_a" in s for s in stacks)) \
+                    or time.time() > end:
+                break
+            time.sleep(0.1)
+        by = {q["state"]: q for q in j["requests"]}
+        blocked, running = by["blocked"], by["running"]
+        fb = [f["function"] for f in blocked["stack"]]
+        assert fb.index("pause") < fb.index("application"), fb
+        pause = blocked["stack"][fb.index("pause")]
+        assert pause["object"] == "python" and FILE.search(pause["file"])
+        fr = [f["function"] for f in running["stack"]]
+        assert "work_a" in fr and EVAL not in fr, fr
+    finally:
+        for t in ts:
+            t.join(60)
+    assert [r.status_code for r in got] == [200, 200]

@@ -3,7 +3,9 @@
  * part costs is set by the query, so the test knows the split it must
  * find.  ?spin_a=N&spin_b=M: CPU in two functions (3:1 when N = 3M);
  * method, closure through array_map, recursion 30 deep, preg_match on a
- * costly pattern, sleep, an exception, a generator, a fatal error. */
+ * costly pattern, sleep, an exception, a generator, a fatal error;
+ * ?spin=N: N thousand loop turns at the top (the benchmark's 2 ms
+ * handler); ?level=N: the recursion N deep (the walk's benchmark). */
 
 function burn($n)
 {
@@ -68,6 +70,12 @@ function q($name)
 }
 
 $out = [];
+if (q('spin')) {
+    $out[] = burn(q('spin') * 1000);
+}
+if (q('level')) {
+    $out[] = deep(q('level'), 1);
+}
 if (q('a')) {
     $out[] = work_a(q('a'));
 }

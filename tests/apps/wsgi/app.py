@@ -78,6 +78,8 @@ def application(environ, start_response):
         out.append(Shop().total(q["method"]))
     if q.get("deep"):
         out.append(deep(30, q["deep"]))
+    if q.get("level"):
+        out.append(deep(q["level"], 1))
     if q.get("gen"):
         out.extend(numbers(q["gen"]))
     if q.get("zlib"):
