@@ -44,8 +44,9 @@ typedef struct {
 } rp_iname_t;
 
 struct rp_inames_t {
-    apr_uint32_t gen;  /* never 0: 0 marks a free entry */
-    apr_uint32_t used; /* arena bytes */
+    apr_uint32_t gen;   /* never 0: 0 marks a free entry */
+    apr_uint32_t used;  /* arena bytes */
+    apr_uint32_t count; /* live entries */
     rp_iname_t e[NAMES_SLOTS];
     char arena[NAMES_ARENA];
 };
@@ -74,6 +75,14 @@ void rp_interp_names_reset(rp_inames_t *nm)
         nm->gen = 1;
     }
     nm->used = 0;
+    nm->count = 0;
+}
+
+void rp_interp_names_begin(rp_inames_t *nm)
+{
+    if (nm->used > NAMES_ARENA / 4 * 3 || nm->count > NAMES_SLOTS / 4 * 3) {
+        rp_interp_names_reset(nm);
+    }
 }
 
 int rp_interp_ptr_ok(const void *p, apr_size_t align)
@@ -142,6 +151,8 @@ apr_uint64_t rp_interp_word(rp_inames_t *nm, int which, int lang,
     e->name_len = (apr_uint16_t)nlen;
     e->file_len = (apr_uint16_t)flen;
     e->gen = nm->gen;
+    nm->count++;
+    mc->copied++;
     return word_of(which, free_at, line);
 }
 

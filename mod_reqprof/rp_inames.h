@@ -9,8 +9,10 @@
  * function's language, name, file and first line, copied when the sample
  * is taken, since PHP frees a request's functions before the request's
  * end drains its samples.  A thread has two tables (one written by its
- * signal handler, one by the off-CPU sampler), each starting over with
- * each request.  rp_interp_word and rp_interp_ptr_ok run in signal
+ * signal handler, one by the off-CPU sampler), kept from request to
+ * request until they fill up.  An entry is found again by the function's
+ * address and a check word of its strings' addresses and hashes, which
+ * tells a function apart from another compiled at the same address.  rp_interp_word and rp_interp_ptr_ok run in signal
  * context; the rest does not.
  */
 
@@ -49,6 +51,8 @@ typedef struct {
                                  * put above what it had */
     apr_uint64_t names_full;    /* frames named "[names full]": the
                                  * thread's table had no room */
+    apr_uint64_t copied;        /* names copied into the table (first
+                                 * sights; not shown, for the bench) */
 } rp_merge_counts_t;
 /* clang-format on */
 
@@ -70,8 +74,14 @@ typedef struct {
 rp_inames_t *rp_interp_names_new(void);
 void rp_interp_names_free(rp_inames_t *nm);
 
-/* Forget the table's entries (at a request's begin): O(1). */
+/* Forget the table's entries: O(1). */
 void rp_interp_names_reset(rp_inames_t *nm);
+
+/* At a request's begin: keep the entries of earlier requests (a
+ * function seen again is found, not copied again: the walk's cost is
+ * its first sight) unless the table is three quarters full, then forget
+ * them.  The request's words stay valid until its end. */
+void rp_interp_names_begin(rp_inames_t *nm);
 
 /* Which table a tagged word names (the WHICH given to the merge). */
 int rp_interp_which(apr_uint64_t word);

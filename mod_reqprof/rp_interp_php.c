@@ -239,11 +239,18 @@ static int put_frame(rp_inames_t *nm, int which, const char *ex,
         (apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_FN_NAME)
         ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_FN_SCOPE) << 1);
     int user = RD_U8(func, RP_PHP_FN_TYPE) != RP_PHP_FUNC_INTERNAL;
+    const char *fname = RD_PTR(func, RP_PHP_FN_NAME);
     apr_uint64_t w;
 
     if (user) {
         check ^= (apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_OP_FILENAME)
                  << 2;
+    }
+    /* The name's hash (interned names carry it): a function compiled
+     * at the same address as another, with its name at the same
+     * address too, still differs here. */
+    if (fname && rp_interp_ptr_ok(fname, 8)) {
+        check ^= RD_U64(fname, RP_PHP_STR_H) * 31;
     }
     w = rp_interp_word(nm, which, RP_LANG_PHP,
                        (apr_uint64_t)(apr_uintptr_t)func, check,

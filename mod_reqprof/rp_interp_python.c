@@ -316,18 +316,25 @@ static int put_frame(rp_inames_t *nm, int which, const char *frame,
                      void **out, int *o, int max, int *truncated,
                      rp_merge_counts_t *mc)
 {
-    const char *code = RD_PTR(frame, RP_PY_FR_CODE);
-    apr_uint64_t w;
+    const char *code = RD_PTR(frame, RP_PY_FR_CODE), *qual;
+    apr_uint64_t w, check;
 
     if (!is_a(code, code_type)) {
         return 0;
     }
-    w = rp_interp_word(
-        nm, which, RP_LANG_PYTHON, (apr_uint64_t)(apr_uintptr_t)code,
-        (apr_uint64_t)(apr_uintptr_t)RD_PTR(code, RP_PY_CO_QUALNAME)
+    qual = RD_PTR(code, RP_PY_CO_QUALNAME);
+    /* The qualified name's address and hash (-1 until computed): a code
+     * object made at the address of a freed one (a closure, exec) with
+     * its name at the same address still differs here. */
+    check = (apr_uint64_t)(apr_uintptr_t)qual
             ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(code, RP_PY_CO_FILENAME)
-               << 1),
-        frame_line(frame, code), py_name, code, mc);
+               << 1);
+    if (is_a(qual, str_type)) {
+        check ^= RD_U64(qual, RP_PY_STR_HASH) * 31;
+    }
+    w = rp_interp_word(nm, which, RP_LANG_PYTHON,
+                       (apr_uint64_t)(apr_uintptr_t)code, check,
+                       frame_line(frame, code), py_name, code, mc);
     if (!w) {
         return 0;
     }

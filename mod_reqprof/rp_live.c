@@ -530,7 +530,7 @@ static int blocked_scripts(rp_watch_t *w, pid_t tid, apr_uint64_t *pcs,
         in[i] = (void *)(apr_uintptr_t)pcs[i];
     }
     memset(&mc, 0, sizeof(mc));
-    rp_interp_names_reset(w->nm);
+    rp_interp_names_begin(w->nm);
     m = rp_interp_merge(w->nm, 0, tid, in, depth, out, RP_LIVE_DEPTH, &cut,
                         &mc);
     for (i = 0; i < m; i++) {

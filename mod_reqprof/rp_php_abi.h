@@ -30,6 +30,7 @@
 /* zend_class_entry */
 #define RP_PHP_CE_NAME                 8
 /* zend_string */
+#define RP_PHP_STR_H                   8 /* its hash, 0: not yet */
 #define RP_PHP_STR_LEN                 16
 #define RP_PHP_STR_VAL                 24
 /* zend_op */

@@ -44,6 +44,7 @@
 #define RP_PY_CO_CODE_ADAPTIVE     184
 /* PyASCIIObject, PyCompactUnicodeObject, PyUnicodeObject */
 #define RP_PY_STR_LENGTH           16
+#define RP_PY_STR_HASH             24 /* -1 until computed */
 #define RP_PY_STR_STATE            32 /* bit fields, 32 bits */
 #define RP_PY_STR_ASCII_DATA       48 /* sizeof(PyASCIIObject) */
 #define RP_PY_STR_COMPACT_DATA     72 /* sizeof(PyCompact...) */

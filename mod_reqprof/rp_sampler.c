@@ -378,10 +378,17 @@ void rp_sampler_signal(int signo, siginfo_t *si, void *uctx)
                 truncated = 1;   /* the stack went on beyond what we asked */
             }
             if (t->names[0]) {
-                /* Script frames in place of the interpreter's loop. */
+                /* Script frames in place of the interpreter's loop; the
+                 * bench-request build times it, per sample: "sampled"
+                 * when every name was in the table already (the steady
+                 * state), else a first sight's copies count too. */
+                apr_uint64_t tsc = RP_TSC_NOW();
+                apr_uint64_t copied = t->c.merge.copied;
+
                 depth = rp_interp_merge(t->names[0], 0, t->tid, frames + k,
                                         depth, mixed, cfg_max_depth, &cut,
                                         &t->c.merge);
+                rp_tsc_add(RP_TSC_MERGE, t->c.merge.copied == copied, tsc);
                 truncated |= cut;
                 stack = mixed;
             }
@@ -634,7 +641,7 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     t->sig_real = 0;
     memset(&t->c, 0, sizeof(t->c));
     if (t->names[0]) {
-        rp_interp_names_reset(t->names[0]);
+        rp_interp_names_begin(t->names[0]);
     }
     if (real) {
         if (!__atomic_load_n(&off_state, __ATOMIC_ACQUIRE)) {
@@ -665,7 +672,7 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
         t->off_failed = 0;
         memset(&t->off_mc, 0, sizeof(t->off_mc));
         if (t->names[1]) {
-            rp_interp_names_reset(t->names[1]);
+            rp_interp_names_begin(t->names[1]);
         }
         __atomic_store_n(&t->req_seq, t->req_seq + 1, __ATOMIC_RELAXED);
         __atomic_store_n(&t->real, real, __ATOMIC_RELAXED);

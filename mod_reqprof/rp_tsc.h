@@ -24,8 +24,9 @@ typedef enum {
     RP_TSC_END,
     RP_TSC_DRAIN,
     RP_TSC_MERGE, /* per sample, in the signal handler: the walk of a
-                      * script's frames (sampled: script frames came of
-                      * it; unsampled: none ran) */
+                   * script's frames (sampled: every name was in the
+                   * thread's table; unsampled: some were copied, or
+                   * no script ran) */
     RP_TSC_PARTS
 } rp_tsc_part_e;
 

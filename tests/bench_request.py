@@ -101,20 +101,21 @@ def main():
                   % ((name, sampled) + tuple(ns for _, ns in row)
                      + (total, count)))
     print()
-    print("%-34s %10s %10s %10s" % ("walk of script frames", "samples",
-                                    "ns each", "no script"))
+    print("%-34s %10s %10s %10s %10s"
+          % ("walk of script frames", "samples", "ns each", "first sight",
+             "ns each"))
     for name, mpm, conf, path in WALKS:
         srv = Httpd("bench-request", mpm=mpm, conf="ReqProf On\n" + conf)
         srv.start()
         try:
-            subprocess.run(["ab", "-q", "-n", "300", "-c", "1",
+            subprocess.run(["ab", "-q", "-n", "1000", "-c", "1",
                             srv.url(path)], capture_output=True, check=True)
         finally:
             srv.stop()
         got = parse(srv.new_log())
         n, ns = got.get(("sampled", "merge"), (0, 0.0))
-        none = got.get(("unsampled", "merge"), (0, 0.0))[0]
-        print("%-34s %10d %10.0f %10d" % (name, n, ns, none))
+        n1, ns1 = got.get(("unsampled", "merge"), (0, 0.0))
+        print("%-34s %10d %10.0f %10d %10.0f" % (name, n, ns, n1, ns1))
     print()
     print("match and begin (with the sampler's begin, and within that its "
           "CPU clock read) are over all requests; end and drain over the requests with (sampled) "

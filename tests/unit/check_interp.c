@@ -301,7 +301,18 @@ START_TEST(names_lines_and_reset)
     /* An opline outside the function's opcodes: its first line. */
     ck_assert(rp_interp_frame(nm, (apr_uint64_t)(apr_uintptr_t)out[1], &f));
     ck_assert_int_eq(f.line, 1);
-    /* A new request forgets the names: the word names nothing now. */
+    /* A new request keeps the names while the table has room: the
+     * function is found again, not copied again. */
+    rp_interp_names_begin(nm);
+    ck_assert(rp_interp_frame(nm, (apr_uint64_t)(apr_uintptr_t)out[0], &f));
+    ck_assert_str_eq(apr_pstrmemdup(pool, f.name, f.name_len), "Shop::total");
+    memset(&mc, 0, sizeof(mc));
+    n = rp_interp_merge(nm, 0, 0, in, 1, out + 2, 6, &cut, &mc);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(mc.copied, 0);
+    ck_assert_uint_eq((apr_uint64_t)(apr_uintptr_t)out[2],
+                      (apr_uint64_t)(apr_uintptr_t)out[0]);
+    /* Forgotten, the word names nothing now. */
     rp_interp_names_reset(nm);
     ck_assert(!rp_interp_frame(nm, (apr_uint64_t)(apr_uintptr_t)out[0], &f));
     ck_assert_str_eq(apr_pstrmemdup(pool, f.name, f.name_len), "[lost]");
@@ -337,6 +348,9 @@ START_TEST(a_full_table_names_the_rest_so)
     ck_assert_str_eq(apr_pstrmemdup(pool, f.name, f.name_len), "[names "
                                                                "full]");
     ck_assert_int_eq(f.lang, RP_LANG_PHP);
+    /* Three quarters full: the next request starts over. */
+    rp_interp_names_begin(nm);
+    ck_assert(!rp_interp_frame(nm, (apr_uint64_t)(apr_uintptr_t)out[0], &f));
 }
 END_TEST
 

@@ -46,6 +46,7 @@ START_TEST(offsets)
     SAME(RP_PHP_OP_FILENAME, offsetof(zend_function, op_array.filename));
     SAME(RP_PHP_OP_LINE_START, offsetof(zend_function, op_array.line_start));
     SAME(RP_PHP_CE_NAME, offsetof(zend_class_entry, name));
+    SAME(RP_PHP_STR_H, offsetof(zend_string, h));
     SAME(RP_PHP_STR_LEN, offsetof(zend_string, len));
     SAME(RP_PHP_STR_VAL, offsetof(zend_string, val));
     SAME(RP_PHP_OPLINE_LINENO, offsetof(zend_op, lineno));

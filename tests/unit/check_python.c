@@ -76,6 +76,7 @@ START_TEST(offsets)
     SAME(RP_PY_CO_CODE_ADAPTIVE, offsetof(PyCodeObject, co_code_adaptive));
     SAME(sizeof(_Py_CODEUNIT), 2);
     SAME(RP_PY_STR_LENGTH, offsetof(PyASCIIObject, length));
+    SAME(RP_PY_STR_HASH, offsetof(PyASCIIObject, hash));
     SAME(RP_PY_STR_STATE, offsetof(PyASCIIObject, state));
     SAME(RP_PY_STR_ASCII_DATA, sizeof(PyASCIIObject));
     SAME(RP_PY_STR_COMPACT_DATA, sizeof(PyCompactUnicodeObject));
