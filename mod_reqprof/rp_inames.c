@@ -85,6 +85,16 @@ void rp_interp_names_begin(rp_inames_t *nm)
     }
 }
 
+int rp_interp_copy(void *const *in, int n, void **out, int max,
+                   int *truncated)
+{
+    int k = n < max ? n : max;
+
+    memcpy(out, in, sizeof(*out) * (apr_size_t)k);
+    *truncated = k < n;
+    return k;
+}
+
 int rp_interp_ptr_ok(const void *p, apr_size_t align)
 {
     apr_uintptr_t v = (apr_uintptr_t)p;

@@ -106,6 +106,12 @@ apr_uint64_t rp_interp_word(rp_inames_t *nm, int which, int lang,
                             rp_iname_fn fill, const void *arg,
                             rp_merge_counts_t *mc);
 
+/* Copy the native stack IN (N frames) to OUT (at most MAX), as it is:
+ * what a merge gives when no script frame takes a place.  *TRUNCATED:
+ * frames did not fit.  Signal context. */
+int rp_interp_copy(void *const *in, int n, void **out, int max,
+                   int *truncated);
+
 /* Whether P may be read as a pointer to SIZE bytes aligned on ALIGN: in
  * user space, not NULL or near it.  Cheap; a fault past it is caught. */
 int rp_interp_ptr_ok(const void *p, apr_size_t align);

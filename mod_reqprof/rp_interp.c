@@ -140,16 +140,6 @@ int rp_interp_active(void)
 }
 
 
-static int copy_native(void *const *in, int n, void **out, int max,
-                       int *truncated)
-{
-    int k = n < max ? n : max;
-
-    memcpy(out, in, sizeof(*out) * (apr_size_t)k);
-    *truncated = k < n;
-    return k;
-}
-
 /* Each walked language's merge in turn, under the guard. */
 static int run_merges(rp_inames_t *nm, int which, int tid, void *const *in,
                       int n, void **out, int max, int *truncated,
@@ -182,13 +172,13 @@ int rp_interp_merge(rp_inames_t *nm, int which, int tid, void *const *in,
 
     *truncated = 0;
     if (!nactive) {
-        return copy_native(in, n, out, max, truncated);
+        return rp_interp_copy(in, n, out, max, truncated);
     }
     if (sigsetjmp(jb, 0)) {
         /* A read faulted: what was written is not to be trusted. */
         guard_jb = NULL;
         mc->fault++;
-        return copy_native(in, n, out, max, truncated);
+        return rp_interp_copy(in, n, out, max, truncated);
     }
     guard_jb = &jb;
     m = run_merges(nm, which, tid, in, n, out, max, truncated, mc);

@@ -267,16 +267,6 @@ static int put_frame(rp_inames_t *nm, int which, const char *ex,
     return 1;
 }
 
-static int copy_native(void *const *in, int n, void **out, int max,
-                       int *truncated)
-{
-    int k = n < max ? n : max;
-
-    memcpy(out, in, sizeof(*out) * (apr_size_t)k);
-    *truncated = k < n;
-    return k;
-}
-
 static int php_merge(rp_inames_t *nm, int which, int tid, void *const *in,
                      int n, void **out, int max, int *truncated,
                      rp_merge_counts_t *mc)
@@ -287,7 +277,7 @@ static int php_merge(rp_inames_t *nm, int which, int tid, void *const *in,
     (void)tid; /* non-ZTS: one chain per process */
     *truncated = 0;
     if (!ex) {
-        return copy_native(in, n, out, max, truncated);
+        return rp_interp_copy(in, n, out, max, truncated);
     }
     names_full = (int)mc->names_full;
     for (i = 0; i < n; i++) {
@@ -372,11 +362,11 @@ static int php_merge(rp_inames_t *nm, int which, int tid, void *const *in,
 mismatch:
     mc->mismatch++;
     mc->names_full = (apr_uint64_t)names_full;
-    return copy_native(in, n, out, max, truncated);
+    return rp_interp_copy(in, n, out, max, truncated);
 fault:
     mc->fault++;
     mc->names_full = (apr_uint64_t)names_full;
-    return copy_native(in, n, out, max, truncated);
+    return rp_interp_copy(in, n, out, max, truncated);
 }
 
 void rp_interp_php_set(const void *globals, apr_uint64_t lo, apr_uint64_t hi)

@@ -347,16 +347,6 @@ static int put_frame(rp_inames_t *nm, int which, const char *frame,
     return 1;
 }
 
-static int copy_native(void *const *in, int n, void **out, int max,
-                       int *truncated)
-{
-    int k = n < max ? n : max;
-
-    memcpy(out, in, sizeof(*out) * (apr_size_t)k);
-    *truncated = k < n;
-    return k;
-}
-
 static int py_merge(rp_inames_t *nm, int which, int tid, void *const *in,
                     int n, void **out, int max, int *truncated,
                     rp_merge_counts_t *mc)
@@ -367,7 +357,7 @@ static int py_merge(rp_inames_t *nm, int which, int tid, void *const *in,
 
     *truncated = 0;
     if (!thread_state(tid, &first)) {
-        return copy_native(in, n, out, max, truncated);
+        return rp_interp_copy(in, n, out, max, truncated);
     }
     frame = first;
     for (i = 0; i < n; i++) {
@@ -423,11 +413,11 @@ static int py_merge(rp_inames_t *nm, int which, int tid, void *const *in,
 mismatch:
     mc->mismatch++;
     mc->names_full = names_full;
-    return copy_native(in, n, out, max, truncated);
+    return rp_interp_copy(in, n, out, max, truncated);
 fault:
     mc->fault++;
     mc->names_full = names_full;
-    return copy_native(in, n, out, max, truncated);
+    return rp_interp_copy(in, n, out, max, truncated);
 }
 
 int rp_interp_python_line(const void *code, long addr)
