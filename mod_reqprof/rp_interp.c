@@ -43,6 +43,12 @@ static int nactive;
 static __thread sigjmp_buf *guard_jb __attribute__((tls_model("initial-"
                                                               "exec")));
 static struct sigaction old_segv, old_bus;
+/* Someone installed a handler over ours since (an application's
+ * faulthandler, say): no walk runs from then on (atomic). */
+static int guard_lost;
+static apr_uint64_t guard_checked; /* atomic: ns of the last look */
+static void (*guard_log)(void *data, const char *line);
+static void *guard_log_data;
 
 static void on_fault(int signo, siginfo_t *si, void *uc)
 {
@@ -97,6 +103,11 @@ static int detect(int enabled, void (*log)(void *data, const char *line),
         why = langs[i]->detect(p);
         if (!why) {
             active[nactive++] = langs[i];
+        }
+        if (!log) {
+            continue;
+        }
+        if (!why) {
             log(data, apr_psprintf(p,
                                    "%s functions are shown in the "
                                    "native stacks",
@@ -122,11 +133,50 @@ int rp_interp_probe(int enabled, void (*log)(void *data, const char *line),
     return n;
 }
 
+/* Whether SIGNO's handler is still ours. */
+static int still_ours(int signo)
+{
+    struct sigaction now;
+
+    return sigaction(signo, NULL, &now) == 0 && (now.sa_flags & SA_SIGINFO)
+           && now.sa_sigaction == on_fault;
+}
+
+void rp_interp_guard_check(apr_uint64_t now_ns)
+{
+    apr_uint64_t last = __atomic_load_n(&guard_checked, __ATOMIC_RELAXED);
+
+    if (!nactive || __atomic_load_n(&guard_lost, __ATOMIC_RELAXED)
+        || now_ns - last < APR_UINT64_C(1000000000)
+        || !__atomic_compare_exchange_n(&guard_checked, &last, now_ns, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        return;
+    }
+    if (!still_ours(SIGSEGV) || !still_ours(SIGBUS)) {
+        /* Taking it back would hand their faults to them and theirs
+         * (which may hand them back to us) to us: a loop on a real
+         * crash.  Walking without it could crash on a torn read.  So
+         * the stacks stay native from here on. */
+        __atomic_store_n(&guard_lost, 1, __ATOMIC_RELAXED);
+        if (guard_log) {
+            guard_log(guard_log_data, "script functions are no longer shown "
+                                      "in this child: "
+                                      "another SIGSEGV or SIGBUS handler "
+                                      "replaced the one "
+                                      "that guards their walk (Python's "
+                                      "faulthandler?)");
+        }
+    }
+}
+
 int rp_interp_child_init(int enabled,
                          void (*log)(void *data, const char *line),
                          void *data)
 {
-    if (detect(enabled, log, data) && !guard_install()) {
+    guard_log = log;
+    guard_log_data = data;
+    /* What was found is said by the parent (rp_interp_probe), once. */
+    if (detect(enabled, NULL, NULL) && !guard_install()) {
         log(data, "no script functions are shown: the fault guard could "
                   "not be installed");
         nactive = 0;
@@ -171,7 +221,7 @@ int rp_interp_merge(rp_inames_t *nm, int which, int tid, void *const *in,
     int m;
 
     *truncated = 0;
-    if (!nactive) {
+    if (!nactive || __atomic_load_n(&guard_lost, __ATOMIC_RELAXED)) {
         return rp_interp_copy(in, n, out, max, truncated);
     }
     if (sigsetjmp(jb, 0)) {

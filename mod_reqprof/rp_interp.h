@@ -39,18 +39,26 @@
 #define RP_INTERP_LANGS_MAX 2
 
 /* At child start: find the interpreters loaded in this process and
- * whether each can be walked.  ENABLED 0 (ReqProfInterpreters Off):
- * none is looked for.  LOG(DATA, LINE) hears one line per interpreter
- * found, what is walked or why not.  Returns how many will be walked.
- * Not signal-safe. */
+ * whether each can be walked, quietly (the parent said it, with
+ * rp_interp_probe), and install the fault guard.  ENABLED 0
+ * (ReqProfInterpreters Off): none is looked for.  LOG(DATA, LINE) hears
+ * what goes wrong later (the guard lost).  Returns how many will be
+ * walked.  Not signal-safe. */
 int rp_interp_child_init(int enabled,
                          void (*log)(void *data, const char *line),
                          void *data);
 
 /* The same, in the parent, to say once per start what the children will
- * find: nothing is installed and nothing is walked here. */
+ * find, one line to LOG per interpreter found (what is walked, or why
+ * not): nothing is installed and nothing is walked here. */
 int rp_interp_probe(int enabled, void (*log)(void *data, const char *line),
                     void *data);
+
+/* At a profiled request's begin, at most once a second (NOW_NS, a
+ * monotonic clock): whether the fault guard's handler is still
+ * installed.  When another has replaced it, no walk runs in this child
+ * from then on (logged once).  Not signal-safe. */
+void rp_interp_guard_check(apr_uint64_t now_ns);
 
 /* Whether any interpreter is walked in this child. */
 int rp_interp_active(void);

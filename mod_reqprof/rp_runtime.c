@@ -185,11 +185,6 @@ static void interp_log(void *data, const char *line)
     /* clang-format on */
 }
 
-static void interp_quiet(void *data, const char *line)
-{
-    (void)data;
-    (void)line;
-}
 
 int rp_runtime_interp_probe(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
@@ -322,9 +317,8 @@ void rp_runtime_child_init(apr_pool_t *pchild, server_rec *s)
     rt.object_ids = apr_hash_make(pchild);
     rt.script_ids = apr_hash_make(pchild);
     /* Before the sampler makes any thread's state: each thread gets a
-     * name table when an interpreter is walked.  Said in the log by the
-     * parent (post_config), once per start. */
-    rp_interp_child_init(conf->interpreters, interp_quiet, NULL);
+     * name table when an interpreter is walked. */
+    rp_interp_child_init(conf->interpreters, interp_log, s);
     rt.sampler_off = rp_sampler_child_init(pchild, conf->signo,
                                            conf->max_depth);
     rp_tsc_child_init(pchild, s);

@@ -660,6 +660,9 @@ rp_thread_t *rp_sampler_begin(long period_ns, int real,
     /* Sample times are kept relative to this (a kept request's
      * timeline). */
     wall0 = mono_ns();
+    if (t->names[0]) {
+        rp_interp_guard_check(wall0);
+    }
     t->mono_begin = wall0;
     tsc = RP_TSC_NOW();
     t->cpu_begin = thread_cpu_ns();

@@ -194,3 +194,28 @@ def test_now_shows_python_functions(httpd):
         for t in ts:
             t.join(60)
     assert [r.status_code for r in got] == [200, 200]
+
+
+def test_a_replaced_fault_handler_stops_the_walk(httpd):
+    # The application enables faulthandler: its SIGSEGV handler replaces
+    # the one that guards the walk.  Within a second the child notices,
+    # says so once, and walks no more (a torn read would now crash it);
+    # requests and profiling go on, native.
+    import time
+    one_child = ("StartServers 1\nServerLimit 1\nThreadsPerChild 8\n"
+                 "MaxRequestWorkers 8\nMinSpareThreads 1\n"
+                 "MaxSpareThreads 8\n")
+    srv = httpd(mpm="event", conf=one_child + profiling_conf("cpu", 1000)
+                + wsgi_conf())
+    assert srv.get(APP + "?a=4").status_code == 200
+    assert srv.get(APP + "?faulthandler=1").status_code == 200
+    time.sleep(1.2)
+    assert srv.get(APP + "?a=1").status_code == 200
+    before = srv.profile()["counters"]
+    assert srv.ab(APP + "?a=40", 5, 1)[1] == 0
+    after = srv.profile()["counters"]
+    assert after["samples"] > before["samples"] + 20, (before, after)
+    assert after["script_merged"] == before["script_merged"], (before, after)
+    log = srv.new_log()
+    assert log.count("script functions are no longer shown in this "
+                     "child") == 1, log[-2000:]

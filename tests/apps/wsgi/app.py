@@ -3,7 +3,9 @@
 test knows the split it must find.  ?a=N&b=M: CPU in two functions (3:1
 when N = 3M); method, generator, recursion 30 deep, zlib.compress (C code
 under its Python caller), sleep, a thread of the application's own, an
-exception, an error."""
+exception, an error; ?level=N: the recursion N deep (the walk's
+benchmark); ?faulthandler=1: Python's own fault handler enabled, over the
+module's."""
 
 import threading
 import time
@@ -12,6 +14,7 @@ from urllib.parse import parse_qs
 
 UNIT = 20000
 DATA = bytes(range(256)) * 4096
+FAULT_FILE = None
 
 
 def burn(n):
@@ -67,6 +70,13 @@ def application(environ, start_response):
     q = {k: int(v[0]) for k, v in parse_qs(environ.get("QUERY_STRING", ""))
          .items() if v[0].isdigit()}
     out = []
+    if q.get("faulthandler"):
+        # Python's own SIGSEGV handler over the module's guard.
+        import faulthandler
+        global FAULT_FILE
+        # mod_wsgi's stderr has no descriptor: faulthandler needs one.
+        FAULT_FILE = open("/dev/null", "w")
+        faulthandler.enable(file=FAULT_FILE)
     if q.get("thread"):
         t = threading.Thread(target=background, args=(q["thread"],))
         t.start()
