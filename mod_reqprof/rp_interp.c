@@ -1,8 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * rp_interp: the language-neutral half of mixed stacks (see rp_interp.h):
- * which interpreters are walked, the merge that runs their walks in turn,
- * and the fault guard around it (the names: rp_inames).
+ * which interpreters are walked, the merge rule every language shares
+ * (each gives only the primitives of its walk), and the fault guard
+ * around it (the names: rp_inames).
  *
  * The fault guard.  A walk reads memory the interpreter may be changing
  * under it (the signal landed in the middle of a call).  Checks catch
@@ -190,6 +191,123 @@ int rp_interp_active(void)
 }
 
 
+/* The deepest chain walked: deeper is taken for a loop in garbage. */
+#define CHAIN_MAX 4096
+
+/* Append W to OUT (*O words of MAX). */
+static void put(void **out, int *o, int max, int *truncated, apr_uint64_t w)
+{
+    if (*o < max) {
+        out[(*o)++] = (void *)(apr_uintptr_t)w;
+    }
+    else {
+        *truncated = 1;
+    }
+}
+
+/* One step down L's chain: frame F checked and read. */
+static int step(const rp_interp_lang_t *l, const void *f, int *steps,
+                int *kind, int *entry, const void **prev)
+{
+    return rp_interp_ptr_ok(f, 8) && ++*steps <= CHAIN_MAX
+           && l->frame(f, kind, entry, prev);
+}
+
+/* The merge rule (rp_interp.h), for language L: its words, other
+ * languages' and native frames pass through.  When loop frames and
+ * script frames do not pair up, the native stack stays alone
+ * (mismatch); when the native stack never reaches the loop (it stopped
+ * in JIT code, which has no unwind information), the whole chain goes
+ * above what it had (cut). */
+static int merge_one(const rp_interp_lang_t *l, rp_inames_t *nm, int which,
+                     int tid, void *const *in, int n, void **out, int max,
+                     int *truncated, rp_merge_counts_t *mc)
+{
+    const void *first = l->top(tid), *f, *prev = NULL;
+    apr_uint64_t names_full = mc->names_full, w;
+    int i, o = 0, loops = 0, steps = 0, emitted, kind, entry;
+
+    *truncated = 0;
+    if (!first) {
+        return rp_interp_copy(in, n, out, max, truncated);
+    }
+    f = first;
+    for (i = 0; i < n; i++) {
+        w = (apr_uint64_t)(apr_uintptr_t)in[i];
+        /* Past the innermost, return addresses: the call is before. */
+        if (RP_INTERP_IS_TAG(w) || !l->in_loop(w - (i > 0 ? 1 : 0))) {
+            put(out, &o, max, truncated, w);
+            continue;
+        }
+        loops++;
+        emitted = 0;
+        while (f) {
+            if (!step(l, f, &steps, &kind, &entry, &prev)) {
+                goto fault;
+            }
+            if (kind != RP_SF_SCRIPT) {
+                if (kind == RP_SF_NATIVE && emitted) {
+                    break; /* it leads the next group */
+                }
+                f = prev;
+                continue;
+            }
+            if (!(w = l->word(nm, which, f, mc))) {
+                goto fault;
+            }
+            put(out, &o, max, truncated, w);
+            emitted++;
+            f = prev;
+            if (entry) {
+                break;
+            }
+        }
+        if (!emitted) {
+            goto mismatch;
+        }
+    }
+    /* What is left of the chain must hold no script frame. */
+    for (; f; f = prev) {
+        if (!step(l, f, &steps, &kind, &entry, &prev)) {
+            goto fault;
+        }
+        if (kind == RP_SF_SCRIPT) {
+            break;
+        }
+    }
+    if (!f) {
+        if (loops) {
+            mc->merged++;
+        }
+        return o;
+    }
+    if (loops) {
+        goto mismatch;
+    }
+    for (f = first, steps = 0; f; f = prev) {
+        if (!step(l, f, &steps, &kind, &entry, &prev)) {
+            goto fault;
+        }
+        if (kind != RP_SF_NONE) {
+            if (!(w = l->word(nm, which, f, mc))) {
+                goto fault;
+            }
+            put(out, &o, max, truncated, w);
+        }
+    }
+    mc->cut++;
+    return o;
+
+mismatch:
+    mc->mismatch++;
+    mc->names_full = names_full;
+    return rp_interp_copy(in, n, out, max, truncated);
+fault:
+    mc->fault++;
+    mc->names_full = names_full;
+    return rp_interp_copy(in, n, out, max, truncated);
+}
+
 /* Each walked language's merge in turn, under the guard. */
 static int run_merges(rp_inames_t *nm, int which, int tid, void *const *in,
                       int n, void **out, int max, int *truncated,
@@ -206,7 +324,7 @@ static int run_merges(rp_inames_t *nm, int which, int tid, void *const *in,
         int cap = i == nactive - 1 ? max : 1024;
         int cut = 0;
 
-        m = active[i]->merge(nm, which, tid, src, m, dst, cap, &cut, mc);
+        m = merge_one(active[i], nm, which, tid, src, m, dst, cap, &cut, mc);
         *truncated |= cut;
         src = dst;
     }

@@ -81,15 +81,40 @@ int rp_interp_merge(rp_inames_t *nm, int which, int tid, void *const *in,
 /* ------------------------------------------------------------------ */
 /* For the language parts (rp_interp_php.c, rp_interp_python.c) */
 
-/* What one language part offers.  detect: NULL when the interpreter is
- * loaded and can be walked; "" when it is not loaded; else why not.
- * merge: as rp_interp_merge, for its language; the words of another
- * language's frames (tagged) pass through as native frames do. */
+/* What a frame of the interpreter's list is. */
+typedef enum {
+    RP_SF_SCRIPT = 0, /* script code: it takes a loop frame's place */
+    RP_SF_NATIVE,     /* a function of the interpreter's written in C
+                         * (PHP's internal ones): its own native frames
+                         * show it, so it is shown only above a native
+                         * stack cut short; it leads the next group */
+    RP_SF_NONE        /* no function: never shown */
+} rp_sframe_e;
+
+/* What one language part offers: the walk's primitives.  The merge rule
+ * is rp_interp's, one for every language: each native frame of the
+ * interpreter's loop stands for the script frames from the cursor up to
+ * and including the next one entered from C.
+ *
+ * detect: NULL when the interpreter is loaded and can be walked; "" when
+ * it is not loaded; else why not.  The rest run in signal context, on
+ * memory that may be changing (rp_interp checks each frame's pointer and
+ * bounds the chain; a fault is caught):
+ * top: the innermost frame of the script running on thread TID, or NULL.
+ * in_loop: whether PC (an exact address) is in the interpreter's loop.
+ * frame: F's kind (rp_sframe_e), whether it was entered from C (it ends
+ * its loop frame's group), and its caller; 0 when what it read is
+ * garbage.
+ * word: the tagged word of F (SCRIPT or NATIVE), named in NM (table
+ * WHICH); 0 when what it read is garbage. */
 typedef struct {
     rp_lang_e lang;
     const char *(*detect)(apr_pool_t *p);
-    int (*merge)(rp_inames_t *nm, int which, int tid, void *const *in, int n,
-                 void **out, int max, int *truncated, rp_merge_counts_t *mc);
+    const void *(*top)(int tid);
+    int (*in_loop)(apr_uint64_t pc);
+    int (*frame)(const void *f, int *kind, int *entry, const void **prev);
+    apr_uint64_t (*word)(rp_inames_t *nm, int which, const void *f,
+                         rp_merge_counts_t *mc);
 } rp_interp_lang_t;
 
 extern const rp_interp_lang_t rp_interp_php;

@@ -18,20 +18,15 @@
  * VM kind or opcache's JIT (whose code has no execute_ex frames) turns
  * the walk off with the reason logged.
  *
- * The merge.  PHP's hybrid VM runs nested user calls in one native
- * execute_ex frame; it is entered again only when C code calls PHP
- * (zend_call_function: array_map's callback, a generator resumed, the
- * script itself from php_execute_script), and each such entry flags its
- * first frame ZEND_CALL_TOP.  So, innermost first, each native execute_ex
- * frame stands for the user frames from the cursor down the PHP chain up
- * to and including the next TOP one.  Internal functions (preg_match,
- * array_map) have native frames of their own (zif_preg_match), so their
- * PHP frames are skipped.  When the numbers do not pair up the sample
- * keeps its native frames alone (counted as a mismatch).  When the native
- * stack never reaches execute_ex (it stopped in JIT-compiled PCRE2 code,
- * which has no unwind information) the whole PHP chain, internal
- * functions included, goes above what the native stack had (counted as
- * cut): the time stays under the PHP function that spent it.
+ * The merge (rp_interp's rule).  PHP's hybrid VM runs nested user calls
+ * in one native execute_ex frame; it is entered again only when C code
+ * calls PHP (zend_call_function: array_map's callback, a generator
+ * resumed, the script itself from php_execute_script), and each such
+ * entry flags its first frame ZEND_CALL_TOP: the frame "entered from C".
+ * Internal functions (preg_match, array_map) have native frames of their
+ * own (zif_preg_match): their PHP frames are RP_SF_NATIVE, shown only
+ * above a native stack cut short (JIT-compiled PCRE2 code), where the
+ * time then stays under the PHP function that spent it.
  */
 
 #include <dlfcn.h>
@@ -43,8 +38,6 @@
 #include "rp_interp.h"
 #include "rp_php_abi.h"
 
-/* The deepest PHP chain walked: deeper is taken for a loop in garbage. */
-#define CHAIN_MAX 4096
 
 #define RD_PTR(p, off) (*(const char *const *)((const char *)(p) + (off)))
 #define RD_U32(p, off) (*(const apr_uint32_t *)((const char *)(p) + (off)))
@@ -187,32 +180,35 @@ static int php_name(const void *arg, char *name, apr_size_t *name_len,
     return 1;
 }
 
-static int in_vm(void *const *in, int i)
+static const void *php_top(int tid)
 {
-    apr_uint64_t w = (apr_uint64_t)(apr_uintptr_t)in[i];
-    apr_uint64_t pc = w - (i > 0 ? 1 : 0);
-
-    return !RP_INTERP_IS_TAG(w) && pc >= vm_lo && pc < vm_hi;
+    (void)tid; /* non-ZTS: one chain per process */
+    return RD_PTR(eg, RP_PHP_EG_CURRENT_EXECUTE_DATA);
 }
 
-/* The frame's function when it is one of user code (0 when internal or
- * none; -1 when what is read is garbage). */
-static int user_func(const char *ex, const char **func)
+static int php_in_loop(apr_uint64_t pc)
 {
+    return pc >= vm_lo && pc < vm_hi;
+}
+
+static int php_frame(const void *f, int *kind, int *entry, const void **prev)
+{
+    const char *func = RD_PTR(f, RP_PHP_EX_FUNC);
     unsigned type;
 
-    *func = RD_PTR(ex, RP_PHP_EX_FUNC);
-    if (!*func) {
+    *prev = RD_PTR(f, RP_PHP_EX_PREV);
+    *entry = (RD_U32(f, RP_PHP_EX_CALL_INFO) & RP_PHP_CALL_TOP) != 0;
+    if (!func) {
+        *kind = RP_SF_NONE;
+        return 1;
+    }
+    if (!rp_interp_ptr_ok(func, 8)) {
         return 0;
     }
-    if (!rp_interp_ptr_ok(*func, 8)) {
-        return -1;
-    }
-    type = RD_U8(*func, RP_PHP_FN_TYPE);
-    if (type == RP_PHP_FUNC_INTERNAL) {
-        return 0;
-    }
-    return type == RP_PHP_FUNC_USER || type == RP_PHP_FUNC_EVAL ? 1 : -1;
+    type = RD_U8(func, RP_PHP_FN_TYPE);
+    *kind = type == RP_PHP_FUNC_INTERNAL ? RP_SF_NATIVE : RP_SF_SCRIPT;
+    return type == RP_PHP_FUNC_INTERNAL || type == RP_PHP_FUNC_USER
+           || type == RP_PHP_FUNC_EVAL;
 }
 
 /* The line a user frame is at: its opline's, when that lies in its
@@ -230,17 +226,15 @@ static int frame_line(const char *ex, const char *func)
     return (int)RD_U32(func, RP_PHP_OP_LINE_START);
 }
 
-/* Append the word of the frame EX (function FUNC) to OUT. */
-static int put_frame(rp_inames_t *nm, int which, const char *ex,
-                     const char *func, void **out, int *o, int max,
-                     int *truncated, rp_merge_counts_t *mc)
+static apr_uint64_t php_word(rp_inames_t *nm, int which, const void *f,
+                             rp_merge_counts_t *mc)
 {
-    apr_uint64_t check =
-        (apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_FN_NAME)
-        ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_FN_SCOPE) << 1);
-    int user = RD_U8(func, RP_PHP_FN_TYPE) != RP_PHP_FUNC_INTERNAL;
+    const char *func = RD_PTR(f, RP_PHP_EX_FUNC);
     const char *fname = RD_PTR(func, RP_PHP_FN_NAME);
-    apr_uint64_t w;
+    int user = RD_U8(func, RP_PHP_FN_TYPE) != RP_PHP_FUNC_INTERNAL;
+    apr_uint64_t check =
+        (apr_uint64_t)(apr_uintptr_t)fname
+        ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_FN_SCOPE) << 1);
 
     if (user) {
         check ^= (apr_uint64_t)(apr_uintptr_t)RD_PTR(func, RP_PHP_OP_FILENAME)
@@ -252,121 +246,9 @@ static int put_frame(rp_inames_t *nm, int which, const char *ex,
     if (fname && rp_interp_ptr_ok(fname, 8)) {
         check ^= RD_U64(fname, RP_PHP_STR_H) * 31;
     }
-    w = rp_interp_word(nm, which, RP_LANG_PHP,
-                       (apr_uint64_t)(apr_uintptr_t)func, check,
-                       user ? frame_line(ex, func) : 0, php_name, func, mc);
-    if (!w) {
-        return 0;
-    }
-    if (*o < max) {
-        out[(*o)++] = (void *)(apr_uintptr_t)w;
-    }
-    else {
-        *truncated = 1;
-    }
-    return 1;
-}
-
-static int php_merge(rp_inames_t *nm, int which, int tid, void *const *in,
-                     int n, void **out, int max, int *truncated,
-                     rp_merge_counts_t *mc)
-{
-    const char *ex = RD_PTR(eg, RP_PHP_EG_CURRENT_EXECUTE_DATA), *func;
-    int i, o = 0, vm = 0, steps = 0, u, emitted, names_full;
-
-    (void)tid; /* non-ZTS: one chain per process */
-    *truncated = 0;
-    if (!ex) {
-        return rp_interp_copy(in, n, out, max, truncated);
-    }
-    names_full = (int)mc->names_full;
-    for (i = 0; i < n; i++) {
-        if (!in_vm(in, i)) {
-            if (o < max) {
-                out[o++] = in[i];
-            }
-            else {
-                *truncated = 1;
-            }
-            continue;
-        }
-        vm++;
-        emitted = 0;
-        while (ex) {
-            if (!rp_interp_ptr_ok(ex, 8) || ++steps > CHAIN_MAX
-                || (u = user_func(ex, &func)) < 0) {
-                goto fault;
-            }
-            if (u == 0) {
-                if (emitted) {
-                    /* An internal function above this group: it leads
-                     * the next one. */
-                    break;
-                }
-                ex = RD_PTR(ex, RP_PHP_EX_PREV);
-                continue;
-            }
-            if (!put_frame(nm, which, ex, func, out, &o, max, truncated,
-                           mc)) {
-                goto fault;
-            }
-            emitted++;
-            u = (RD_U32(ex, RP_PHP_EX_CALL_INFO) & RP_PHP_CALL_TOP) != 0;
-            ex = RD_PTR(ex, RP_PHP_EX_PREV);
-            if (u) {
-                break;
-            }
-        }
-        if (!emitted) {
-            goto mismatch;
-        }
-    }
-    /* What is left of the chain must be internal frames only. */
-    while (ex) {
-        if (!rp_interp_ptr_ok(ex, 8) || ++steps > CHAIN_MAX
-            || (u = user_func(ex, &func)) < 0) {
-            goto fault;
-        }
-        if (u) {
-            if (vm) {
-                goto mismatch;
-            }
-            break;
-        }
-        ex = RD_PTR(ex, RP_PHP_EX_PREV);
-    }
-    if (!ex) {
-        if (vm) {
-            mc->merged++;
-        }
-        return o;
-    }
-    /* The native stack ended short of execute_ex: the chain from the
-     * top, internal functions too, above what it had. */
-    ex = RD_PTR(eg, RP_PHP_EG_CURRENT_EXECUTE_DATA);
-    steps = 0;
-    while (ex) {
-        if (!rp_interp_ptr_ok(ex, 8) || ++steps > CHAIN_MAX
-            || user_func(ex, &func) < 0) {
-            goto fault;
-        }
-        if (func
-            && !put_frame(nm, which, ex, func, out, &o, max, truncated, mc)) {
-            goto fault;
-        }
-        ex = RD_PTR(ex, RP_PHP_EX_PREV);
-    }
-    mc->cut++;
-    return o;
-
-mismatch:
-    mc->mismatch++;
-    mc->names_full = (apr_uint64_t)names_full;
-    return rp_interp_copy(in, n, out, max, truncated);
-fault:
-    mc->fault++;
-    mc->names_full = (apr_uint64_t)names_full;
-    return rp_interp_copy(in, n, out, max, truncated);
+    return rp_interp_word(nm, which, RP_LANG_PHP,
+                          (apr_uint64_t)(apr_uintptr_t)func, check,
+                          user ? frame_line(f, func) : 0, php_name, func, mc);
 }
 
 void rp_interp_php_set(const void *globals, apr_uint64_t lo, apr_uint64_t hi)
@@ -376,4 +258,5 @@ void rp_interp_php_set(const void *globals, apr_uint64_t lo, apr_uint64_t hi)
     vm_hi = hi;
 }
 
-const rp_interp_lang_t rp_interp_php = { RP_LANG_PHP, php_detect, php_merge };
+const rp_interp_lang_t rp_interp_php = { RP_LANG_PHP, php_detect, php_top,
+                                         php_in_loop, php_frame,  php_word };

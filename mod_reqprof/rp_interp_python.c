@@ -21,14 +21,12 @@
  * checked against the headers by check_py_abi); any other version turns
  * the walk off with the reason logged.
  *
- * The merge (py-spy's): each native _PyEval_EvalFrameDefault frame stands
- * for the Python frames from the cursor up to and including the next one
- * flagged is_entry (the first frame of each C-level call of the
- * evaluator).  C functions called from Python (zlib.compress) have no
- * Python frame; their native frames stay where they are.  When the
- * numbers do not pair up the sample keeps its native frames (a
- * mismatch); when the native stack ends short of the evaluator, the chain
- * goes above what it had (cut).
+ * The merge (rp_interp's rule, py-spy's): each native
+ * _PyEval_EvalFrameDefault frame stands for the Python frames from the
+ * cursor up to and including the next one flagged is_entry (the first
+ * frame of each C-level call of the evaluator: "entered from C").  C
+ * functions called from Python (zlib.compress) have no Python frame;
+ * their native frames stay where they are.
  */
 
 #include <dlfcn.h>
@@ -40,9 +38,8 @@
 #include "rp_interp.h"
 #include "rp_py_abi.h"
 
-/* Bounds: frames of one chain, interpreters and thread states looked
- * through, location-table entries decoded per frame. */
-#define CHAIN_MAX       4096
+/* Bounds: interpreters and thread states looked through, location-table
+ * entries decoded per frame. */
 #define INTERPS_MAX     256
 #define THREADS_MAX     4096
 #define LINETABLE_STEPS 65536
@@ -304,120 +301,46 @@ static const char *thread_state(int tid, const char **frame)
     return NULL;
 }
 
-static int in_eval(void *const *in, int i)
+static const void *py_top(int tid)
 {
-    apr_uint64_t w = (apr_uint64_t)(apr_uintptr_t)in[i];
-    apr_uint64_t pc = w - (i > 0 ? 1 : 0);
+    const char *frame;
 
-    return !RP_INTERP_IS_TAG(w) && pc >= eval_lo && pc < eval_hi;
+    return thread_state(tid, &frame) ? frame : NULL;
 }
 
-static int put_frame(rp_inames_t *nm, int which, const char *frame,
-                     void **out, int *o, int max, int *truncated,
-                     rp_merge_counts_t *mc)
+static int py_in_loop(apr_uint64_t pc)
 {
-    const char *code = RD_PTR(frame, RP_PY_FR_CODE), *qual;
-    apr_uint64_t w, check;
+    return pc >= eval_lo && pc < eval_hi;
+}
 
-    if (!is_a(code, code_type)) {
-        return 0;
-    }
-    qual = RD_PTR(code, RP_PY_CO_QUALNAME);
+/* Every frame of 3.11's list is Python code: its code object must be
+ * one. */
+static int py_frame(const void *f, int *kind, int *entry, const void **prev)
+{
+    *kind = RP_SF_SCRIPT;
+    *entry = RD_U8(f, RP_PY_FR_IS_ENTRY) != 0;
+    *prev = RD_PTR(f, RP_PY_FR_PREVIOUS);
+    return is_a(RD_PTR(f, RP_PY_FR_CODE), code_type);
+}
+
+static apr_uint64_t py_word(rp_inames_t *nm, int which, const void *f,
+                            rp_merge_counts_t *mc)
+{
+    const char *code = RD_PTR(f, RP_PY_FR_CODE);
+    const char *qual = RD_PTR(code, RP_PY_CO_QUALNAME);
     /* The qualified name's address and hash (-1 until computed): a code
      * object made at the address of a freed one (a closure, exec) with
      * its name at the same address still differs here. */
-    check = (apr_uint64_t)(apr_uintptr_t)qual
-            ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(code, RP_PY_CO_FILENAME)
-               << 1);
+    apr_uint64_t check =
+        (apr_uint64_t)(apr_uintptr_t)qual
+        ^ ((apr_uint64_t)(apr_uintptr_t)RD_PTR(code, RP_PY_CO_FILENAME) << 1);
+
     if (is_a(qual, str_type)) {
         check ^= RD_U64(qual, RP_PY_STR_HASH) * 31;
     }
-    w = rp_interp_word(nm, which, RP_LANG_PYTHON,
-                       (apr_uint64_t)(apr_uintptr_t)code, check,
-                       frame_line(frame, code), py_name, code, mc);
-    if (!w) {
-        return 0;
-    }
-    if (*o < max) {
-        out[(*o)++] = (void *)(apr_uintptr_t)w;
-    }
-    else {
-        *truncated = 1;
-    }
-    return 1;
-}
-
-static int py_merge(rp_inames_t *nm, int which, int tid, void *const *in,
-                    int n, void **out, int max, int *truncated,
-                    rp_merge_counts_t *mc)
-{
-    const char *frame, *first;
-    int i, o = 0, vm = 0, steps = 0, emitted, entry;
-    apr_uint64_t names_full = mc->names_full;
-
-    *truncated = 0;
-    if (!thread_state(tid, &first)) {
-        return rp_interp_copy(in, n, out, max, truncated);
-    }
-    frame = first;
-    for (i = 0; i < n; i++) {
-        if (!in_eval(in, i)) {
-            if (o < max) {
-                out[o++] = in[i];
-            }
-            else {
-                *truncated = 1;
-            }
-            continue;
-        }
-        vm++;
-        emitted = 0;
-        while (frame) {
-            if (!rp_interp_ptr_ok(frame, 8) || ++steps > CHAIN_MAX
-                || !put_frame(nm, which, frame, out, &o, max, truncated,
-                              mc)) {
-                goto fault;
-            }
-            emitted++;
-            entry = RD_U8(frame, RP_PY_FR_IS_ENTRY) != 0;
-            frame = RD_PTR(frame, RP_PY_FR_PREVIOUS);
-            if (entry) {
-                break;
-            }
-        }
-        if (!emitted) {
-            goto mismatch;
-        }
-    }
-    if (!frame) {
-        if (vm) {
-            mc->merged++;
-        }
-        return o;
-    }
-    if (vm) {
-        goto mismatch;
-    }
-    /* The native stack ended short of the evaluator: the whole chain
-     * above what it had. */
-    for (frame = first, steps = 0; frame;
-         frame = RD_PTR(frame, RP_PY_FR_PREVIOUS)) {
-        if (!rp_interp_ptr_ok(frame, 8) || ++steps > CHAIN_MAX
-            || !put_frame(nm, which, frame, out, &o, max, truncated, mc)) {
-            goto fault;
-        }
-    }
-    mc->cut++;
-    return o;
-
-mismatch:
-    mc->mismatch++;
-    mc->names_full = names_full;
-    return rp_interp_copy(in, n, out, max, truncated);
-fault:
-    mc->fault++;
-    mc->names_full = names_full;
-    return rp_interp_copy(in, n, out, max, truncated);
+    return rp_interp_word(nm, which, RP_LANG_PYTHON,
+                          (apr_uint64_t)(apr_uintptr_t)code, check,
+                          frame_line(f, code), py_name, code, mc);
 }
 
 int rp_interp_python_line(const void *code, long addr)
@@ -436,5 +359,6 @@ void rp_interp_python_set(const void *rt, const void *code, const void *str,
     eval_hi = hi;
 }
 
-const rp_interp_lang_t rp_interp_python = { RP_LANG_PYTHON, py_detect,
-                                            py_merge };
+const rp_interp_lang_t rp_interp_python = {
+    RP_LANG_PYTHON, py_detect, py_top, py_in_loop, py_frame, py_word
+};
