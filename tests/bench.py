@@ -246,12 +246,18 @@ def main():
                     os.unlink(os.path.join(s.root, "perf.data"))
                 except OSError:
                     pass
-        for s in servers.values():
-            s.stop()
-        problems = [l for s in servers.values() for l in s.log_problems()]
-        if problems:
-            print("\nerror log problems:\n" + "\n".join(problems))
-            return 1
+        return stop_all(servers)
+    return 0
+
+
+def stop_all(servers):
+    """Stop SERVERS; 1 (said) when an error log shows trouble, else 0."""
+    for s in servers.values():
+        s.stop()
+    problems = [l for s in servers.values() for l in s.log_problems()]
+    if problems:
+        print("\nerror log problems:\n" + "\n".join(problems))
+        return 1
     return 0
 
 
@@ -284,13 +290,8 @@ def run_php(rounds):
                      fmt(median_iqr(ratios(rps[vname], rps["ref"]))),
                      fmt(aa_r), failures[vname], what))
     finally:
-        for s in servers.values():
-            s.stop()
-    problems = [l for s in servers.values() for l in s.log_problems()]
-    if problems:
-        print("\nerror log problems:\n" + "\n".join(problems))
-        return 1
-    return 0
+        status = stop_all(servers)
+    return status
 
 
 def fmt(m):

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import requests
@@ -112,6 +113,22 @@ def wsgi_conf(extra=""):
             "    Require all granted\n"
             "</Directory>\n"
             "%s" % (WSGI_MODULE, app, app, extra))
+
+
+def function_row(prof, name, obj):
+    """The functions view's row of NAME in object OBJ ("php", "python",
+    a path), or None."""
+    for f in prof["functions"]:
+        if f["name"] == name and f["object"] == obj:
+            return f
+    return None
+
+
+def merge_failures(c):
+    """(samples whose script frames could not take the interpreter's
+    place, samples taken while a script ran) of counters C."""
+    bad = c["script_mismatch"] + c["script_fault"]
+    return bad, bad + c["script_merged"] + c["script_cut"]
 
 
 def free_port():
@@ -444,6 +461,32 @@ DocumentRoot "%(docroot)s"
         r = self.get("/reqprof", params=params)
         assert r.status_code == 200, r.text
         return json.loads(r.text)
+
+    def now_while(self, paths, blocked_in, running_in, deadline=10):
+        """GET each of PATHS on a thread of its own and, while they run,
+        read view=now (json, where a test put the page at /reqprof) until
+        one request's stack holds BLOCKED_IN and another's RUNNING_IN, or
+        DEADLINE seconds pass.  Returns (its requests by state, the status
+        of each GET once they ended)."""
+        got = {}
+        ts = [threading.Thread(target=lambda p=p: got.__setitem__(
+            p, self.get(p).status_code)) for p in paths]
+        for t in ts:
+            t.start()
+        try:
+            end = time.time() + deadline
+            while True:
+                reqs = self.profile(view="now")["requests"]
+                stacks = [[f["function"] for f in q["stack"]] for q in reqs]
+                if (any(blocked_in in s for s in stacks)
+                        and any(running_in in s for s in stacks)) \
+                        or time.time() > end:
+                    break
+                time.sleep(0.1)
+        finally:
+            for t in ts:
+                t.join(60)
+        return {q["state"]: q for q in reqs}, [got.get(p) for p in paths]
 
     def control(self, action, origin=True, nonce=None, **fields):
         """POST a page control (enable, pause, clear, timer, frequency) the

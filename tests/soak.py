@@ -45,6 +45,22 @@ def ab_round(srv, path):
             + (int(non2xx.group(1)) if non2xx else 0))
 
 
+def ab_rounds(srv, paths):
+    """One ab_round of each of PATHS: (done, failed) summed."""
+    done = failed = 0
+    for path in paths:
+        d, f = ab_round(srv, path)
+        done += d
+        failed += f
+    return done, failed
+
+
+def holds(c):
+    """Whether counters C keep the accounting invariant."""
+    return c["ticks"] == (c["samples"] + c["buffer_full"]
+                          + c["unwind_failed"] + c["other_dropped"])
+
+
 def upload_round(srv):
     """Chunked uploads, checked byte for byte by the fixture's hash."""
     body = b"x" * 10000
@@ -171,10 +187,9 @@ def soak_app(name, mpm, timer, conf, urls, failing, failing_log, seconds):
     end = time.time() + seconds
     try:
         while time.time() < end:
-            for path in urls:
-                d, f = ab_round(srv, path)
-                done += d
-                failed += f
+            d, f = ab_rounds(srv, urls)
+            done += d
+            failed += f
             for _ in range(5):
                 own += 1
                 if srv.fetch(failing)[0] != 500:
@@ -191,8 +206,7 @@ def soak_app(name, mpm, timer, conf, urls, failing, failing_log, seconds):
         srv.stop()
     problems = srv.log_problems(expected=(MAX_WORKERS_REACHED, failing_log))
     c = prof["counters"]
-    balanced = c["ticks"] == (c["samples"] + c["buffer_full"]
-                              + c["unwind_failed"] + c["other_dropped"])
+    balanced = holds(c)
     bad = c["script_mismatch"] + c["script_fault"]
     merges = bad + c["script_merged"] + c["script_cut"]
     print("soak %-6s %-8s %-4s %7d requests, %d failed, %d own 500s (%d "
@@ -236,10 +250,9 @@ def main():
         slow.start()
         try:
             while time.time() < end:
-                for path in URLS:
-                    d, f = ab_round(srv, path)
-                    done += d
-                    failed += f
+                d, f = ab_rounds(srv, URLS)
+                done += d
+                failed += f
                 d, f = upload_round(srv)
                 done += d
                 failed += f
@@ -255,8 +268,7 @@ def main():
         # its load message, not a fault.
         problems = srv.log_problems(expected=(MAX_WORKERS_REACHED,))
         c = prof["counters"]
-        balanced = c["ticks"] == (c["samples"] + c["buffer_full"]
-                                  + c["unwind_failed"] + c["other_dropped"])
+        balanced = holds(c)
         print("soak %-8s %-4s %7d requests, %d failed, %d error-log problems,"
               " %d samples since the last clear, accounting %s; page read"
               " %d times (%d clears), %d bad, slowest %.2f s"

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from httpd_env import APPS, php_conf, profiling_conf
+from httpd_env import (APPS, function_row, merge_failures, php_conf,
+                       profiling_conf)
 
 PHP = "/php/work.php"
 FILE = re.compile(r"/tests/apps/php/work\.php$")
@@ -25,17 +26,7 @@ def first_line(name):
 
 
 def func(prof, name, obj="php"):
-    for f in prof["functions"]:
-        if f["name"] == name and f["object"] == obj:
-            return f
-    return None
-
-
-def merge_failures(c):
-    """Samples whose script frames could not take the interpreter's
-    place, of all samples taken while a script ran."""
-    bad = c["script_mismatch"] + c["script_fault"]
-    return bad, bad + c["script_merged"] + c["script_cut"]
+    return function_row(prof, name, obj)
 
 
 @pytest.fixture(params=("cpu", "real"))
@@ -206,34 +197,14 @@ def test_bad_interpreters_value(httpd):
 def test_now_shows_php_functions(httpd):
     # What the workers are doing now: a PHP request sleeping and one
     # spinning, each with its PHP functions in the stack the page shows.
-    import threading
-    import time
     srv = httpd(mpm="prefork", conf=profiling_conf("cpu", 499) + php_conf())
-    got = []
-    ts = [threading.Thread(target=lambda p=p: got.append(srv.get(p)))
-          for p in (PHP + "?sleep=2500", PHP + "?spin=%d" % 600000)]
-    for t in ts:
-        t.start()
-    try:
-        end = time.time() + 10
-        while True:
-            j = srv.profile(view="now")
-            stacks = [[f["function"] for f in q["stack"]]
-                      for q in j["requests"]]
-            if (any("pause" in s for s in stacks)
-                    and any("burn" in s for s in stacks)) \
-                    or time.time() > end:
-                break
-            time.sleep(0.1)
-        by = {q["state"]: q for q in j["requests"]}
-        blocked, running = by["blocked"], by["running"]
-        fb = [f["function"] for f in blocked["stack"]]
-        assert fb.index("usleep") < fb.index("pause") < fb.index("{main}"), fb
-        pause = blocked["stack"][fb.index("pause")]
-        assert pause["object"] == "php" and FILE.search(pause["file"]), pause
-        fr = [f["function"] for f in running["stack"]]
-        assert "burn" in fr and "execute_ex" not in fr, fr
-    finally:
-        for t in ts:
-            t.join(60)
-    assert [r.status_code for r in got] == [200, 200]
+    by, status = srv.now_while([PHP + "?sleep=2500", PHP + "?spin=600000"],
+                               "pause", "burn")
+    blocked, running = by["blocked"], by["running"]
+    fb = [f["function"] for f in blocked["stack"]]
+    assert fb.index("usleep") < fb.index("pause") < fb.index("{main}"), fb
+    pause = blocked["stack"][fb.index("pause")]
+    assert pause["object"] == "php" and FILE.search(pause["file"]), pause
+    fr = [f["function"] for f in running["stack"]]
+    assert "burn" in fr and "execute_ex" not in fr, fr
+    assert status == [200, 200]

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from httpd_env import APPS, profiling_conf, wsgi_conf
+from httpd_env import (APPS, function_row, merge_failures, profiling_conf,
+                       wsgi_conf)
 
 APP = "/py"
 FILE = re.compile(r"/tests/apps/wsgi/app\.py$")
@@ -22,19 +23,13 @@ def first_line(name):
             if line.startswith("def %s(" % name):
                 return n
     raise KeyError(name)
+
+
 EVAL = "_PyEval_EvalFrameDefault"
 
 
 def func(prof, name, obj="python"):
-    for f in prof["functions"]:
-        if f["name"] == name and f["object"] == obj:
-            return f
-    return None
-
-
-def merge_failures(c):
-    bad = c["script_mismatch"] + c["script_fault"]
-    return bad, bad + c["script_merged"] + c["script_cut"]
+    return function_row(prof, name, obj)
 
 
 @pytest.fixture(params=("event", "worker"))
@@ -163,37 +158,17 @@ def test_php_and_python_in_one_server(httpd):
 
 
 def test_now_shows_python_functions(httpd):
-    import threading
-    import time
     srv = httpd(mpm="event", conf=profiling_conf("cpu", 499) + wsgi_conf())
-    got = []
-    ts = [threading.Thread(target=lambda p=p: got.append(srv.get(p)))
-          for p in (APP + "?sleep=2500", APP + "?a=1500")]
-    for t in ts:
-        t.start()
-    try:
-        end = time.time() + 10
-        while True:
-            j = srv.profile(view="now")
-            stacks = [[f["function"] for f in q["stack"]]
-                      for q in j["requests"]]
-            if (any("pause" in s for s in stacks)
-                    and any("work_a" in s for s in stacks)) \
-                    or time.time() > end:
-                break
-            time.sleep(0.1)
-        by = {q["state"]: q for q in j["requests"]}
-        blocked, running = by["blocked"], by["running"]
-        fb = [f["function"] for f in blocked["stack"]]
-        assert fb.index("pause") < fb.index("application"), fb
-        pause = blocked["stack"][fb.index("pause")]
-        assert pause["object"] == "python" and FILE.search(pause["file"])
-        fr = [f["function"] for f in running["stack"]]
-        assert "work_a" in fr and EVAL not in fr, fr
-    finally:
-        for t in ts:
-            t.join(60)
-    assert [r.status_code for r in got] == [200, 200]
+    by, status = srv.now_while([APP + "?sleep=2500", APP + "?a=1500"],
+                               "pause", "work_a")
+    blocked, running = by["blocked"], by["running"]
+    fb = [f["function"] for f in blocked["stack"]]
+    assert fb.index("pause") < fb.index("application"), fb
+    pause = blocked["stack"][fb.index("pause")]
+    assert pause["object"] == "python" and FILE.search(pause["file"])
+    fr = [f["function"] for f in running["stack"]]
+    assert "work_a" in fr and EVAL not in fr, fr
+    assert status == [200, 200]
 
 
 def test_a_replaced_fault_handler_stops_the_walk(httpd):
